@@ -1,0 +1,80 @@
+"""Intake's use cases."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from shared.auth import Principal, Role
+from shared.clock import Clock
+from shared.errors import DomainError, Forbidden, NotFound
+from shared.events.common import Person
+from shared.outbox import OutboxRelay
+
+from . import metrics
+from .domain import OpenTicketRequest, Ticket, created_event, new_ticket, numbered, parse_number
+from .store import TICKETS, IntakeStore
+
+MAX_NUMBER_ATTEMPTS = 200
+
+
+@dataclass
+class IntakeDeps:
+    store: IntakeStore
+    relay: OutboxRelay
+    clock: Clock
+    next_seq: int = 0
+
+
+async def open_ticket(request: OpenTicketRequest, user: Principal, deps: IntakeDeps) -> Ticket:
+    """Record the contact as a ticket with the next free number, and announce ticket.created."""
+    requester, created_by, org = _who(request, user)
+    now = deps.clock.now()
+    draft = new_ticket(request, requester, created_by, org, now)
+    seq = max(deps.next_seq, 1)
+    for _ in range(MAX_NUMBER_ATTEMPTS):
+        ticket = numbered(draft, seq)
+        if await deps.store.insert_ticket(ticket, [created_event(ticket, now)]):
+            deps.next_seq = seq + 1
+            deps.relay.notify(TICKETS, ticket.id)
+            metrics.TICKETS_CREATED.labels(request.channel.value).inc()
+            return ticket
+        metrics.NUMBER_CONFLICTS.inc()
+        # Another process took it: look again past the highest, with jitter to spread the race.
+        seq = max(seq + 1, await deps.store.highest_seq() + 1 + random.randint(0, 1))
+    raise DomainError("could not allocate a ticket number; try again")
+
+
+def _who(request: OpenTicketRequest, user: Principal) -> tuple[Person, Person | None, str | None]:
+    me = Person(email=user.email, name=user.name, subject_id=user.sub)
+    if Role.CUSTOMER in user.roles and not user.is_staff:
+        if request.organization_id and request.organization_id != user.org:
+            raise Forbidden("customers open tickets for their own organisation only")
+        return me, None, user.org
+    if request.requester is None:
+        raise DomainError("requester is required when staff log a ticket for a customer")
+    requester = Person(email=str(request.requester.email), name=request.requester.name)
+    return requester, me, request.organization_id
+
+
+async def find_ticket(ref: str, user: Principal, deps: IntakeDeps) -> Ticket:
+    seq = parse_number(ref)
+    ticket = await (deps.store.get_ticket_by_seq(seq) if seq else deps.store.get_ticket(ref))
+    if ticket is None or not _may_see(user, ticket):
+        raise NotFound(f"no ticket {ref}")
+    return ticket
+
+
+async def list_tickets(
+    user: Principal, organization_id: str | None, before_seq: int | None, limit: int,
+    deps: IntakeDeps,
+) -> list[Ticket]:
+    if not user.is_staff:
+        if organization_id not in (None, user.org) or user.org is None:
+            raise Forbidden("customers see their own organisation's tickets only")
+        organization_id = user.org
+    return await deps.store.list_tickets(organization_id, before_seq, limit)
+
+
+def _may_see(user: Principal, ticket: Ticket) -> bool:
+    return user.is_staff or (user.org is not None and ticket.organization_id == user.org)

@@ -1,0 +1,20 @@
+"""Problems' Kafka subscriptions: event -> use case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.bus import Delivery, EventConsumer
+from shared.events import Event
+from shared.events.intake import TicketCreated
+
+from . import service
+from .service import ProblemsDeps
+
+
+def subscribe(consumer: EventConsumer, deps: ProblemsDeps) -> None:
+    async def on_intake(event: Event[Any], _: Delivery) -> None:
+        if isinstance(event, TicketCreated):
+            await service.index_incident(event, deps)
+
+    consumer.route("intake", on_intake, {TicketCreated.event_type()})

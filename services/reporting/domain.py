@@ -1,0 +1,53 @@
+"""Reporting's pure rules: which counters an event moves."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from shared.events import Event
+from shared.events.intake import TicketCreated
+from shared.events.sla import SlaBreached, SlaClockStarted, SlaMet
+from shared.events.triage import TicketClosed, TicketReopened, TicketResolved, TicketTriaged
+
+COUNTED_TYPES = frozenset(
+    cls.event_type()
+    for cls in (TicketCreated, TicketTriaged, TicketResolved, TicketClosed, TicketReopened,
+                SlaClockStarted, SlaBreached, SlaMet)
+)
+_UNSAFE = re.compile(r"[.$\s]")
+
+
+def _key(value: str) -> str:
+    """Counter names become document keys, which may hold neither '.' nor a leading '$'."""
+    return _UNSAFE.sub("_", value)[:80] or "_"
+
+
+def increments(event: Event[Any]) -> dict[str, int]:
+    """Counter name -> increment for one event; empty for events that count nothing."""
+    if isinstance(event, TicketCreated):
+        return {"tickets_created": 1, f"by_channel.{_key(event.data.channel.value)}": 1}
+    if isinstance(event, TicketTriaged):
+        return {
+            "tickets_triaged": 1,
+            f"by_priority.{_key(event.data.priority.value)}": 1,
+            f"by_queue.{_key(event.data.queue)}": 1,
+        }
+    simple = {
+        TicketResolved: "tickets_resolved", TicketClosed: "tickets_closed",
+        TicketReopened: "tickets_reopened", SlaClockStarted: "sla_clocks_started",
+        SlaBreached: "sla_breaches", SlaMet: "sla_met",
+    }
+    for cls, name in simple.items():
+        if isinstance(event, cls):
+            return {name: 1}
+    return {}
+
+
+def add_into(total: dict[str, Any], part: dict[str, Any]) -> None:
+    """Sum nested counter dicts (shards) into `total`."""
+    for key, value in part.items():
+        if isinstance(value, dict):
+            add_into(total.setdefault(key, {}), value)
+        elif isinstance(value, int | float):
+            total[key] = total.get(key, 0) + value

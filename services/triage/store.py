@@ -1,0 +1,83 @@
+"""Triage's storage: one work item per ticket, with its outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from shared.db import Database, Document
+from shared.events import Event
+from shared.events.common import Level, Priority, ServiceLevel, TicketStatus, TicketType
+from shared.outbox import OUTBOX, serialise
+from shared.runtime import IndexSpec
+
+WORK_ITEMS = "work_items"
+
+INDEXES: list[IndexSpec] = [
+    (WORK_ITEMS, [("queue", ASCENDING), ("priority_rank", ASCENDING), ("created_at", ASCENDING)],
+     False),
+]
+
+
+class HistoryEntry(BaseModel):
+    at: datetime
+    what: str
+    by: str | None = None
+    reason: str = ""
+
+
+class WorkItem(BaseModel):
+    ticket_id: str
+    number: str
+    subject: str
+    organization_id: str | None
+    service_level: ServiceLevel | None
+    entitled: bool
+    type: TicketType
+    impact: Level
+    urgency: Level
+    priority: Priority
+    priority_rank: int
+    queue: str
+    tier: int
+    status: TicketStatus
+    assignee: str | None = None
+    created_at: datetime
+    explanation: list[str]
+    history: list[HistoryEntry]
+
+
+class TriageStore(Protocol):
+    async def insert_item(self, item: WorkItem, events: Sequence[Event[Any]]) -> bool: ...
+    async def get_item(self, ticket_id: str) -> WorkItem | None: ...
+    async def queue_items(self, queue: str, limit: int) -> list[WorkItem]: ...
+
+
+class MongoTriageStore:
+    def __init__(self, db: Database) -> None:
+        self._items = db[WORK_ITEMS]
+
+    async def insert_item(self, item: WorkItem, events: Sequence[Event[Any]]) -> bool:
+        """False when the work item exists already (a redelivered ticket.created)."""
+        doc: Document = {"_id": item.ticket_id, **item.model_dump(mode="python"), OUTBOX: serialise(events)}
+        try:
+            await self._items.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def get_item(self, ticket_id: str) -> WorkItem | None:
+        doc = await self._items.find_one({"_id": ticket_id})
+        return WorkItem.model_validate(doc) if doc else None
+
+    async def queue_items(self, queue: str, limit: int) -> list[WorkItem]:
+        cursor = self._items.find({"queue": queue, "status": {"$nin": ["resolved", "closed"]}})
+        docs = await cursor.sort([("priority_rank", ASCENDING), ("created_at", ASCENDING)]).limit(
+            limit
+        ).to_list(limit)
+        return [WorkItem.model_validate(d) for d in docs]

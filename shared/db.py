@@ -1,0 +1,52 @@
+"""MongoDB wiring: one AsyncMongoClient per process, one database per service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure
+
+from .settings import ServiceSettings
+
+Document = dict[str, Any]
+Database = AsyncDatabase[Document]
+
+PROCESSED_EVENTS = "processed_events"
+LEASES = "leases"
+
+
+def make_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
+    # No timeoutMS: FerretDB rejects the maxTimeMS it adds to some commands.
+    return AsyncMongoClient(
+        settings.mongodb_uri,
+        tz_aware=True,
+        uuidRepresentation="standard",
+        serverSelectionTimeoutMS=5000,
+        connect=False,
+    )
+
+
+async def ensure_indexes(db: Database, specs: Iterable[tuple[str, list[tuple[str, int]], bool]]) -> None:
+    """Create (collection, keys, unique) indexes; idempotent, run at start-up."""
+    for collection, keys, unique in specs:
+        await db[collection].create_index(keys, unique=unique)
+
+
+async def ping(db: Database) -> bool:
+    try:
+        await db.command("ping")
+    except (ConnectionFailure, OperationFailure):
+        return False
+    return True
+
+
+def is_duplicate(exc: Exception) -> bool:
+    """FerretDB may report a unique-index clash from an update as a generic error."""
+    if isinstance(exc, DuplicateKeyError):
+        return True
+    return isinstance(exc, OperationFailure) and (
+        exc.code == 11000 or "duplicate key" in str(exc).lower()
+    )

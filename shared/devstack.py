@@ -1,0 +1,149 @@
+"""Runs the five services as child processes on loopback: `make run`, the e2e tests, benchmarks.
+
+`python -m shared.devstack run` starts them in the foreground with prefixed logs, prints the URLs
+and a demo token, and stops them on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from .auth import issue_token
+from .topics import SERVICES
+
+PORTS = {"intake": 8001, "triage": 8002, "sla": 8003, "problems": 8004, "reporting": 8005}
+SECRET_FILE = Path(".local/jwt.secret")
+
+
+def ensure_secret(path: Path = SECRET_FILE) -> str:
+    """The local HS256 secret, generated once and kept in the git-ignored .local folder."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret + "\n")
+    path.chmod(0o600)
+    return secret
+
+
+class Stack:
+    """The services as processes; logs go to files (log_dir) or to stdout with a prefix."""
+
+    def __init__(
+        self, env: Mapping[str, str], ports: Mapping[str, int] = PORTS,
+        log_dir: Path | None = None, services: Iterable[str] = SERVICES,
+    ) -> None:
+        self.env = {**os.environ, **env}
+        self.ports = dict(ports)
+        self.log_dir = log_dir
+        self.services = list(services)
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self, service: str) -> None:
+        cmd = [sys.executable, "-m", "uvicorn", f"services.{service}.app:create_app", "--factory",
+               "--host", "127.0.0.1", "--port", str(self.ports[service]), "--no-access-log",
+               "--log-level", "warning"]
+        env = {**self.env, "HTTP_PORT": str(self.ports[service])}
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            out: IO[bytes] | int = (self.log_dir / f"{service}.log").open("ab")
+            self.procs[service] = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+            return
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.procs[service] = proc
+        threading.Thread(target=_prefix, args=(service, proc), daemon=True).start()
+
+    def start_all(self) -> None:
+        for service in self.services:
+            self.start(service)
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        pending = set(self.services)
+        while pending:
+            for service in sorted(pending):
+                proc = self.procs[service]
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{service} exited with {proc.returncode}")
+                try:
+                    if httpx.get(self.url(service) + "/readyz", timeout=2).status_code == 200:
+                        pending.discard(service)
+                except httpx.HTTPError:
+                    pass
+            if pending and time.monotonic() > deadline:
+                raise TimeoutError(f"not ready after {timeout}s: {sorted(pending)}")
+            time.sleep(0.2)
+
+    def kill(self, service: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs[service]
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+
+    def stop_all(self, timeout: float = 15.0) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + timeout
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _prefix(service: str, proc: subprocess.Popen[bytes]) -> None:
+    assert proc.stdout is not None
+    width = max(map(len, SERVICES))
+    for line in iter(proc.stdout.readline, b""):
+        sys.stdout.write(f"{service:<{width}} | {line.decode(errors='replace')}")
+        sys.stdout.flush()
+
+
+def run() -> None:
+    secret = ensure_secret()
+    stack = Stack({"HELPDESK_JWT_SECRET": secret})
+    stack.start_all()
+    try:
+        stack.wait_ready(timeout=120)
+        token = issue_token(secret, sub="demo-supervisor", roles=["agent", "supervisor", "admin"],
+                            name="Demo Supervisor", email="supervisor@demo.example")
+        print("\nSwitchboard is up:")
+        for service in SERVICES:
+            print(f"  {service:<10} {stack.url(service)}/docs")
+        print(f"\nDemo token (agent, supervisor, admin; 12 h):\n{token}\n")
+        print("Try:  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: "
+              "application/json' -d '{\"subject\":\"Printer offline\",\"requester\":{\"email\":"
+              "\"ann@customer.example\"}}' http://127.0.0.1:8001/v1/tickets\n")
+        print("Ctrl-C stops everything.", flush=True)
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        print("\nstopping services ...", flush=True)
+        stack.stop_all()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=["run"])
+    parser.parse_args(argv)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    run()
+
+
+if __name__ == "__main__":
+    main()

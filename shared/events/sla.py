@@ -1,0 +1,75 @@
+"""Events sla publishes on helpdesk.sla.v1."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from .common import Priority, ServiceLevel
+from .envelope import Event, EventData
+
+
+class SlaTarget(BaseModel):
+    name: str = Field(description="first_response, next_update or resolution")
+    target_seconds: int = Field(ge=0, description="Allowed business seconds")
+    due_at: datetime | None = Field(default=None, description="Due time as planned now")
+
+
+class ClockData(EventData):
+    ticket_id: str = Field(description="The ticket the clock measures")
+    number: str | None = Field(default=None, description="The ticket number")
+
+
+class SlaClockStartedData(ClockData):
+    policy_id: str = Field(description="Policy chosen")
+    service_level: ServiceLevel | None = Field(default=None, description="Contract level")
+    priority: Priority = Field(description="Ticket priority the targets are for")
+    calendar_id: str = Field(description="Business-hours calendar")
+    targets: list[SlaTarget] = Field(description="Targets and their due times")
+
+
+class SlaClockStarted(Event[SlaClockStartedData]):
+    type: Literal["sla.clock_started"] = "sla.clock_started"
+
+
+class SlaClockPauseData(ClockData):
+    reason: str = Field(description="Why the clock paused or resumed")
+
+
+class SlaClockPaused(Event[SlaClockPauseData]):
+    type: Literal["sla.clock_paused"] = "sla.clock_paused"
+
+
+class SlaClockResumed(Event[SlaClockPauseData]):
+    type: Literal["sla.clock_resumed"] = "sla.clock_resumed"
+
+
+class SlaTargetData(ClockData):
+    target: str = Field(description="first_response, next_update or resolution")
+    due_at: datetime | None = Field(default=None, description="Due time")
+    elapsed_seconds: int = Field(default=0, ge=0, description="Business seconds used")
+    fraction: float | None = Field(default=None, description="Share of the target used")
+    reason: str = Field(default="", description="Why (for at-risk predictions)")
+
+
+class SlaWarning(Event[SlaTargetData]):
+    type: Literal["sla.warning"] = "sla.warning"
+
+
+class SlaAtRisk(Event[SlaTargetData]):
+    type: Literal["sla.at_risk"] = "sla.at_risk"
+
+
+class SlaBreached(Event[SlaTargetData]):
+    type: Literal["sla.breached"] = "sla.breached"
+
+
+class SlaMet(Event[SlaTargetData]):
+    type: Literal["sla.met"] = "sla.met"
+
+
+SLA_EVENTS: tuple[type[Event[Any]], ...] = (
+    SlaClockStarted, SlaClockPaused, SlaClockResumed, SlaWarning, SlaAtRisk, SlaBreached, SlaMet,
+)
