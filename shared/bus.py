@@ -58,6 +58,7 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
         enable_idempotence=True,
         graceful_timeout=10.0,
         logger=logging.getLogger(f"faststream.{settings.service_name}"),
+        log_level=logging.DEBUG,  # per-message Received/Processed lines only when debugging
     )
 
 

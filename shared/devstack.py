@@ -55,13 +55,15 @@ class Stack:
         return f"http://127.0.0.1:{self.ports[service]}"
 
     def start(self, service: str) -> None:
-        cmd = [sys.executable, "-m", "uvicorn", f"services.{service}.app:create_app", "--factory",
+        """Start a service; a name like `intake#2` starts another replica of intake."""
+        module = service.split("#")[0]
+        cmd = [sys.executable, "-m", "uvicorn", f"services.{module}.app:create_app", "--factory",
                "--host", "127.0.0.1", "--port", str(self.ports[service]), "--no-access-log",
                "--log-level", "warning"]
         env = {**self.env, "HTTP_PORT": str(self.ports[service])}
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            out: IO[bytes] | int = (self.log_dir / f"{service}.log").open("ab")
+            out: IO[bytes] = (self.log_dir / f"{service.replace('#', '-')}.log").open("ab")
             self.procs[service] = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
             return
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -109,7 +111,7 @@ class Stack:
 
 def _prefix(service: str, proc: subprocess.Popen[bytes]) -> None:
     assert proc.stdout is not None
-    width = max(map(len, SERVICES))
+    width = max(map(len, SERVICES)) + 2
     for line in iter(proc.stdout.readline, b""):
         sys.stdout.write(f"{service:<{width}} | {line.decode(errors='replace')}")
         sys.stdout.flush()

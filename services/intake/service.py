@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 from shared.auth import Principal, Role
@@ -40,8 +39,8 @@ async def open_ticket(request: OpenTicketRequest, user: Principal, deps: IntakeD
             metrics.TICKETS_CREATED.labels(request.channel.value).inc()
             return ticket
         metrics.NUMBER_CONFLICTS.inc()
-        # Another process took it: look again past the highest, with jitter to spread the race.
-        seq = max(seq + 1, await deps.store.highest_seq() + 1 + random.randint(0, 1))
+        # Another process took it: try past the highest number taken so far.
+        seq = max(seq + 1, await deps.store.highest_seq() + 1)
     raise DomainError("could not allocate a ticket number; try again")
 
 

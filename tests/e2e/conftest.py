@@ -1,0 +1,36 @@
+"""The five services as separate processes on loopback, isolated by topic and database prefix."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from shared.devstack import Stack
+from tests.helpers import Infra, Isolation
+
+E2E_PORTS = {"intake": 18001, "triage": 18002, "sla": 18003, "problems": 18004, "reporting": 18005}
+
+
+async def start_stack(iso: Isolation, log_dir: Path) -> Stack:
+    stack = Stack(iso.env(), ports=E2E_PORTS, log_dir=log_dir)
+    stack.start_all()
+    try:
+        await asyncio.to_thread(stack.wait_ready, 90)
+    except Exception:
+        stack.stop_all()
+        raise
+    return stack
+
+
+@pytest.fixture
+async def system(infra: Infra, tmp_path: Path) -> AsyncIterator[tuple[Stack, Isolation]]:
+    iso = Isolation(infra)
+    stack = await start_stack(iso, tmp_path / "logs")
+    try:
+        yield stack, iso
+    finally:
+        stack.stop_all()
+        await iso.cleanup()
