@@ -31,6 +31,7 @@ infra-reset:
 
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
 unit: install

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from jwt.types import Options
 from pydantic import BaseModel, Field
 
 from .settings import ServiceSettings
@@ -50,7 +51,7 @@ class Authenticator:
             raise RuntimeError("set HELPDESK_JWT_SECRET (HS256) or HELPDESK_JWKS_URL (RS256)")
 
     def verify(self, token: str) -> Principal:
-        options: dict[str, Any] = {"require": ["sub", "exp"], "verify_aud": bool(self._audience)}
+        options: Options = {"require": ["sub", "exp"], "verify_aud": bool(self._audience)}
         if self._jwks is not None:
             key: Any = self._jwks.get_signing_key_from_jwt(token).key
             algorithms = ["RS256"]

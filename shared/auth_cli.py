@@ -10,7 +10,9 @@ from .auth import Role, issue_token
 
 
 def read_secret(path: Path) -> str:
-    secret = os.environ.get("HELPDESK_JWT_SECRET") or (path.read_text().strip() if path.exists() else "")
+    secret = os.environ.get("HELPDESK_JWT_SECRET") or (
+        path.read_text().strip() if path.exists() else ""
+    )
     if not secret:
         raise SystemExit(f"no HELPDESK_JWT_SECRET and no {path}: run `make run` once")
     return secret
@@ -31,8 +33,13 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown roles {sorted(unknown)}")
     token = issue_token(
-        read_secret(args.secret_file), sub=args.sub, roles=roles, org=args.org, name=args.name,
-        email=args.email, ttl_seconds=args.ttl,
+        read_secret(args.secret_file),
+        sub=args.sub,
+        roles=roles,
+        org=args.org,
+        name=args.name,
+        email=args.email,
+        ttl_seconds=args.ttl,
     )
     print(token)
 

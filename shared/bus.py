@@ -2,7 +2,7 @@
 
 A consumed event is parsed, deduplicated against the inbox, handled with retries and backoff, and
 either recorded as processed or sent to the service's dead-letter topic. Offsets are committed only
-after that (AckPolicy.NACK_ON_ERROR); an outage of Mongo or Kafka is redelivered, never dead-lettered.
+after that (AckPolicy.NACK_ON_ERROR); a Mongo or Kafka outage is redelivered, never dead-lettered.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, TopicAlreadyExistsError
 from faststream import AckPolicy
@@ -33,7 +33,6 @@ from .topics import dlq_of, topic_of
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class Delivery:
     """Where a consumed event came from; one partition has one consumer at a time."""
@@ -45,7 +44,10 @@ class Delivery:
 
 Handler = Callable[[Event[Any], Delivery], Awaitable[None]]
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    ConnectionFailure, KafkaConnectionError, KafkaTimeoutError, TimeoutError,
+    ConnectionFailure,
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    TimeoutError,
 )
 MAX_TRANSIENT_BACKOFF = 5.0
 
@@ -132,6 +134,7 @@ class EventConsumer:
 
         async def on_message(msg: KafkaMessage) -> None:
             record = msg.raw_message
+            assert isinstance(record, ConsumerRecord), "batch subscribers are not used"
             delivery = Delivery(record.topic, record.partition, record.offset)
             await self.process(delivery, record.key, msg.body)
             self._observe_lag(msg)
@@ -168,7 +171,12 @@ class EventConsumer:
             metrics.EVENTS_IN.labels(self.service, topic, event.type).inc()
 
     async def _run(
-        self, delivery: Delivery, key: bytes | None, value: bytes, event: Event[Any], handle: Handler
+        self,
+        delivery: Delivery,
+        key: bytes | None,
+        value: bytes,
+        event: Event[Any],
+        handle: Handler,
     ) -> bool:
         """True when handled; False when dead-lettered. Raises on outages so Kafka redelivers."""
         topic = delivery.topic

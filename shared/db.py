@@ -29,7 +29,9 @@ def make_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
     )
 
 
-async def ensure_indexes(db: Database, specs: Iterable[tuple[str, list[tuple[str, int]], bool]]) -> None:
+async def ensure_indexes(
+    db: Database, specs: Iterable[tuple[str, list[tuple[str, int]], bool]]
+) -> None:
     """Create (collection, keys, unique) indexes; idempotent, run at start-up."""
     for collection, keys, unique in specs:
         await db[collection].create_index(keys, unique=unique)

@@ -42,8 +42,11 @@ class Stack:
     """The services as processes; logs go to files (log_dir) or to stdout with a prefix."""
 
     def __init__(
-        self, env: Mapping[str, str], ports: Mapping[str, int] = PORTS,
-        log_dir: Path | None = None, services: Iterable[str] = SERVICES,
+        self,
+        env: Mapping[str, str],
+        ports: Mapping[str, int] = PORTS,
+        log_dir: Path | None = None,
+        services: Iterable[str] = SERVICES,
     ) -> None:
         self.env = {**os.environ, **env}
         self.ports = dict(ports)
@@ -57,14 +60,27 @@ class Stack:
     def start(self, service: str) -> None:
         """Start a service; a name like `intake#2` starts another replica of intake."""
         module = service.split("#")[0]
-        cmd = [sys.executable, "-m", "uvicorn", f"services.{module}.app:create_app", "--factory",
-               "--host", "127.0.0.1", "--port", str(self.ports[service]), "--no-access-log",
-               "--log-level", "warning"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"services.{module}.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.ports[service]),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
         env = {**self.env, "HTTP_PORT": str(self.ports[service])}
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out: IO[bytes] = (self.log_dir / f"{service.replace('#', '-')}.log").open("ab")
-            self.procs[service] = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+            self.procs[service] = subprocess.Popen(
+                cmd, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
             return
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.procs[service] = proc
@@ -123,15 +139,22 @@ def run() -> None:
     stack.start_all()
     try:
         stack.wait_ready(timeout=120)
-        token = issue_token(secret, sub="demo-supervisor", roles=["agent", "supervisor", "admin"],
-                            name="Demo Supervisor", email="supervisor@demo.example")
+        token = issue_token(
+            secret,
+            sub="demo-supervisor",
+            roles=["agent", "supervisor", "admin"],
+            name="Demo Supervisor",
+            email="supervisor@demo.example",
+        )
         print("\nSwitchboard is up:")
         for service in SERVICES:
             print(f"  {service:<10} {stack.url(service)}/docs")
         print(f"\nDemo token (agent, supervisor, admin; 12 h):\n{token}\n")
-        print("Try:  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: "
-              "application/json' -d '{\"subject\":\"Printer offline\",\"requester\":{\"email\":"
-              "\"ann@customer.example\"}}' http://127.0.0.1:8001/v1/tickets\n")
+        print(
+            'Try:  curl -s -X POST -H "Authorization: Bearer $TOKEN" -H \'Content-Type: '
+            'application/json\' -d \'{"subject":"Printer offline","requester":{"email":'
+            '"ann@customer.example"}}\' http://127.0.0.1:8001/v1/tickets\n'
+        )
         print("Ctrl-C stops everything.", flush=True)
         signal.sigwait({signal.SIGINT, signal.SIGTERM})
     finally:

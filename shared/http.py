@@ -22,8 +22,13 @@ PROBLEM = "application/problem+json"
 
 
 def problem(
-    status: int, title: str, detail: str = "", *, errors: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None, **extra: Any,
+    status: int,
+    title: str,
+    detail: str = "",
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
@@ -37,8 +42,11 @@ def problem(
 async def _validation(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", ""),
-         "type": e.get("type", "")}
+        {
+            "field": ".".join(str(p) for p in e.get("loc", ())),
+            "message": e.get("msg", ""),
+            "type": e.get("type", ""),
+        }
         for e in exc.errors()
     ]
     return problem(422, "Validation failed", "the request has invalid fields", errors=errors)
@@ -46,8 +54,12 @@ async def _validation(_: Request, exc: Exception) -> Response:
 
 async def _http(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    return problem(exc.status_code, _title(exc.status_code), str(exc.detail),
-                   headers=getattr(exc, "headers", None))
+    return problem(
+        exc.status_code,
+        _title(exc.status_code),
+        str(exc.detail),
+        headers=getattr(exc, "headers", None),
+    )
 
 
 async def _domain(_: Request, exc: Exception) -> Response:
@@ -64,9 +76,16 @@ async def _unexpected(_: Request, exc: Exception) -> Response:
 
 
 def _title(status: int) -> str:
-    return {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-            405: "Method not allowed", 409: "Conflict", 413: "Payload too large",
-            415: "Unsupported media type"}.get(status, "Error")
+    return {
+        400: "Bad request",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not found",
+        405: "Method not allowed",
+        409: "Conflict",
+        413: "Payload too large",
+        415: "Unsupported media type",
+    }.get(status, "Error")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -110,14 +129,16 @@ def _too_large(limit: int) -> JSONResponse:
 
 def install_request_metrics(app: FastAPI, service: str) -> None:
     @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
-        metrics.HTTP_LATENCY.labels(service, request.method, path, str(response.status_code)).observe(
-            time.perf_counter() - started
-        )
+        metrics.HTTP_LATENCY.labels(
+            service, request.method, path, str(response.status_code)
+        ).observe(time.perf_counter() - started)
         return response
 
 

@@ -22,7 +22,9 @@ EVENTS_FAILED = Counter(
     "helpdesk_events_failed_total", "Handler attempts that raised", ["service", "topic", "reason"]
 )
 EVENTS_DEAD_LETTERED = Counter(
-    "helpdesk_events_dead_lettered_total", "Events sent to the dead-letter topic", ["service", "topic"]
+    "helpdesk_events_dead_lettered_total",
+    "Events sent to the dead-letter topic",
+    ["service", "topic"],
 )
 EVENTS_DUPLICATE = Counter(
     "helpdesk_events_duplicate_total", "Redelivered events skipped", ["service", "topic"]

@@ -63,8 +63,12 @@ def create_service_app(
     settings: ServiceSettings, spec: ServiceSpec, clock: Clock | None = None
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level)
-    app = FastAPI(title=spec.title, description=spec.description, version="0.1.0",
-                  lifespan=_lifespan(settings, spec, clock or SystemClock()))
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version="0.1.0",
+        lifespan=_lifespan(settings, spec, clock or SystemClock()),
+    )
     app.state.auth = Authenticator(settings)
     install_error_handlers(app)
     install_request_metrics(app, settings.service_name)
@@ -75,8 +79,10 @@ def create_service_app(
 
     @app.get("/asyncapi.json", include_in_schema=False)
     async def asyncapi(request: Request) -> Any:
-        schema = AsyncAPI(request.app.state.runtime.broker, title=spec.title, schema_version="3.0.0")
-        return schema.to_jsonable()
+        schema = AsyncAPI(
+            request.app.state.runtime.broker, title=spec.title, schema_version="3.0.0"
+        )
+        return schema.to_specification().to_jsonable()
 
     return app
 
@@ -89,15 +95,23 @@ def _lifespan(
         client = make_client(settings)
         db = client[settings.database_name]
         await ensure_indexes(db, spec.indexes)
-        own = [topic_of(settings.service_name, settings.topic_prefix),
-               dlq_of(settings.service_name, settings.topic_prefix)]
-        await ensure_topics(settings, own + [topic_of(p, settings.topic_prefix) for p in spec.consumes])
+        own = [
+            topic_of(settings.service_name, settings.topic_prefix),
+            dlq_of(settings.service_name, settings.topic_prefix),
+        ]
+        await ensure_topics(
+            settings, own + [topic_of(p, settings.topic_prefix) for p in spec.consumes]
+        )
         broker = make_broker(settings)
         locks = KeyedLocks()
         publisher = EventPublisher(broker, settings)
-        relay = OutboxRelay(db=db, publisher=publisher, locks=locks,
-                            collections=spec.outbox_collections,
-                            sweep_seconds=settings.outbox_sweep_seconds)
+        relay = OutboxRelay(
+            db=db,
+            publisher=publisher,
+            locks=locks,
+            collections=spec.outbox_collections,
+            sweep_seconds=settings.outbox_sweep_seconds,
+        )
         consumer = EventConsumer(broker, settings, Inbox(db), clock)
         runtime = Runtime(settings, clock, db, broker, publisher, relay, consumer, locks)
         app.state.runtime = runtime

@@ -37,7 +37,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL"))
     topic_partitions: int = Field(default=3, validation_alias="HELPDESK_TOPIC_PARTITIONS")
     handler_attempts: int = Field(
-        default=4, ge=1, validation_alias="HELPDESK_HANDLER_ATTEMPTS",
+        default=4,
+        ge=1,
+        validation_alias="HELPDESK_HANDLER_ATTEMPTS",
         description="Tries of a failing handler before its message is dead-lettered",
     )
     retry_backoff_seconds: float = Field(

@@ -30,8 +30,10 @@ def infra() -> Iterator[Infra]:
         from testcontainers.kafka import KafkaContainer
         from testcontainers.mongodb import MongoDbContainer
 
-        with KafkaContainer("confluentinc/cp-kafka:7.6.1").with_kraft() as kafka, \
-                MongoDbContainer("mongo:7") as mongo:
+        with (
+            KafkaContainer("confluentinc/cp-kafka:7.6.1").with_kraft() as kafka,
+            MongoDbContainer("mongo:7") as mongo,
+        ):
             yield Infra(kafka.get_bootstrap_server(), mongo.get_connection_url())
         return
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
@@ -39,7 +41,9 @@ def infra() -> Iterator[Infra]:
     mongo_host, mongo_port = parse_uri(mongodb_uri)["nodelist"][0]
     for name, hostport in (("Kafka", kafka), ("MongoDB/FerretDB", f"{mongo_host}:{mongo_port}")):
         if not _reachable(hostport):
-            pytest.fail(f"{name} is not reachable at {hostport}: run `make test` (or `make infra-up`)")
+            pytest.fail(
+                f"{name} is not reachable at {hostport}: run `make test` (or `make infra-up`)"
+            )
     yield Infra(kafka, mongodb_uri)
 
 

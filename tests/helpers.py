@@ -78,27 +78,32 @@ class Isolation:
 
 
 def token(roles: Iterable[str] = ("agent",), org: str | None = None, sub: str = "tester") -> str:
-    return issue_token(SECRET, sub=sub, roles=list(roles), org=org, name=sub,
-                       email=f"{sub}@example.org")
+    return issue_token(
+        SECRET, sub=sub, roles=list(roles), org=org, name=sub, email=f"{sub}@example.org"
+    )
 
 
-def auth(roles: Iterable[str] = ("agent",), org: str | None = None, sub: str = "tester") -> dict[str, str]:
+def auth(
+    roles: Iterable[str] = ("agent",), org: str | None = None, sub: str = "tester"
+) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(roles, org, sub)}"}
 
 
 async def wait_for(
-    probe: Callable[[], Awaitable[T | None]], timeout: float = 30.0, interval: float = 0.1,
+    probe: Callable[[], Awaitable[T | None]],
+    within: float = 30.0,
+    interval: float = 0.1,
     what: str = "the expected state",
 ) -> T:
     """Poll until probe returns something truthy; fail with `what` after the deadline."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     last: T | None = None
     while time.monotonic() < deadline:
         last = await probe()
         if last:
             return last
         await asyncio.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last seen: {last!r}")
+    raise AssertionError(f"timed out after {within}s waiting for {what}; last seen: {last!r}")
 
 
 @asynccontextmanager
@@ -115,8 +120,11 @@ class TopicReader:
 
     def __init__(self, kafka: str, *topics: str) -> None:
         self._consumer = AIOKafkaConsumer(
-            *topics, bootstrap_servers=kafka, group_id=f"reader-{uuid.uuid4().hex[:8]}",
-            auto_offset_reset="earliest", enable_auto_commit=False,
+            *topics,
+            bootstrap_servers=kafka,
+            group_id=f"reader-{uuid.uuid4().hex[:8]}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
         )
         self.records: list[Any] = []
 
@@ -128,9 +136,9 @@ class TopicReader:
         await self._consumer.stop()
 
     async def read_until(
-        self, done: Callable[[list[Any]], bool], timeout: float = 30.0
+        self, done: Callable[[list[Any]], bool], within: float = 30.0
     ) -> list[Any]:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while not done(self.records):
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out with {len(self.records)} records read")

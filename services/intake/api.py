@@ -43,7 +43,9 @@ class TicketView(BaseModel):
 
 
 @router.post("/tickets", status_code=201, response_model=TicketCreatedView)
-async def create_ticket(body: OpenTicketRequest, user: CurrentUser, deps: Deps) -> TicketCreatedView:
+async def create_ticket(
+    body: OpenTicketRequest, user: CurrentUser, deps: Deps
+) -> TicketCreatedView:
     """Record a request and give back its ticket number at once."""
     ticket = await service.open_ticket(body, user, deps)
     return TicketCreatedView(id=ticket.id, number=ticket.number, created_at=ticket.created_at)
@@ -57,7 +59,10 @@ async def get_ticket(ref: str, user: CurrentUser, deps: Deps) -> TicketView:
 
 @router.get("/tickets", response_model=Page[TicketView])
 async def list_tickets(
-    user: CurrentUser, deps: Deps, limit: Limit = 50, cursor: Cursor = None,
+    user: CurrentUser,
+    deps: Deps,
+    limit: Limit = 50,
+    cursor: Cursor = None,
     organization_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Page[TicketView]:
     """Tickets, newest first; customers see their own organisation's only."""

@@ -22,8 +22,12 @@ class IntakeSettings(ServiceSettings):
 
 async def build(runtime: Runtime) -> IntakeDeps:
     store = MongoIntakeStore(runtime.db)
-    return IntakeDeps(store=store, relay=runtime.relay, clock=runtime.clock,
-                      next_seq=await store.highest_seq() + 1)
+    return IntakeDeps(
+        store=store,
+        relay=runtime.relay,
+        clock=runtime.clock,
+        next_seq=await store.highest_seq() + 1,
+    )
 
 
 SPEC = ServiceSpec(

@@ -78,27 +78,54 @@ class Ticket(BaseModel):
 
 
 def new_ticket(
-    request: OpenTicketRequest, requester: Person, created_by: Person | None,
-    organization_id: str | None, now: datetime,
+    request: OpenTicketRequest,
+    requester: Person,
+    created_by: Person | None,
+    organization_id: str | None,
+    now: datetime,
 ) -> Ticket:
     """The ticket as recorded before a number is allocated (seq 0, number empty)."""
     ticket_id = str(uuid4())
     first = Message(
-        id=str(uuid4()), author_type=AuthorType.CUSTOMER, author=requester,
-        visibility=Visibility.PUBLIC, channel=request.channel, body=request.description,
+        id=str(uuid4()),
+        author_type=AuthorType.CUSTOMER,
+        author=requester,
+        visibility=Visibility.PUBLIC,
+        channel=request.channel,
+        body=request.description,
         created_at=now,
     )
     details = TicketCreatedData(
-        ticket_id=ticket_id, number="", subject=request.subject, description=request.description,
-        channel=request.channel, requester=requester, created_by=created_by,
-        organization_id=organization_id, site=request.site, asset=request.asset,
-        product=request.product, version=request.version, category=request.category,
-        type_hint=request.type, impact=request.impact, urgency=request.urgency, created_at=now,
+        ticket_id=ticket_id,
+        number="",
+        subject=request.subject,
+        description=request.description,
+        channel=request.channel,
+        requester=requester,
+        created_by=created_by,
+        organization_id=organization_id,
+        site=request.site,
+        asset=request.asset,
+        product=request.product,
+        version=request.version,
+        category=request.category,
+        type_hint=request.type,
+        impact=request.impact,
+        urgency=request.urgency,
+        created_at=now,
     )
     return Ticket(
-        id=ticket_id, seq=0, number="", subject=request.subject, channel=request.channel,
-        requester=requester, organization_id=organization_id, created_by=created_by,
-        created_at=now, messages=[first], details=details,
+        id=ticket_id,
+        seq=0,
+        number="",
+        subject=request.subject,
+        channel=request.channel,
+        requester=requester,
+        organization_id=organization_id,
+        created_by=created_by,
+        created_at=now,
+        messages=[first],
+        details=details,
     )
 
 

@@ -65,7 +65,10 @@ async def find_ticket(ref: str, user: Principal, deps: IntakeDeps) -> Ticket:
 
 
 async def list_tickets(
-    user: Principal, organization_id: str | None, before_seq: int | None, limit: int,
+    user: Principal,
+    organization_id: str | None,
+    before_seq: int | None,
+    limit: int,
     deps: IntakeDeps,
 ) -> list[Ticket]:
     if not user.is_staff:

@@ -35,8 +35,12 @@ async def index_incident(event: TicketCreated, deps: ProblemsDeps) -> None:
     """Keep every new ticket in the incident index, for recurrence and similarity."""
     ticket = event.data
     incident = Incident(
-        ticket_id=ticket.ticket_id, number=ticket.number, subject=ticket.subject,
-        organization_id=ticket.organization_id, asset=ticket.asset, product=ticket.product,
+        ticket_id=ticket.ticket_id,
+        number=ticket.number,
+        subject=ticket.subject,
+        organization_id=ticket.organization_id,
+        asset=ticket.asset,
+        product=ticket.product,
         tokens=tokens(ticket.subject, ticket.description, ticket.product, ticket.asset),
         created_at=ticket.created_at,
     )
@@ -44,13 +48,19 @@ async def index_incident(event: TicketCreated, deps: ProblemsDeps) -> None:
         metrics.INCIDENTS_INDEXED.inc()
 
 
-async def similar_incidents(ticket_id: str, limit: int, deps: ProblemsDeps) -> list[SimilarIncident]:
+async def similar_incidents(
+    ticket_id: str, limit: int, deps: ProblemsDeps
+) -> list[SimilarIncident]:
     incident = await deps.store.get_incident(ticket_id)
     if incident is None:
         raise NotFound(f"ticket {ticket_id} is not indexed (yet)")
     scored = [
-        SimilarIncident(ticket_id=other.ticket_id, number=other.number, subject=other.subject,
-                        score=round(jaccard(incident.tokens, other.tokens), 3))
+        SimilarIncident(
+            ticket_id=other.ticket_id,
+            number=other.number,
+            subject=other.subject,
+            score=round(jaccard(incident.tokens, other.tokens), 3),
+        )
         for other in await deps.store.sharing_tokens(incident.tokens, CANDIDATES)
         if other.ticket_id != ticket_id
     ]

@@ -20,7 +20,9 @@ Staff = Annotated[Principal, Depends(require(*STAFF))]
 
 @router.get("/summary", response_model=Summary)
 async def get_summary(
-    _: Staff, deps: Deps, since: Annotated[date | None, Query(description="First day counted")] = None
+    _: Staff,
+    deps: Deps,
+    since: Annotated[date | None, Query(description="First day counted")] = None,
 ) -> Summary:
-    """Live counters: tickets created, triaged, resolved, closed; SLA clocks; by queue and priority."""
+    """Live counters: tickets created, triaged, resolved, closed; SLA clocks; queues, priorities."""
     return await service.summary(since, deps)

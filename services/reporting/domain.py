@@ -12,8 +12,16 @@ from shared.events.triage import TicketClosed, TicketReopened, TicketResolved, T
 
 COUNTED_TYPES = frozenset(
     cls.event_type()
-    for cls in (TicketCreated, TicketTriaged, TicketResolved, TicketClosed, TicketReopened,
-                SlaClockStarted, SlaBreached, SlaMet)
+    for cls in (
+        TicketCreated,
+        TicketTriaged,
+        TicketResolved,
+        TicketClosed,
+        TicketReopened,
+        SlaClockStarted,
+        SlaBreached,
+        SlaMet,
+    )
 )
 _UNSAFE = re.compile(r"[.$\s]")
 
@@ -34,9 +42,12 @@ def increments(event: Event[Any]) -> dict[str, int]:
             f"by_queue.{_key(event.data.queue)}": 1,
         }
     simple = {
-        TicketResolved: "tickets_resolved", TicketClosed: "tickets_closed",
-        TicketReopened: "tickets_reopened", SlaClockStarted: "sla_clocks_started",
-        SlaBreached: "sla_breaches", SlaMet: "sla_met",
+        TicketResolved: "tickets_resolved",
+        TicketClosed: "tickets_closed",
+        TicketReopened: "tickets_reopened",
+        SlaClockStarted: "sla_clocks_started",
+        SlaBreached: "sla_breaches",
+        SlaMet: "sla_met",
     }
     for cls, name in simple.items():
         if isinstance(event, cls):

@@ -39,8 +39,10 @@ class MongoReportingStore:
         try:
             await self._counters.update_one(
                 {"_id": shard, "offset": {"$lt": offset}},
-                {"$inc": {f"c.{k}": v for k, v in incs.items()},
-                 "$set": {"offset": offset, "day": day.isoformat(), "topic": topic}},
+                {
+                    "$inc": {f"c.{k}": v for k, v in incs.items()},
+                    "$set": {"offset": offset, "day": day.isoformat(), "topic": topic},
+                },
                 upsert=True,
             )
         except DuplicateKeyError:
@@ -48,5 +50,7 @@ class MongoReportingStore:
         return True
 
     async def counter_shards(self, first_day: date | None) -> list[Document]:
-        query: dict[str, Any] = {} if first_day is None else {"day": {"$gte": first_day.isoformat()}}
+        query: dict[str, Any] = (
+            {} if first_day is None else {"day": {"$gte": first_day.isoformat()}}
+        )
         return await self._counters.find(query).to_list(None)

@@ -20,7 +20,10 @@ PLATINUM_MINUTES: dict[Priority, tuple[int, int, int]] = {
     Priority.LOWEST: (240, 1440, 4320),
 }
 LEVEL_FACTOR: dict[ServiceLevel, int] = {
-    ServiceLevel.PLATINUM: 1, ServiceLevel.GOLD: 2, ServiceLevel.SILVER: 3, ServiceLevel.BRONZE: 4,
+    ServiceLevel.PLATINUM: 1,
+    ServiceLevel.GOLD: 2,
+    ServiceLevel.SILVER: 3,
+    ServiceLevel.BRONZE: 4,
 }
 NO_CONTRACT = ServiceLevel.BRONZE
 

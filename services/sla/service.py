@@ -31,22 +31,35 @@ async def start_clock(event: TicketTriaged, deps: SlaDeps) -> Clock:
     start = event.time
     targets = targets_for(triaged.service_level, triaged.priority, start)
     clock = Clock(
-        ticket_id=triaged.ticket_id, number=triaged.number,
+        ticket_id=triaged.ticket_id,
+        number=triaged.number,
         policy_id=policy_id(triaged.service_level, triaged.priority),
-        service_level=triaged.service_level, priority=triaged.priority, calendar_id=ALWAYS_ON,
-        state="running", started_at=start, next_check_at=min(t.due_at for t in targets),
-        targets=[ClockTarget(name=t.name, target_seconds=t.seconds, due_at=t.due_at)
-                 for t in targets],
+        service_level=triaged.service_level,
+        priority=triaged.priority,
+        calendar_id=ALWAYS_ON,
+        state="running",
+        started_at=start,
+        next_check_at=min(t.due_at for t in targets),
+        targets=[
+            ClockTarget(name=t.name, target_seconds=t.seconds, due_at=t.due_at) for t in targets
+        ],
     )
     started = SlaClockStarted.create(
-        source="sla", subject=triaged.ticket_id, time=deps.clock.now(),
+        source="sla",
+        subject=triaged.ticket_id,
+        time=deps.clock.now(),
         correlation_id=event.correlationid,
         data=SlaClockStartedData(
-            ticket_id=clock.ticket_id, number=clock.number, policy_id=clock.policy_id,
-            service_level=clock.service_level, priority=clock.priority,
+            ticket_id=clock.ticket_id,
+            number=clock.number,
+            policy_id=clock.policy_id,
+            service_level=clock.service_level,
+            priority=clock.priority,
             calendar_id=clock.calendar_id,
-            targets=[SlaTarget(name=t.name, target_seconds=t.target_seconds, due_at=t.due_at)
-                     for t in clock.targets],
+            targets=[
+                SlaTarget(name=t.name, target_seconds=t.target_seconds, due_at=t.due_at)
+                for t in clock.targets
+            ],
         ),
     )
     if await deps.store.insert_clock(clock, [started]):

@@ -9,7 +9,11 @@ from shared.events.common import Level, Priority, ServiceLevel, TicketStatus, Ti
 from shared.events.intake import TicketCreatedData
 
 PRIORITY_ORDER: tuple[Priority, ...] = (
-    Priority.LOWEST, Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.HIGHEST,
+    Priority.LOWEST,
+    Priority.LOW,
+    Priority.NORMAL,
+    Priority.HIGH,
+    Priority.HIGHEST,
 )
 
 # impact x urgency -> priority, before the service-level uplift.
@@ -25,11 +29,19 @@ DEFAULT_MATRIX: dict[tuple[Level, Level], Priority] = {
     (Level.LOW, Level.LOW): Priority.LOW,
 }
 LEVEL_UPLIFT: dict[ServiceLevel, int] = {
-    ServiceLevel.PLATINUM: 1, ServiceLevel.GOLD: 1, ServiceLevel.SILVER: 0, ServiceLevel.BRONZE: 0,
+    ServiceLevel.PLATINUM: 1,
+    ServiceLevel.GOLD: 1,
+    ServiceLevel.SILVER: 0,
+    ServiceLevel.BRONZE: 0,
 }
 DEFAULT_QUEUE = "general-questions"
 VERIFICATION_QUEUE = "verification"
-DEFAULT_QUEUES: tuple[str, ...] = ("general-questions", "compatibility", "operations", "verification")
+DEFAULT_QUEUES: tuple[str, ...] = (
+    "general-questions",
+    "compatibility",
+    "operations",
+    "verification",
+)
 
 ALLOWED: dict[TicketStatus, frozenset[TicketStatus]] = {
     TicketStatus.NEW: frozenset({TicketStatus.OPEN, TicketStatus.ASSIGNED, TicketStatus.RESOLVED}),

@@ -32,23 +32,48 @@ async def triage_ticket(event: TicketCreated, deps: TriageDeps) -> WorkItem:
     now = deps.clock.now()
     decision = decide(ticket)
     item = WorkItem(
-        ticket_id=ticket.ticket_id, number=ticket.number, subject=ticket.subject,
-        organization_id=ticket.organization_id, service_level=ticket.service_level,
-        entitled=ticket.entitled, type=decision.type, impact=decision.impact,
-        urgency=decision.urgency, priority=decision.priority,
+        ticket_id=ticket.ticket_id,
+        number=ticket.number,
+        subject=ticket.subject,
+        organization_id=ticket.organization_id,
+        service_level=ticket.service_level,
+        entitled=ticket.entitled,
+        type=decision.type,
+        impact=decision.impact,
+        urgency=decision.urgency,
+        priority=decision.priority,
         priority_rank=len(PRIORITY_ORDER) - 1 - PRIORITY_ORDER.index(decision.priority),
-        queue=decision.queue, tier=decision.tier, status=TicketStatus.OPEN,
-        created_at=ticket.created_at, explanation=decision.explanation,
-        history=[HistoryEntry(at=now, what=f"triaged into {decision.queue}", reason="; ".join(
-            decision.explanation))],
+        queue=decision.queue,
+        tier=decision.tier,
+        status=TicketStatus.OPEN,
+        created_at=ticket.created_at,
+        explanation=decision.explanation,
+        history=[
+            HistoryEntry(
+                at=now,
+                what=f"triaged into {decision.queue}",
+                reason="; ".join(decision.explanation),
+            )
+        ],
     )
     triaged = TicketTriaged.create(
-        source="triage", subject=ticket.ticket_id, time=now, correlation_id=event.correlationid,
+        source="triage",
+        subject=ticket.ticket_id,
+        time=now,
+        correlation_id=event.correlationid,
         data=TicketTriagedData(
-            ticket_id=ticket.ticket_id, number=ticket.number, type=item.type, impact=item.impact,
-            urgency=item.urgency, priority=item.priority, service_level=item.service_level,
-            queue=item.queue, tier=item.tier, status=item.status,
-            organization_id=item.organization_id, entitled=item.entitled,
+            ticket_id=ticket.ticket_id,
+            number=ticket.number,
+            type=item.type,
+            impact=item.impact,
+            urgency=item.urgency,
+            priority=item.priority,
+            service_level=item.service_level,
+            queue=item.queue,
+            tier=item.tier,
+            status=item.status,
+            organization_id=item.organization_id,
+            entitled=item.entitled,
             explanation=item.explanation,
         ),
     )

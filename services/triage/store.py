@@ -19,8 +19,11 @@ from shared.runtime import IndexSpec
 WORK_ITEMS = "work_items"
 
 INDEXES: list[IndexSpec] = [
-    (WORK_ITEMS, [("queue", ASCENDING), ("priority_rank", ASCENDING), ("created_at", ASCENDING)],
-     False),
+    (
+        WORK_ITEMS,
+        [("queue", ASCENDING), ("priority_rank", ASCENDING), ("created_at", ASCENDING)],
+        False,
+    ),
 ]
 
 
@@ -64,7 +67,11 @@ class MongoTriageStore:
 
     async def insert_item(self, item: WorkItem, events: Sequence[Event[Any]]) -> bool:
         """False when the work item exists already (a redelivered ticket.created)."""
-        doc: Document = {"_id": item.ticket_id, **item.model_dump(mode="python"), OUTBOX: serialise(events)}
+        doc: Document = {
+            "_id": item.ticket_id,
+            **item.model_dump(mode="python"),
+            OUTBOX: serialise(events),
+        }
         try:
             await self._items.insert_one(doc)
         except DuplicateKeyError:
@@ -77,7 +84,9 @@ class MongoTriageStore:
 
     async def queue_items(self, queue: str, limit: int) -> list[WorkItem]:
         cursor = self._items.find({"queue": queue, "status": {"$nin": ["resolved", "closed"]}})
-        docs = await cursor.sort([("priority_rank", ASCENDING), ("created_at", ASCENDING)]).limit(
-            limit
-        ).to_list(limit)
+        docs = (
+            await cursor.sort([("priority_rank", ASCENDING), ("created_at", ASCENDING)])
+            .limit(limit)
+            .to_list(limit)
+        )
         return [WorkItem.model_validate(d) for d in docs]

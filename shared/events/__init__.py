@@ -30,7 +30,19 @@ for _classes in EVENTS_BY_PRODUCER.values():
     register(*_classes)
 
 __all__ = [
-    "EVENT_CLASSES", "EVENTS_BY_PRODUCER", "Event", "EventData", "MalformedEvent", "SlaClockStarted",
-    "SlaClockStartedData", "SlaTarget", "TicketCreated", "TicketCreatedData", "TicketTriaged",
-    "TicketTriagedData", "UnknownEvent", "parse_event", "register",
+    "EVENT_CLASSES",
+    "EVENTS_BY_PRODUCER",
+    "Event",
+    "EventData",
+    "MalformedEvent",
+    "SlaClockStarted",
+    "SlaClockStartedData",
+    "SlaTarget",
+    "TicketCreated",
+    "TicketCreatedData",
+    "TicketTriaged",
+    "TicketTriagedData",
+    "UnknownEvent",
+    "parse_event",
+    "register",
 ]

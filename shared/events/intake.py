@@ -120,6 +120,12 @@ class InboundQuarantined(Event[InboundQuarantinedData]):
 
 
 INTAKE_EVENTS: tuple[type[Event[Any]], ...] = (
-    TicketCreated, TicketMessageAdded, TicketCustomerReplied, TicketFeedbackReceived,
-    ContactEntitlementFailed, NotificationSent, NotificationFailed, InboundQuarantined,
+    TicketCreated,
+    TicketMessageAdded,
+    TicketCustomerReplied,
+    TicketFeedbackReceived,
+    ContactEntitlementFailed,
+    NotificationSent,
+    NotificationFailed,
+    InboundQuarantined,
 )

@@ -131,8 +131,18 @@ class AdvisoryPublished(Event[AdvisoryData]):
 
 
 PROBLEMS_EVENTS: tuple[type[Event[Any]], ...] = (
-    ProblemCreated, ProblemIncidentLinked, ProblemCandidateDetected, ProblemResolved,
-    KnownErrorPublished, TicketSuggestions, DeficiencyReportOpened, DeficiencyReportUpdated,
-    ReleasePublished, ChangeRequested, ChangeApproved, ChangeRejected, ChangeCompleted,
+    ProblemCreated,
+    ProblemIncidentLinked,
+    ProblemCandidateDetected,
+    ProblemResolved,
+    KnownErrorPublished,
+    TicketSuggestions,
+    DeficiencyReportOpened,
+    DeficiencyReportUpdated,
+    ReleasePublished,
+    ChangeRequested,
+    ChangeApproved,
+    ChangeRejected,
+    ChangeCompleted,
     AdvisoryPublished,
 )

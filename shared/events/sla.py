@@ -71,5 +71,11 @@ class SlaMet(Event[SlaTargetData]):
 
 
 SLA_EVENTS: tuple[type[Event[Any]], ...] = (
-    SlaClockStarted, SlaClockPaused, SlaClockResumed, SlaWarning, SlaAtRisk, SlaBreached, SlaMet,
+    SlaClockStarted,
+    SlaClockPaused,
+    SlaClockResumed,
+    SlaWarning,
+    SlaAtRisk,
+    SlaBreached,
+    SlaMet,
 )

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from .common import Level, Person, Priority, RequestKind, ServiceLevel, TicketStatus, TicketType
-from .envelope import Event, EventData
+from .envelope import Event
 from .intake import TicketData
 
 
@@ -98,6 +98,11 @@ class TicketClosed(Event[TicketClosedData]):
 
 
 TRIAGE_EVENTS: tuple[type[Event[Any]], ...] = (
-    TicketTriaged, TicketAssigned, TicketStatusChanged, TicketEscalated, TicketResolved,
-    TicketReopened, TicketClosed,
+    TicketTriaged,
+    TicketAssigned,
+    TicketStatusChanged,
+    TicketEscalated,
+    TicketResolved,
+    TicketReopened,
+    TicketClosed,
 )

@@ -62,6 +62,7 @@ SAMPLE_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)", re.M)
 
 # ---------------------------------------------------------------- small helpers
 
+
 def pct(values: Sequence[float], p: float) -> float | None:
     """Nearest-rank percentile (no interpolation); None for no values."""
     if not values:
@@ -76,14 +77,19 @@ def ms(value: float | None) -> str:
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     body = [[str(c) for c in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h)
-              for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)
+    ]
 
     def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(
-            c.rjust(w) if i and _numeric(c) else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ) + " |"
+        return (
+            "| "
+            + " | ".join(
+                c.rjust(w) if i and _numeric(c) else c.ljust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            )
+            + " |"
+        )
 
     sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([line(headers), sep, *(line(r) for r in body)])
@@ -95,8 +101,14 @@ def _numeric(cell: str) -> bool:
 
 def latency_row(name: str, values: Sequence[float], expected: int | None = None) -> list[str]:
     n = f"{len(values)}" if expected is None else f"{len(values)}/{expected}"
-    return [name, n, ms(pct(values, 50)), ms(pct(values, 95)), ms(pct(values, 99)),
-            ms(max(values) if values else None)]
+    return [
+        name,
+        n,
+        ms(pct(values, 50)),
+        ms(pct(values, 95)),
+        ms(pct(values, 99)),
+        ms(max(values) if values else None),
+    ]
 
 
 LAT_HEADERS = ["measure", "n", "p50 ms", "p95 ms", "p99 ms", "max ms"]
@@ -205,6 +217,7 @@ def ticket_body(tag: str) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- the benchmark
 
+
 @dataclass
 class Bench:
     args: argparse.Namespace
@@ -230,6 +243,7 @@ class Bench:
                 return service, r.text
             except httpx.HTTPError:
                 return service, ""
+
         return dict(await asyncio.gather(*(one(s) for s in SERVICES)))
 
     # ----------------------------------------------------------- phase 1
@@ -264,8 +278,14 @@ class Bench:
         if pending:
             self.notes.append(f"phase 1 hit its {a.phase_timeout}s deadline")
         wall = time.monotonic() - start
-        return {"latencies": latencies, "statuses": statuses, "ids": ids, "wall": wall,
-                "start": start, "end": start + wall}
+        return {
+            "latencies": latencies,
+            "statuses": statuses,
+            "ids": ids,
+            "wall": wall,
+            "start": start,
+            "end": start + wall,
+        }
 
     async def settle(self, client: httpx.AsyncClient, n: int, deadline: float) -> dict[str, Any]:
         """Wait until reporting has counted the burst (created, triaged, clocks); baseline."""
@@ -273,8 +293,14 @@ class Bench:
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
                 last = await self.summary(client)
-                if min(last.get("tickets_created", 0), last.get("tickets_triaged", 0),
-                       last.get("sla_clocks_started", 0)) >= n:
+                if (
+                    min(
+                        last.get("tickets_created", 0),
+                        last.get("tickets_triaged", 0),
+                        last.get("sla_clocks_started", 0),
+                    )
+                    >= n
+                ):
                     return {"summary": last, "settled_at": time.monotonic(), "ok": True}
             await asyncio.sleep(0.05)
         return {"summary": last, "settled_at": time.monotonic(), "ok": False}
@@ -283,8 +309,12 @@ class Bench:
 
     async def start_consumer(self) -> AIOKafkaConsumer:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.kafka, group_id=None, enable_auto_commit=False,
-            auto_offset_reset="latest", fetch_max_wait_ms=50, client_id="bench-flow",
+            bootstrap_servers=self.kafka,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
+            fetch_max_wait_ms=50,
+            client_id="bench-flow",
         )
         await consumer.start()
         tps = []
@@ -306,8 +336,9 @@ class Bench:
             await consumer.position(tp)
         return consumer
 
-    async def consume(self, consumer: AIOKafkaConsumer, seen: dict[str, dict[str, float]],
-                      stop: asyncio.Event) -> None:
+    async def consume(
+        self, consumer: AIOKafkaConsumer, seen: dict[str, dict[str, float]], stop: asyncio.Event
+    ) -> None:
         while not stop.is_set():
             batches = await consumer.getmany(timeout_ms=100)
             now = time.monotonic()
@@ -319,8 +350,13 @@ class Bench:
                         continue
                     seen[event.type].setdefault(event.subject, now)
 
-    async def poll_reporting(self, client: httpx.AsyncClient, samples: list[tuple[float, ...]],
-                             durations: list[float], stop: asyncio.Event) -> None:
+    async def poll_reporting(
+        self,
+        client: httpx.AsyncClient,
+        samples: list[tuple[float, ...]],
+        durations: list[float],
+        stop: asyncio.Event,
+    ) -> None:
         interval = self.args.poll_interval
         while not stop.is_set():
             t0 = time.monotonic()
@@ -328,12 +364,19 @@ class Bench:
                 s = await self.summary(client)
                 t1 = time.monotonic()
                 durations.append(t1 - t0)
-                samples.append((t1, s.get("tickets_created", 0), s.get("tickets_triaged", 0),
-                                s.get("sla_clocks_started", 0)))
+                samples.append(
+                    (
+                        t1,
+                        s.get("tickets_created", 0),
+                        s.get("tickets_triaged", 0),
+                        s.get("sla_clocks_started", 0),
+                    )
+                )
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - t0)))
 
-    async def sample_lag(self, client: httpx.AsyncClient, peak: dict[str, float],
-                         stop: asyncio.Event) -> None:
+    async def sample_lag(
+        self, client: httpx.AsyncClient, peak: dict[str, float], stop: asyncio.Event
+    ) -> None:
         while not stop.is_set():
             for service, text in (await self.scrape(client)).items():
                 lag = max_lag(text)
@@ -375,10 +418,17 @@ class Bench:
             for task in pending:
                 task.cancel()
             if pending:
-                self.notes.append(f"phase 2: {len(pending)} requests still open after "
-                                  f"{a.phase_timeout}s were cancelled")
-        return {"sent": sent, "start": t0, "schedule_end": schedule_end, "end": time.monotonic(),
-                "n": n}
+                self.notes.append(
+                    f"phase 2: {len(pending)} requests still open after "
+                    f"{a.phase_timeout}s were cancelled"
+                )
+        return {
+            "sent": sent,
+            "start": t0,
+            "schedule_end": schedule_end,
+            "end": time.monotonic(),
+            "n": n,
+        }
 
     # ----------------------------------------------------------- run
 
@@ -386,33 +436,45 @@ class Bench:
         a = self.args
         out: dict[str, Any] = {}
         timeout = httpx.Timeout(a.request_timeout, pool=a.phase_timeout)
-        limits = httpx.Limits(max_connections=a.concurrency,
-                              max_keepalive_connections=a.concurrency)
-        async with httpx.AsyncClient(timeout=timeout, limits=limits) as burst_client, \
-                httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(
-                    max_connections=a.max_connections,
-                    max_keepalive_connections=a.max_connections)) as rate_client, \
-                httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as side:
+        limits = httpx.Limits(
+            max_connections=a.concurrency, max_keepalive_connections=a.concurrency
+        )
+        async with (
+            httpx.AsyncClient(timeout=timeout, limits=limits) as burst_client,
+            httpx.AsyncClient(
+                timeout=timeout,
+                limits=httpx.Limits(
+                    max_connections=a.max_connections, max_keepalive_connections=a.max_connections
+                ),
+            ) as rate_client,
+            httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as side,
+        ):
             # warm-up: one request per service path so first-request costs stay out of phase 1
-            r = await side.post(self.urls["intake"] + "/v1/tickets", json=ticket_body("warm-up"),
-                                headers=self.headers)
+            r = await side.post(
+                self.urls["intake"] + "/v1/tickets",
+                json=ticket_body("warm-up"),
+                headers=self.headers,
+            )
             if r.status_code != 201:
                 raise RuntimeError(f"warm-up POST /v1/tickets gave {r.status_code}: {r.text[:300]}")
             warm = await self.settle(side, 1, time.monotonic() + a.settle_timeout)
             if not warm["ok"]:
                 self.notes.append("the warm-up ticket did not reach reporting in time")
 
-            print(f"\nphase 1: {a.burst} tickets, {a.concurrency} concurrent clients ...",
-                  flush=True)
+            print(
+                f"\nphase 1: {a.burst} tickets, {a.concurrency} concurrent clients ...", flush=True
+            )
             burst = await self.phase_burst(burst_client)
             out["burst"] = burst
             expect = 1 + len(burst["ids"])
             settled = await self.settle(side, expect, time.monotonic() + a.settle_timeout)
             out["settle"] = settled
             if not settled["ok"]:
-                self.notes.append(f"reporting had not counted the burst after {a.settle_timeout}s "
-                                  f"(summary {settled['summary']}); phase 2 baselines include "
-                                  "late burst events")
+                self.notes.append(
+                    f"reporting had not counted the burst after {a.settle_timeout}s "
+                    f"(summary {settled['summary']}); phase 2 baselines include "
+                    "late burst events"
+                )
             base = settled["summary"]
 
             print(f"phase 2: {a.rate}/s for {a.duration}s, open loop ...", flush=True)
@@ -437,16 +499,20 @@ class Bench:
                 drained = False
                 while time.monotonic() < drain_deadline:
                     last = samples[-1] if samples else (0, 0, 0, 0)
-                    if (all(t in seen[TRIAGED] for t in accepted)
-                            and all(t in seen[CLOCK_STARTED] for t in accepted)
-                            and last[1] - base.get("tickets_created", 0) >= n_acc
-                            and last[3] - base.get("sla_clocks_started", 0) >= n_acc):
+                    if (
+                        all(t in seen[TRIAGED] for t in accepted)
+                        and all(t in seen[CLOCK_STARTED] for t in accepted)
+                        and last[1] - base.get("tickets_created", 0) >= n_acc
+                        and last[3] - base.get("sla_clocks_started", 0) >= n_acc
+                    ):
                         drained = True
                         break
                     await asyncio.sleep(0.05)
                 if not drained:
-                    self.notes.append(f"phase 2 had not fully drained {a.drain_timeout}s after "
-                                      "the last response; missing tickets are left out (n < N)")
+                    self.notes.append(
+                        f"phase 2 had not fully drained {a.drain_timeout}s after "
+                        "the last response; missing tickets are left out (n < N)"
+                    )
                 drained_at = time.monotonic()
             finally:
                 stop_consume.set()
@@ -458,14 +524,25 @@ class Bench:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(consumer.stop(), 10)
             final_scrape = await self.scrape(side)
-            out.update(rate=rate, seen=seen, samples=samples, poll_durations=poll_durations,
-                       base=base, lag_peak=lag_peak, end_scrape=end_scrape,
-                       final_scrape=final_scrape, drained=drained, drained_at=drained_at,
-                       accepted=accepted, final_summary=await self.summary(side))
+            out.update(
+                rate=rate,
+                seen=seen,
+                samples=samples,
+                poll_durations=poll_durations,
+                base=base,
+                lag_peak=lag_peak,
+                end_scrape=end_scrape,
+                final_scrape=final_scrape,
+                drained=drained,
+                drained_at=drained_at,
+                accepted=accepted,
+                final_summary=await self.summary(side),
+            )
         return out
 
 
 # ---------------------------------------------------------------- report
+
 
 def first_reach(
     samples: Sequence[tuple[float, ...]], column: int, base: int, n: int
@@ -485,18 +562,32 @@ def report(bench: Bench, out: dict[str, Any], rss: dict[str, dict[str, str]]) ->
     burst = out["burst"]
     acc = len(burst["ids"])
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(burst["statuses"].items()))
-    print(table(["figure", "value"], [
-        ["tickets posted / accepted (201)", f"{a.burst} / {acc}"],
-        ["responses by status", statuses or "-"],
-        ["wall time", f"{burst['wall']:.2f} s"],
-        ["accepted tickets per second", f"{acc / burst['wall']:.1f}" if burst["wall"] else "-"],
-        ["burst fully counted by reporting (created, triaged, clocks)",
-         f"{out['settle']['settled_at'] - burst['start']:.2f} s after the first POST"
-         if out["settle"]["ok"] else f"not within {a.settle_timeout}s"],
-        ["=> pipeline throughput intake->triage->sla->reporting",
-         f"{acc / (out['settle']['settled_at'] - burst['start']):.1f} tickets/s"
-         if out["settle"]["ok"] else "-"],
-    ]))
+    print(
+        table(
+            ["figure", "value"],
+            [
+                ["tickets posted / accepted (201)", f"{a.burst} / {acc}"],
+                ["responses by status", statuses or "-"],
+                ["wall time", f"{burst['wall']:.2f} s"],
+                [
+                    "accepted tickets per second",
+                    f"{acc / burst['wall']:.1f}" if burst["wall"] else "-",
+                ],
+                [
+                    "burst fully counted by reporting (created, triaged, clocks)",
+                    f"{out['settle']['settled_at'] - burst['start']:.2f} s after the first POST"
+                    if out["settle"]["ok"]
+                    else f"not within {a.settle_timeout}s",
+                ],
+                [
+                    "=> pipeline throughput intake->triage->sla->reporting",
+                    f"{acc / (out['settle']['settled_at'] - burst['start']):.1f} tickets/s"
+                    if out["settle"]["ok"]
+                    else "-",
+                ],
+            ],
+        )
+    )
     print(table(LAT_HEADERS, [latency_row("HTTP POST /v1/tickets (201 only)", burst["latencies"])]))
 
     rate = out["rate"]
@@ -508,21 +599,34 @@ def report(bench: Bench, out: dict[str, Any], rss: dict[str, dict[str, str]]) ->
     http = [rec["done"] - rec["scheduled"] for rec in sent if "id" in rec]
     print(f"\n=== Phase 2: end-to-end latency at {a.rate}/s for {a.duration}s (open loop) ===")
     achieved = n_acc / (rate["schedule_end"] - rate["start"]) if rate["n"] > 1 else 0.0
-    print(table(["figure", "value"], [
-        ["tickets scheduled / accepted (201)", f"{rate['n']} / {n_acc}"],
-        ["responses by status", ", ".join(f"{k}: {v}" for k, v in sorted(statuses2.items()))],
-        ["achieved arrival rate", f"{achieved:.1f} /s"],
-        ["sender lateness p99 / max (start - schedule)", f"{ms(pct(late, 99))} / "
-                                                         f"{ms(max(late) if late else None)} ms"],
-        ["tickets already in the system (open, with running clocks)",
-         f"{out['base'].get('tickets_created', 0)} before phase 2, "
-         f"{out['final_summary'].get('tickets_created', 0)} after"],
-        ["fully drained", "yes" if out["drained"] else f"no (within {a.drain_timeout}s)"],
-    ]))
+    print(
+        table(
+            ["figure", "value"],
+            [
+                ["tickets scheduled / accepted (201)", f"{rate['n']} / {n_acc}"],
+                [
+                    "responses by status",
+                    ", ".join(f"{k}: {v}" for k, v in sorted(statuses2.items())),
+                ],
+                ["achieved arrival rate", f"{achieved:.1f} /s"],
+                [
+                    "sender lateness p99 / max (start - schedule)",
+                    f"{ms(pct(late, 99))} / {ms(max(late) if late else None)} ms",
+                ],
+                [
+                    "tickets already in the system (open, with running clocks)",
+                    f"{out['base'].get('tickets_created', 0)} before phase 2, "
+                    f"{out['final_summary'].get('tickets_created', 0)} after",
+                ],
+                ["fully drained", "yes" if out["drained"] else f"no (within {a.drain_timeout}s)"],
+            ],
+        )
+    )
     seen = out["seen"]
     to_triaged = [seen[TRIAGED][t] - acc_t for t, acc_t in accepted.items() if t in seen[TRIAGED]]
-    to_clock = [seen[CLOCK_STARTED][t] - acc_t for t, acc_t in accepted.items()
-                if t in seen[CLOCK_STARTED]]
+    to_clock = [
+        seen[CLOCK_STARTED][t] - acc_t for t, acc_t in accepted.items() if t in seen[CLOCK_STARTED]
+    ]
     accept_times = sorted(accepted.values())
     base = out["base"]
     samples = out["samples"]
@@ -530,14 +634,24 @@ def report(bench: Bench, out: dict[str, Any], rss: dict[str, dict[str, str]]) ->
     vis_clocks = first_reach(samples, 3, int(base.get("sla_clocks_started", 0)), n_acc)
     to_visible = [v - acc_t for v, acc_t in zip(vis_created, accept_times, strict=False)]
     to_visible_clock = [v - acc_t for v, acc_t in zip(vis_clocks, accept_times, strict=False)]
-    print(table(LAT_HEADERS, [
-        latency_row("HTTP POST (from scheduled send)", http, rate["n"]),
-        latency_row("accepted -> ticket.triaged on Kafka", to_triaged, n_acc),
-        latency_row("accepted -> sla.clock_started on Kafka", to_clock, n_acc),
-        latency_row("accepted -> counted in reporting (tickets_created)", to_visible, n_acc),
-        latency_row("accepted -> clock counted in reporting (sla_clocks_started)",
-                    to_visible_clock, n_acc),
-    ]))
+    print(
+        table(
+            LAT_HEADERS,
+            [
+                latency_row("HTTP POST (from scheduled send)", http, rate["n"]),
+                latency_row("accepted -> ticket.triaged on Kafka", to_triaged, n_acc),
+                latency_row("accepted -> sla.clock_started on Kafka", to_clock, n_acc),
+                latency_row(
+                    "accepted -> counted in reporting (tickets_created)", to_visible, n_acc
+                ),
+                latency_row(
+                    "accepted -> clock counted in reporting (sla_clocks_started)",
+                    to_visible_clock,
+                    n_acc,
+                ),
+            ],
+        )
+    )
     pd = out["poll_durations"]
     print(
         "Method: 'accepted' is when the client received the 201. Kafka times are when this\n"
@@ -549,7 +663,8 @@ def report(bench: Bench, out: dict[str, Any], rss: dict[str, dict[str, str]]) ->
         "the counters do not say which ticket they counted, so the k-th accepted ticket is taken\n"
         "as visible at the first poll whose counter (minus its value before phase 2) reached k.\n"
         "That time is the poll's response time: an upper bound, late by up to one poll interval\n"
-        "plus one poll's duration. Percentiles are nearest-rank.")
+        "plus one poll's duration. Percentiles are nearest-rank."
+    )
 
     print("\n=== Consumer lag (helpdesk_consumer_lag, max over topics and partitions) ===")
     lag_rows = []
@@ -560,35 +675,69 @@ def report(bench: Bench, out: dict[str, Any], rss: dict[str, dict[str, str]]) ->
         if end is None and final is None and peak is None:
             lag_rows.append([service, "n/a (consumes nothing)", "-", "-"])
             continue
-        lag_rows.append([service, "-" if end is None else f"{end:.0f}",
-                         "-" if peak is None else f"{peak:.0f}",
-                         "-" if final is None else f"{final:.0f}"])
-    print(table(["service", "at end of phase 2", f"max seen in phase 2 (every {a.lag_interval}s)",
-                 "after drain"], lag_rows))
-    print("The gauge is set when a service consumes a message: the messages behind the partition "
-          "end at that moment.")
+        lag_rows.append(
+            [
+                service,
+                "-" if end is None else f"{end:.0f}",
+                "-" if peak is None else f"{peak:.0f}",
+                "-" if final is None else f"{final:.0f}",
+            ]
+        )
+    print(
+        table(
+            [
+                "service",
+                "at end of phase 2",
+                f"max seen in phase 2 (every {a.lag_interval}s)",
+                "after drain",
+            ],
+            lag_rows,
+        )
+    )
+    print(
+        "The gauge is set when a service consumes a message: the messages behind the partition "
+        "end at that moment."
+    )
 
     print("\n=== Peak memory per service process (/proc/<pid>/status, after the run) ===")
     rows = []
     for service in SERVICES:
         st = rss.get(service, {})
-        rows.append([service, st.get("pid", "-"), kib_to_mib(st.get("VmHWM")),
-                     kib_to_mib(st.get("VmRSS"))])
+        rows.append(
+            [service, st.get("pid", "-"), kib_to_mib(st.get("VmHWM")), kib_to_mib(st.get("VmRSS"))]
+        )
     print(table(["service", "pid", "peak RSS (VmHWM) MiB", "RSS at end MiB"], rows))
 
     print("\n=== Service counters at the end (from /metrics) ===")
     rows = []
     for service in SERVICES:
         text = out["final_scrape"].get(service, "")
-        rows.append([service, f"{metric_sum(text, 'helpdesk_events_in_total'):.0f}",
-                     f"{metric_sum(text, 'helpdesk_events_out_total'):.0f}",
-                     f"{metric_sum(text, 'helpdesk_events_failed_total'):.0f}",
-                     f"{metric_sum(text, 'helpdesk_events_dead_lettered_total'):.0f}",
-                     f"{metric_sum(text, 'helpdesk_events_duplicate_total'):.0f}"])
-    print(table(["service", "events in", "events out", "failed attempts", "dead-lettered",
-                 "duplicates skipped"], rows))
-    conflicts = metric_sum(out["final_scrape"].get("intake", ""),
-                           "helpdesk_intake_number_conflicts_total")
+        rows.append(
+            [
+                service,
+                f"{metric_sum(text, 'helpdesk_events_in_total'):.0f}",
+                f"{metric_sum(text, 'helpdesk_events_out_total'):.0f}",
+                f"{metric_sum(text, 'helpdesk_events_failed_total'):.0f}",
+                f"{metric_sum(text, 'helpdesk_events_dead_lettered_total'):.0f}",
+                f"{metric_sum(text, 'helpdesk_events_duplicate_total'):.0f}",
+            ]
+        )
+    print(
+        table(
+            [
+                "service",
+                "events in",
+                "events out",
+                "failed attempts",
+                "dead-lettered",
+                "duplicates skipped",
+            ],
+            rows,
+        )
+    )
+    conflicts = metric_sum(
+        out["final_scrape"].get("intake", ""), "helpdesk_intake_number_conflicts_total"
+    )
     print(f"intake ticket-number allocation conflicts (retried): {conflicts:.0f}")
 
 
@@ -606,6 +755,7 @@ def scan_logs(log_dir: Path) -> dict[str, list[str]]:
 
 
 # ---------------------------------------------------------------- set-up and clean-up
+
 
 async def drop_topics_and_groups(kafka: str, topic_prefix: str, groups: list[str]) -> str:
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka, client_id="bench-flow-cleanup")
@@ -645,28 +795,52 @@ def drop_databases(uri: str, db_prefix: str) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--rate", type=float, default=20.0, help="phase 2 arrivals per second")
     p.add_argument("--duration", type=float, default=20.0, help="phase 2 seconds")
     p.add_argument("--burst", type=int, default=200, help="phase 1 tickets")
     p.add_argument("--concurrency", type=int, default=20, help="phase 1 concurrent clients")
     p.add_argument("--poll-interval", type=float, default=0.05, help="reporting poll, seconds")
     p.add_argument("--lag-interval", type=float, default=1.0, help="/metrics scrape, seconds")
-    p.add_argument("--max-connections", type=int, default=256,
-                   help="phase 2 connection pool (open loop needs headroom)")
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=256,
+        help="phase 2 connection pool (open loop needs headroom)",
+    )
     p.add_argument("--request-timeout", type=float, default=30.0, help="seconds per request")
-    p.add_argument("--phase-timeout", type=float, default=180.0,
-                   help="deadline for the requests of one phase, seconds")
-    p.add_argument("--settle-timeout", type=float, default=90.0,
-                   help="wait for reporting to count the burst before phase 2, seconds")
-    p.add_argument("--drain-timeout", type=float, default=60.0,
-                   help="wait for phase 2's events after its last response, seconds")
+    p.add_argument(
+        "--phase-timeout",
+        type=float,
+        default=180.0,
+        help="deadline for the requests of one phase, seconds",
+    )
+    p.add_argument(
+        "--settle-timeout",
+        type=float,
+        default=90.0,
+        help="wait for reporting to count the burst before phase 2, seconds",
+    )
+    p.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=60.0,
+        help="wait for phase 2's events after its last response, seconds",
+    )
     p.add_argument("--ready-timeout", type=float, default=120.0, help="services ready, seconds")
-    p.add_argument("--max-seconds", type=float, default=1200.0,
-                   help="hard deadline for the whole measurement, seconds")
-    p.add_argument("--keep-logs", action="store_true",
-                   help="keep the services' logs (kept anyway when they hold errors)")
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        default=1200.0,
+        help="hard deadline for the whole measurement, seconds",
+    )
+    p.add_argument(
+        "--keep-logs",
+        action="store_true",
+        help="keep the services' logs (kept anyway when they hold errors)",
+    )
     args = p.parse_args(argv)
     if args.rate <= 0 or args.duration <= 0 or args.burst < 1 or args.concurrency < 1:
         p.error("--rate and --duration must be > 0, --burst and --concurrency >= 1")
@@ -694,16 +868,28 @@ def main(argv: list[str] | None = None) -> int:
     print(table(["fact", "value"], machine_facts()))
     print("\n=== Parameters ===")
     params = [(k.replace("_", "-"), str(v)) for k, v in vars(args).items()]
-    params += [("kafka", kafka), ("mongodb", mongo_uri), ("topic prefix", topic_prefix),
-               ("db prefix", db_prefix), ("service ports", str(ports)), ("logs", str(log_dir)),
-               ("services", "1 process each, uvicorn, 1 worker; HELPDESK_TOPIC_PARTITIONS="
-                + os.environ.get("HELPDESK_TOPIC_PARTITIONS", str(settings.topic_partitions)))]
+    params += [
+        ("kafka", kafka),
+        ("mongodb", mongo_uri),
+        ("topic prefix", topic_prefix),
+        ("db prefix", db_prefix),
+        ("service ports", str(ports)),
+        ("logs", str(log_dir)),
+        (
+            "services",
+            "1 process each, uvicorn, 1 worker; HELPDESK_TOPIC_PARTITIONS="
+            + os.environ.get("HELPDESK_TOPIC_PARTITIONS", str(settings.topic_partitions)),
+        ),
+    ]
     print(table(["parameter", "value"], params), flush=True)
 
     env = {
-        "KAFKA_BOOTSTRAP_SERVERS": kafka, "MONGODB_URI": mongo_uri,
-        "HELPDESK_TOPIC_PREFIX": topic_prefix, "HELPDESK_DB_PREFIX": db_prefix,
-        "HELPDESK_JWT_SECRET": secret, "HTTP_HOST": "127.0.0.1",
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "MONGODB_URI": mongo_uri,
+        "HELPDESK_TOPIC_PREFIX": topic_prefix,
+        "HELPDESK_DB_PREFIX": db_prefix,
+        "HELPDESK_JWT_SECRET": secret,
+        "HTTP_HOST": "127.0.0.1",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     stack = Stack(env, ports=ports, log_dir=log_dir)
@@ -724,8 +910,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for service, proc in stack.procs.items():
             st = proc_status(proc.pid) if proc.poll() is None else {}
-            rss[service] = {"pid": str(proc.pid), "VmHWM": st.get("VmHWM", ""),
-                            "VmRSS": st.get("VmRSS", "")}
+            rss[service] = {
+                "pid": str(proc.pid),
+                "VmHWM": st.get("VmHWM", ""),
+                "VmRSS": st.get("VmRSS", ""),
+            }
             if proc.poll() is not None:
                 bench.notes.append(f"{service} had exited with {proc.returncode} before the end")
         stack.stop_all()
@@ -736,8 +925,13 @@ def main(argv: list[str] | None = None) -> int:
             cleanup.append(f"dropping databases failed: {exc!r}")
         try:
             groups = [f"{topic_prefix}{s}" for s in SERVICES]
-            cleanup.append(asyncio.run(asyncio.wait_for(
-                drop_topics_and_groups(kafka, topic_prefix, groups), timeout=60)))
+            cleanup.append(
+                asyncio.run(
+                    asyncio.wait_for(
+                        drop_topics_and_groups(kafka, topic_prefix, groups), timeout=60
+                    )
+                )
+            )
         except Exception as exc:
             cleanup.append(f"deleting topics failed: {exc!r}")
 

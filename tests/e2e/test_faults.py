@@ -21,9 +21,14 @@ VICTIMS = ("triage", "sla", "reporting")
 async def post_tickets(stack: Stack, accepted: list[str], killed: asyncio.Event) -> None:
     async with httpx.AsyncClient(timeout=10, headers=auth()) as http:
         for i in range(TICKETS):
-            response = await http.post(f"{stack.url('intake')}/v1/tickets", json={
-                "subject": f"Fault drill {i}", "requester": {"email": "drill@acme.example"},
-                "organization_id": "acme"})
+            response = await http.post(
+                f"{stack.url('intake')}/v1/tickets",
+                json={
+                    "subject": f"Fault drill {i}",
+                    "requester": {"email": "drill@acme.example"},
+                    "organization_id": "acme",
+                },
+            )
             assert response.status_code == 201, response.text
             accepted.append(response.json()["id"])
             await asyncio.sleep(0.05)  # arrival pacing of the load, not a wait for state
@@ -44,11 +49,13 @@ async def test_killed_services_catch_up_without_losing_or_doubling_anything(
     stack, iso = system
     accepted: list[str] = []
     killed = asyncio.Event()
-    await asyncio.gather(post_tickets(stack, accepted, killed),
-                         kill_and_restart(stack, accepted, killed))
+    await asyncio.gather(
+        post_tickets(stack, accepted, killed), kill_and_restart(stack, accepted, killed)
+    )
     await asyncio.to_thread(stack.wait_ready, 90)
 
     async with httpx.AsyncClient(timeout=10, headers=auth()) as http:
+
         async def caught_up() -> dict[str, Any] | None:
             response = await http.get(f"{stack.url('reporting')}/v1/summary")
             summary: dict[str, Any] = response.json()
@@ -56,7 +63,7 @@ async def test_killed_services_catch_up_without_losing_or_doubling_anything(
             return summary if all(summary[c] >= TICKETS for c in counters) else None
 
         # Every counter reaches N; one applied twice would overshoot it.
-        summary = await wait_for(caught_up, timeout=120, what="every ticket counted")
+        summary = await wait_for(caught_up, within=120, what="every ticket counted")
         clocks = [await http.get(f"{stack.url('sla')}/v1/sla/clocks/{t}") for t in accepted]
     assert len(set(accepted)) == TICKETS
     assert summary["tickets_created"] == TICKETS
@@ -65,8 +72,9 @@ async def test_killed_services_catch_up_without_losing_or_doubling_anything(
     assert [c.status_code for c in clocks] == [200] * TICKETS
 
     async with TopicReader(iso.infra.kafka, iso.topic("triage"), iso.topic("sla")) as reader:
-        await reader.read_until(lambda rs: _subjects(rs, "sla.clock_started") >= set(accepted),
-                                timeout=60)
+        await reader.read_until(
+            lambda rs: _subjects(rs, "sla.clock_started") >= set(accepted), within=60
+        )
     assert _subjects(reader.records, "ticket.triaged") == set(accepted)
 
 

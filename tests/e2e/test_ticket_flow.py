@@ -24,9 +24,15 @@ async def test_a_ticket_is_numbered_triaged_clocked_indexed_and_counted(
 ) -> None:
     stack, iso = system
     headers = auth(["agent"])
-    body = {"subject": "Database replication lag on site B", "description": "Lag over 5 minutes",
-            "requester": {"email": "ops@acme.example"}, "organization_id": "acme",
-            "impact": "high", "urgency": "high", "channel": "phone"}
+    body = {
+        "subject": "Database replication lag on site B",
+        "description": "Lag over 5 minutes",
+        "requester": {"email": "ops@acme.example"},
+        "organization_id": "acme",
+        "impact": "high",
+        "urgency": "high",
+        "channel": "phone",
+    }
     async with httpx.AsyncClient(timeout=10, headers=headers) as http:
         created = await http.post(f"{stack.url('intake')}/v1/tickets", json=body)
         assert created.status_code == 201, created.text
@@ -41,14 +47,18 @@ async def test_a_ticket_is_numbered_triaged_clocked_indexed_and_counted(
             summary = await get("reporting", "/v1/summary")
             return summary if summary and summary["sla_clocks_started"] == 1 else None
 
-        summary = await wait_for(counted, timeout=60, what="the ticket in the summary")
+        summary = await wait_for(counted, within=60, what="the ticket in the summary")
         item = await get("triage", f"/v1/work-items/{ticket_id}")
         clock = await get("sla", f"/v1/sla/clocks/{ticket_id}")
         similar = await get("problems", f"/v1/suggestions/{ticket_id}")
     assert summary["tickets_created"] == summary["tickets_triaged"] == 1
     assert summary["by_priority"] == {"highest": 1} and summary["by_channel"] == {"phone": 1}
-    assert item is not None and item["priority"] == "highest" and item["queue"] == "general-questions"
-    assert clock is not None and clock["policy_id"] == "bronze/highest" and clock["state"] == "running"
+    assert (
+        item is not None and item["priority"] == "highest" and item["queue"] == "general-questions"
+    )
+    assert (
+        clock is not None and clock["policy_id"] == "bronze/highest" and clock["state"] == "running"
+    )
     assert similar is not None and similar["similar_incidents"] == []
 
     topics = [iso.topic(p) for p in ("intake", "triage", "sla")]

@@ -28,18 +28,28 @@ pytestmark = pytest.mark.integration
 def ticket_created(ticket_id: str) -> TicketCreated:
     now = datetime.now(UTC)
     return TicketCreated.create(
-        source="intake", subject=ticket_id, time=now,
-        data=TicketCreatedData(ticket_id=ticket_id, number="HD-000042", subject="Disk full",
-                               channel=Channel.EMAIL, requester=Person(email="a@b.example"),
-                               created_at=now),
+        source="intake",
+        subject=ticket_id,
+        time=now,
+        data=TicketCreatedData(
+            ticket_id=ticket_id,
+            number="HD-000042",
+            subject="Disk full",
+            channel=Channel.EMAIL,
+            requester=Person(email="a@b.example"),
+            created_at=now,
+        ),
     )
 
 
 def settings_for(iso: Isolation, service: str) -> ServiceSettings:
     return ServiceSettings(
-        service_name=service, KAFKA_BOOTSTRAP_SERVERS=iso.infra.kafka,
-        MONGODB_URI=iso.infra.mongodb_uri, HELPDESK_TOPIC_PREFIX=iso.topic_prefix,
-        HELPDESK_DB_PREFIX=iso.db_prefix, HELPDESK_RETRY_BACKOFF_SECONDS=0.01,
+        service_name=service,
+        KAFKA_BOOTSTRAP_SERVERS=iso.infra.kafka,
+        MONGODB_URI=iso.infra.mongodb_uri,
+        HELPDESK_TOPIC_PREFIX=iso.topic_prefix,
+        HELPDESK_DB_PREFIX=iso.db_prefix,
+        HELPDESK_RETRY_BACKOFF_SECONDS=0.01,
         HELPDESK_HANDLER_ATTEMPTS=3,
     )
 
@@ -56,8 +66,13 @@ async def test_outbox_relay_publishes_pending_events_in_order_and_clears_them(
     broker = KafkaBroker(isolated.infra.kafka)
     await broker.start()
     try:
-        relay = OutboxRelay(db=db, publisher=EventPublisher(broker, settings), locks=KeyedLocks(),
-                            collections=["tickets"], sweep_seconds=60)
+        relay = OutboxRelay(
+            db=db,
+            publisher=EventPublisher(broker, settings),
+            locks=KeyedLocks(),
+            collections=["tickets"],
+            sweep_seconds=60,
+        )
         assert await relay.sweep() == 2
         doc = await db["tickets"].find_one({"_id": "t-1"})
         assert doc is not None and doc["outbox"] == []

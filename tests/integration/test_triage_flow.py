@@ -1,4 +1,4 @@
-"""Triage on the real broker and FerretDB: ticket.created in, work item stored, ticket.triaged out."""
+"""Triage on real Kafka and FerretDB: ticket.created in, work item stored, ticket.triaged out."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ async def test_triage_stores_a_work_item_and_announces_it(
         monkeypatch.setenv(key, value)
     created = ticket_created("ticket-77")
     async with in_process(create_app(TriageSettings())) as client:
-        await produce(isolated.infra.kafka, isolated.topic("intake"), "ticket-77", created.to_json())
+        await produce(
+            isolated.infra.kafka, isolated.topic("intake"), "ticket-77", created.to_json()
+        )
 
         async def work_item() -> dict[str, object] | None:
             response = await client.get("/v1/work-items/ticket-77", headers=auth())

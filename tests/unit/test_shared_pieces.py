@@ -1,0 +1,45 @@
+"""Small shared pieces: per-document locks, cursors, settings."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from shared.errors import DomainError
+from shared.locks import KeyedLocks
+from shared.paging import decode_cursor, encode_cursor
+from shared.settings import ServiceSettings
+
+
+async def test_writers_of_one_document_take_turns_and_the_lock_is_dropped_after() -> None:
+    locks = KeyedLocks()
+    inside: list[int] = []
+    overlaps = 0
+
+    async def write(n: int) -> None:
+        nonlocal overlaps
+        async with locks.hold("tickets:1"):
+            overlaps += len(inside)
+            inside.append(n)
+            await asyncio.sleep(0.001)
+            inside.remove(n)
+
+    await asyncio.gather(*(write(n) for n in range(20)))
+    assert overlaps == 0
+    assert len(locks) == 0
+
+
+def test_a_cursor_reads_back_and_a_forged_one_is_refused() -> None:
+    assert decode_cursor(encode_cursor("41")) == "41"
+    with pytest.raises(DomainError):
+        decode_cursor("%%%")
+
+
+def test_settings_read_the_documented_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
+    monkeypatch.setenv("HELPDESK_TOPIC_PREFIX", "x.")
+    monkeypatch.setenv("HELPDESK_DB_PREFIX", "y_")
+    settings = ServiceSettings(service_name="sla")
+    assert settings.kafka_bootstrap_servers == "kafka:9092"
+    assert (settings.group_id, settings.database_name) == ("x.sla", "y_sla")
