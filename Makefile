@@ -7,7 +7,7 @@ INFRA  := PYTHON=$(abspath $(PY)) bash deploy/local/infra.sh
 # HELPDESK_TEST_INFRA=testcontainers runs the tests on Kafka and MongoDB containers (needs Docker).
 HELPDESK_TEST_INFRA ?= local
 
-.PHONY: install infra-up infra-down infra-status infra-reset lint test unit run bench token clean
+.PHONY: install infra-up infra-down infra-status infra-reset lint test unit run bench token schemas clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,9 @@ run: install infra-up
 
 bench: install infra-up
 	$(PY) tests/bench/bench_flow.py
+
+schemas: install
+	$(PY) -m shared.events.schemas docs/schemas
 
 token: install
 	@$(PY) -m shared.auth_cli

@@ -33,10 +33,12 @@ async def test_triage_stores_a_work_item_and_announces_it(
         item = await wait_for(work_item, what="the work item")
         worklist = await client.get("/v1/queues/verification/work-items", headers=auth())
         customer = await client.get("/v1/work-items/ticket-77", headers=auth(["customer"], "o1"))
+        asyncapi = (await client.get("/asyncapi.json")).json()
     assert item["queue"] == "verification"  # no organisation matched: verification first
     assert item["priority"] == "normal" and item["status"] == "open" and item["tier"] == 1
     assert [w["ticket_id"] for w in worklist.json()] == ["ticket-77"]
     assert customer.status_code == 403
+    assert isolated.topic("intake") in json.dumps(asyncapi["channels"])
     async with TopicReader(isolated.infra.kafka, isolated.topic("triage")) as reader:
         (record,) = await reader.read_until(lambda r: len(r) >= 1)
     event = parse_event(record.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from shared.events import (
 )
 from shared.events.common import Channel, Level, Person, Priority, TicketStatus, TicketType
 from shared.events.intake import TicketCreated, TicketCreatedData
+from shared.events.schemas import render, schemas
 from shared.events.triage import TicketTriaged, TicketTriagedData
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -170,3 +172,10 @@ def test_every_event_has_a_json_schema_that_documents_its_data_fields(cls: Any) 
     fields = schema["$defs"][data_ref]["properties"]
     undocumented = [name for name, spec in fields.items() if not spec.get("description")]
     assert undocumented == []
+
+
+def test_the_published_json_schemas_match_the_event_classes() -> None:
+    folder = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+    expected = {name: render(schema) for name, schema in schemas().items()}
+    published = {p.name: p.read_text() for p in folder.glob("*.json")}
+    assert published == expected, "run `make schemas` and commit docs/schemas"
