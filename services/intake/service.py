@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from shared.auth import Principal, Role
 from shared.clock import Clock
@@ -23,6 +25,9 @@ class IntakeDeps:
     relay: OutboxRelay
     clock: Clock
     next_seq: int = 0
+    # One allocation at a time per process: requests of one replica never race each other for
+    # a number; only another replica can take one first, and then we move past it.
+    numbering: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 async def open_ticket(request: OpenTicketRequest, user: Principal, deps: IntakeDeps) -> Ticket:
@@ -30,16 +35,22 @@ async def open_ticket(request: OpenTicketRequest, user: Principal, deps: IntakeD
     requester, created_by, org = _who(request, user)
     now = deps.clock.now()
     draft = new_ticket(request, requester, created_by, org, now)
+    async with deps.numbering:
+        ticket = await _insert_numbered(draft, now, deps)
+    deps.relay.notify(TICKETS, ticket.id)
+    metrics.TICKETS_CREATED.labels(request.channel.value).inc()
+    return ticket
+
+
+async def _insert_numbered(draft: Ticket, now: datetime, deps: IntakeDeps) -> Ticket:
+    """Insert under the next free number; the unique index decides between replicas."""
     seq = max(deps.next_seq, 1)
     for _ in range(MAX_NUMBER_ATTEMPTS):
         ticket = numbered(draft, seq)
         if await deps.store.insert_ticket(ticket, [created_event(ticket, now)]):
             deps.next_seq = seq + 1
-            deps.relay.notify(TICKETS, ticket.id)
-            metrics.TICKETS_CREATED.labels(request.channel.value).inc()
             return ticket
         metrics.NUMBER_CONFLICTS.inc()
-        # Another process took it: try past the highest number taken so far.
         seq = max(seq + 1, await deps.store.highest_seq() + 1)
     raise DomainError("could not allocate a ticket number; try again")
 
