@@ -176,8 +176,41 @@ start_kafka() {
   echo $! >"$RUN/kafka.pid"
 }
 
+# A database dropped while a connection still had it open can leave its -wal/-shm files behind;
+# FerretDB then fails to start on them. They belong to no database any more: remove them.
+remove_orphan_wal() {
+  local side
+  for side in "$FERRETDB_DATA"/*.sqlite-wal "$FERRETDB_DATA"/*.sqlite-shm; do
+    [ -e "$side" ] || continue
+    if [ ! -e "${side%-*}" ]; then
+      log "removing $(basename "$side"): its database was dropped"
+      rm -f "$side"
+    fi
+  done
+}
+
+# A crash mid-creation can leave a database file with no tables at all, which FerretDB refuses
+# to load. It holds no data; it is moved aside, never deleted.
+move_aside_empty_databases() {
+  local db aside="$CACHE/ferretdb-aside"
+  for db in "$FERRETDB_DATA"/*.sqlite; do
+    [ -e "$db" ] || continue
+    if "$PYTHON" "$HERE/probe.py" sqlite-empty "$db" >/dev/null 2>&1; then
+      mkdir -p "$aside"
+      log "moving $(basename "$db") to $aside: it has no tables"
+      local stamp side
+      stamp=$(date +%s)
+      for side in "$db" "$db-wal" "$db-shm"; do
+        [ -e "$side" ] && mv "$side" "$aside/$(basename "$side").$stamp"
+      done
+    fi
+  done
+}
+
 start_ferretdb() {
   mkdir -p "$FERRETDB_DATA"
+  have_python && move_aside_empty_databases
+  remove_orphan_wal
   log "starting FerretDB on 127.0.0.1:$MONGO_PORT (data in $FERRETDB_DATA)"
   nohup setsid "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$FERRETDB_DATA/" \
     --listen-addr="127.0.0.1:$MONGO_PORT" --state-dir=- --debug-addr=- \

@@ -2,6 +2,7 @@
 
     python3 probe.py kafka PORT   # Metadata request: a broker and an active controller
     python3 probe.py mongo PORT   # MongoDB wire protocol: {"ping": 1} answers ok: 1
+    python3 probe.py sqlite-empty FILE   # the SQLite file has no tables at all
 
 Exit status 0 when the server answers as expected, 1 otherwise (reason on stderr).
 Used by deploy/local/infra.sh; works without any virtualenv or client library.
@@ -10,6 +11,7 @@ Used by deploy/local/infra.sh; works without any virtualenv or client library.
 from __future__ import annotations
 
 import socket
+import sqlite3
 import struct
 import sys
 
@@ -94,14 +96,27 @@ def mongo_ping(port: int) -> str:
     return "ping ok"
 
 
+def sqlite_empty(path: str) -> str:
+    """Succeeds only for a readable SQLite file without a single table."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        (tables,) = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()
+    if tables:
+        raise RuntimeError(f"{tables} tables")
+    return "no tables"
+
+
 def main(argv: list[str]) -> int:
-    probes = {"kafka": kafka_metadata, "mongo": mongo_ping}
+    probes = {
+        "kafka": lambda arg: kafka_metadata(int(arg)),
+        "mongo": lambda arg: mongo_ping(int(arg)),
+        "sqlite-empty": sqlite_empty,
+    }
     if len(argv) != 3 or argv[1] not in probes:
         print(__doc__, file=sys.stderr)
         return 2
     try:
-        print(probes[argv[1]](int(argv[2])))
-    except (OSError, RuntimeError, ValueError, struct.error) as exc:
+        print(probes[argv[1]](argv[2]))
+    except (OSError, RuntimeError, ValueError, struct.error, sqlite3.Error) as exc:
         print(f"{argv[1]} probe failed: {exc}", file=sys.stderr)
         return 1
     return 0
