@@ -149,14 +149,18 @@ def run() -> None:
         print("\nSwitchboard is up:")
         for service in SERVICES:
             print(f"  {service:<10} {stack.url(service)}/docs")
-        print(f"\nDemo token (agent, supervisor, admin; 12 h):\n{token}\n")
+        print(f"\nDemo token (agent, supervisor, admin; 12 h):\n  export TOKEN={token}\n")
         print(
             'Try:  curl -s -X POST -H "Authorization: Bearer $TOKEN" -H \'Content-Type: '
             'application/json\' -d \'{"subject":"Printer offline","requester":{"email":'
             '"ann@customer.example"}}\' http://127.0.0.1:8001/v1/tickets\n'
         )
         print("Ctrl-C stops everything.", flush=True)
+        # Blocked only now: children inherit the signal mask, and they must still hear SIGTERM.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    except KeyboardInterrupt:
+        pass
     finally:
         print("\nstopping services ...", flush=True)
         stack.stop_all()
@@ -166,7 +170,6 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=["run"])
     parser.parse_args(argv)
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     run()
 
 
