@@ -52,3 +52,8 @@ def is_duplicate(exc: Exception) -> bool:
     return isinstance(exc, OperationFailure) and (
         exc.code == 11000 or "duplicate key" in str(exc).lower()
     )
+
+
+def without_id(doc: Document) -> Document:
+    """A stored document as its model sees it: the _id duplicates the model's own key."""
+    return {k: v for k, v in doc.items() if k != "_id"}

@@ -7,7 +7,9 @@ and a demo token, and stops them on Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -24,7 +26,9 @@ from .auth import issue_token
 from .topics import SERVICES
 
 PORTS = {"intake": 8001, "triage": 8002, "sla": 8003, "problems": 8004, "reporting": 8005}
-SECRET_FILE = Path(".local/jwt.secret")
+ROOT = Path(__file__).resolve().parents[1]
+SECRET_FILE = ROOT / ".local" / "jwt.secret"
+DEMO_FILE = ROOT / "deploy" / "local" / "demo.json"
 
 
 def ensure_secret(path: Path = SECRET_FILE) -> str:
@@ -133,23 +137,52 @@ def _prefix(service: str, proc: subprocess.Popen[bytes]) -> None:
         sys.stdout.flush()
 
 
+def load_demo(stack: Stack, secret: str, path: Path = DEMO_FILE) -> dict[str, str]:
+    """Load the demo organisations, contracts, agents and tickets through the public APIs.
+
+    Loading twice changes nothing: existing records answer 409, and the demo tickets are only
+    opened on an empty helpdesk. Returns a token per demo persona.
+    """
+    demo = json.loads(path.read_text())
+    tokens = {p["sub"]: issue_token(secret, **p) for p in demo["personas"]}
+    admin = {"Authorization": f"Bearer {tokens[demo['personas'][0]['sub']]}"}
+    sections = [
+        ("intake", "/v1/organizations", "organizations"),
+        ("intake", "/v1/contracts", "contracts"),
+        ("triage", "/v1/agents", "agents"),
+    ]
+    with httpx.Client(timeout=10, headers=admin) as http:
+        for service, path_, key in sections:
+            for record in demo[key]:
+                response = http.post(stack.url(service) + path_, json=record)
+                if response.status_code not in (201, 409):
+                    raise RuntimeError(f"demo {key} {record.get('id')}: {response.text}")
+        fresh = not http.get(stack.url("intake") + "/v1/tickets?limit=1").json()["items"]
+        for ticket in demo["tickets"] if fresh else []:
+            as_ = {"Authorization": f"Bearer {tokens[ticket['as']]}"}
+            http.post(stack.url("intake") + "/v1/tickets", json=ticket["body"], headers=as_)
+    print(
+        f"demo: {len(demo['organizations'])} organisations, {len(demo['contracts'])} contracts, "
+        f"{len(demo['agents'])} agents; demo tickets " + ("opened" if fresh else "already there")
+    )
+    return tokens
+
+
 def run() -> None:
     secret = ensure_secret()
     stack = Stack({"HELPDESK_JWT_SECRET": secret})
     stack.start_all()
     try:
         stack.wait_ready(timeout=120)
-        token = issue_token(
-            secret,
-            sub="demo-supervisor",
-            roles=["agent", "supervisor", "admin"],
-            name="Demo Supervisor",
-            email="supervisor@demo.example",
-        )
+        tokens = load_demo(stack, secret)
         print("\nSwitchboard is up:")
         for service in SERVICES:
             print(f"  {service:<10} {stack.url(service)}/docs")
-        print(f"\nDemo token (agent, supervisor, admin; 12 h):\n  export TOKEN={token}\n")
+        print("\nDemo tokens (12 h), one per persona of deploy/local/demo.json:")
+        for n, (sub, token) in enumerate(tokens.items()):
+            var = "TOKEN" if n == 0 else "TOKEN_" + re.sub(r"\W", "_", sub).upper()
+            print(f"  export {var}={token}")
+        print()
         print(
             'Try:  curl -s -X POST -H "Authorization: Bearer $TOKEN" -H \'Content-Type: '
             'application/json\' -d \'{"subject":"Printer offline","requester":{"email":'

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from uuid import uuid4
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
-from shared.events.common import AuthorType, Channel, Level, Person, TicketType, Visibility
+from shared.events.common import (
+    AuthorType,
+    Channel,
+    Level,
+    Person,
+    ServiceLevel,
+    TicketType,
+    Visibility,
+)
 from shared.events.intake import TicketCreated, TicketCreatedData
 
 NUMBER_PREFIX = "HD-"
@@ -137,3 +145,72 @@ def numbered(ticket: Ticket, seq: int) -> Ticket:
 
 def created_event(ticket: Ticket, now: datetime) -> TicketCreated:
     return TicketCreated.create(source="intake", subject=ticket.id, data=ticket.details, time=now)
+
+
+SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
+DOMAIN = r"^[a-z0-9.-]+\.[a-z]{2,}$"
+
+
+class Organization(BaseModel):
+    """A customer organisation; its e-mail domains identify its contacts."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    id: str = Field(pattern=SLUG, description="Short stable key, e.g. acme")
+    name: str = Field(min_length=1, max_length=200)
+    email_domains: list[str] = Field(default_factory=list, max_length=50)
+
+    @field_validator("email_domains")
+    @classmethod
+    def _domains(cls, domains: list[str]) -> list[str]:
+        cleaned = [d.strip().lower() for d in domains]
+        bad = [d for d in cleaned if not re.match(DOMAIN, d)]
+        if bad:
+            raise ValueError(f"not e-mail domains: {bad}")
+        return cleaned
+
+
+class Contract(BaseModel):
+    """A support contract: which service level an organisation has, and for how long."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    id: str = Field(pattern=SLUG, description="Short stable key")
+    organization_id: str = Field(pattern=SLUG)
+    number: str = Field(min_length=1, max_length=60, description="Contract number")
+    service_level: ServiceLevel
+    valid_from: date
+    valid_to: date
+
+    @model_validator(mode="after")
+    def _period(self) -> Contract:
+        if self.valid_to < self.valid_from:
+            raise ValueError("valid_to is before valid_from")
+        return self
+
+    def covers(self, day: date) -> bool:
+        return self.valid_from <= day <= self.valid_to
+
+
+def email_domain(address: str | None) -> str | None:
+    if not address or "@" not in address:
+        return None
+    return address.rsplit("@", 1)[1].strip().lower() or None
+
+
+def best_contract(contracts: list[Contract], day: date) -> Contract | None:
+    """The valid contract with the best service level, if any."""
+    rank = list(ServiceLevel)
+    valid = [c for c in contracts if c.covers(day)]
+    return min(valid, key=lambda c: rank.index(c.service_level), default=None)
+
+
+def entitle(details: TicketCreatedData, contract: Contract | None) -> TicketCreatedData:
+    """The ticket's details with the contract found (or none: unentitled, still recorded)."""
+    if contract is None:
+        return details.model_copy(update={"entitled": False, "contract_id": None})
+    return details.model_copy(
+        update={
+            "entitled": True,
+            "contract_id": contract.id,
+            "service_level": contract.service_level,
+        }
+    )

@@ -8,12 +8,24 @@ from datetime import datetime
 
 from shared.auth import Principal, Role
 from shared.clock import Clock
-from shared.errors import DomainError, Forbidden, NotFound
+from shared.errors import Conflict, DomainError, Forbidden, NotFound
 from shared.events.common import Person
 from shared.outbox import OutboxRelay
 
 from . import metrics
-from .domain import OpenTicketRequest, Ticket, created_event, new_ticket, numbered, parse_number
+from .domain import (
+    Contract,
+    OpenTicketRequest,
+    Organization,
+    Ticket,
+    best_contract,
+    created_event,
+    email_domain,
+    entitle,
+    new_ticket,
+    numbered,
+    parse_number,
+)
 from .store import TICKETS, IntakeStore
 
 MAX_NUMBER_ATTEMPTS = 200
@@ -32,9 +44,17 @@ class IntakeDeps:
 
 async def open_ticket(request: OpenTicketRequest, user: Principal, deps: IntakeDeps) -> Ticket:
     """Record the contact as a ticket with the next free number, and announce ticket.created."""
-    requester, created_by, org = _who(request, user)
+    requester, created_by, org_id = _who(request, user)
     now = deps.clock.now()
-    draft = new_ticket(request, requester, created_by, org, now)
+    if org_id is None:
+        domain = email_domain(requester.email)
+        org = await deps.store.organization_for_domain(domain) if domain else None
+        org_id = org.id if org else None
+    contracts = await deps.store.contracts_of(org_id) if org_id else []
+    draft = new_ticket(request, requester, created_by, org_id, now)
+    draft = draft.model_copy(
+        update={"details": entitle(draft.details, best_contract(contracts, now.date()))}
+    )
     async with deps.numbering:
         ticket = await _insert_numbered(draft, now, deps)
     deps.relay.notify(TICKETS, ticket.id)
@@ -87,6 +107,32 @@ async def list_tickets(
             raise Forbidden("customers see their own organisation's tickets only")
         organization_id = user.org
     return await deps.store.list_tickets(organization_id, before_seq, limit)
+
+
+async def add_organization(org: Organization, deps: IntakeDeps) -> Organization:
+    if not await deps.store.insert_organization(org):
+        raise Conflict(f"organisation {org.id} exists already")
+    return org
+
+
+async def get_organization(org_id: str, user: Principal, deps: IntakeDeps) -> Organization:
+    org = await deps.store.get_organization(org_id)
+    if org is None or not (user.is_staff or user.org == org_id):
+        raise NotFound(f"no organisation {org_id}")
+    return org
+
+
+async def add_contract(contract: Contract, deps: IntakeDeps) -> Contract:
+    if await deps.store.get_organization(contract.organization_id) is None:
+        raise DomainError(f"no organisation {contract.organization_id}")
+    if not await deps.store.insert_contract(contract):
+        raise Conflict(f"contract {contract.id} exists already")
+    return contract
+
+
+async def contracts_of(org_id: str, user: Principal, deps: IntakeDeps) -> list[Contract]:
+    await get_organization(org_id, user, deps)
+    return await deps.store.contracts_of(org_id)
 
 
 def _may_see(user: Principal, ticket: Ticket) -> bool:

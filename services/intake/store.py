@@ -6,21 +6,26 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from shared.db import Database, Document
+from shared.db import Database, Document, without_id
 from shared.events import Event
 from shared.outbox import OUTBOX, serialise
 from shared.runtime import IndexSpec
 
-from .domain import Ticket
+from .domain import Contract, Organization, Ticket
 
 TICKETS = "tickets"
+ORGANIZATIONS = "organizations"
+CONTRACTS = "contracts"
 
 INDEXES: list[IndexSpec] = [
     (TICKETS, [("seq", ASCENDING)], True),
     (TICKETS, [("number", ASCENDING)], True),
     (TICKETS, [("organization_id", ASCENDING), ("seq", DESCENDING)], False),
+    (ORGANIZATIONS, [("email_domains", ASCENDING)], False),
+    (CONTRACTS, [("organization_id", ASCENDING)], False),
 ]
 
 
@@ -32,11 +37,19 @@ class IntakeStore(Protocol):
     async def list_tickets(
         self, organization_id: str | None, before_seq: int | None, limit: int
     ) -> list[Ticket]: ...
+    async def insert_organization(self, org: Organization) -> bool: ...
+    async def get_organization(self, org_id: str) -> Organization | None: ...
+    async def organization_for_domain(self, domain: str) -> Organization | None: ...
+    async def list_organizations(self, limit: int) -> list[Organization]: ...
+    async def insert_contract(self, contract: Contract) -> bool: ...
+    async def contracts_of(self, org_id: str) -> list[Contract]: ...
 
 
 class MongoIntakeStore:
     def __init__(self, db: Database) -> None:
         self._tickets = db[TICKETS]
+        self._orgs = db[ORGANIZATIONS]
+        self._contracts = db[CONTRACTS]
 
     async def highest_seq(self) -> int:
         doc = await self._tickets.find_one({}, {"seq": 1}, sort=[("seq", DESCENDING)])
@@ -68,6 +81,38 @@ class MongoIntakeStore:
             query["seq"] = {"$lt": before_seq}
         docs = await self._tickets.find(query).sort("seq", DESCENDING).limit(limit).to_list(limit)
         return [t for t in map(_from_doc, docs) if t is not None]
+
+    async def insert_organization(self, org: Organization) -> bool:
+        return await _insert_new(self._orgs, {"_id": org.id, **org.model_dump()})
+
+    async def get_organization(self, org_id: str) -> Organization | None:
+        doc = await self._orgs.find_one({"_id": org_id})
+        return Organization.model_validate(without_id(doc)) if doc else None
+
+    async def organization_for_domain(self, domain: str) -> Organization | None:
+        doc = await self._orgs.find_one({"email_domains": domain}, sort=[("_id", ASCENDING)])
+        return Organization.model_validate(without_id(doc)) if doc else None
+
+    async def list_organizations(self, limit: int) -> list[Organization]:
+        docs = await self._orgs.find().sort("_id", ASCENDING).limit(limit).to_list(limit)
+        return [Organization.model_validate(without_id(d)) for d in docs]
+
+    async def insert_contract(self, contract: Contract) -> bool:
+        doc = {"_id": contract.id, **contract.model_dump(mode="json")}
+        return await _insert_new(self._contracts, doc)
+
+    async def contracts_of(self, org_id: str) -> list[Contract]:
+        docs = await self._contracts.find({"organization_id": org_id}).to_list(None)
+        return [Contract.model_validate(without_id(d)) for d in docs]
+
+
+async def _insert_new(collection: AsyncCollection[Document], doc: Document) -> bool:
+    """Insert a document with a caller-chosen _id; False when that id exists already."""
+    try:
+        await collection.insert_one(doc)
+    except DuplicateKeyError:
+        return False
+    return True
 
 
 def _to_doc(ticket: Ticket) -> Document:

@@ -47,3 +47,25 @@ def targets_for(level: ServiceLevel | None, priority: Priority, start: datetime)
         Target(name, m * factor * 60, start + timedelta(minutes=m * factor))
         for name, m in zip(TARGET_NAMES, minutes, strict=True)
     ]
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: str
+    service_level: ServiceLevel
+    priority: Priority
+    target_seconds: dict[str, int]
+
+
+def policies() -> list[Policy]:
+    """Every level x priority policy with its target durations."""
+    return [
+        Policy(
+            policy_id(level, priority),
+            level,
+            priority,
+            {n: m * LEVEL_FACTOR[level] * 60 for n, m in zip(TARGET_NAMES, mins, strict=True)},
+        )
+        for level in ServiceLevel
+        for priority, mins in PLATINUM_MINUTES.items()
+    ]

@@ -6,18 +6,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from shared.auth import STAFF, Principal, require
-from shared.paging import Limit
+from shared.auth import STAFF, Principal, Role, require
+from shared.errors import Conflict, NotFound
+from shared.paging import Limit, Page
 from shared.runtime import app_deps
 
 from . import service
-from .domain import DEFAULT_QUEUES
+from .domain import DEFAULT_QUEUES, Agent
 from .service import TriageDeps
 from .store import WorkItem
 
 router = APIRouter(prefix="/v1", tags=["work"])
 Deps = Annotated[TriageDeps, Depends(app_deps)]
 Staff = Annotated[Principal, Depends(require(*STAFF))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERVISOR))]
 
 
 @router.get("/queues")
@@ -36,3 +38,28 @@ async def queue_worklist(key: str, _: Staff, deps: Deps, limit: Limit = 50) -> l
 async def get_work_item(ticket_id: str, _: Staff, deps: Deps) -> WorkItem:
     """One ticket's work item: classification, priority, queue, tier, status, history."""
     return await service.get_work_item(ticket_id, deps)
+
+
+@router.post("/agents", status_code=201, response_model=Agent)
+async def add_agent(body: Agent, _: Admin, deps: Deps) -> Agent:
+    """Register an agent with tier, queues, skills and capacity."""
+    if not await deps.agents.insert_agent(body):
+        raise Conflict(f"agent {body.id} exists already")
+    return body
+
+
+@router.get("/agents", response_model=Page[Agent])
+async def list_agents(
+    _: Staff, deps: Deps, limit: Limit = 100, queue: str | None = None
+) -> Page[Agent]:
+    """Agents, optionally those working one queue."""
+    return Page[Agent](items=await deps.agents.list_agents(queue, limit))
+
+
+@router.get("/agents/{agent_id}", response_model=Agent)
+async def get_agent(agent_id: str, _: Staff, deps: Deps) -> Agent:
+    """One agent."""
+    agent = await deps.agents.get_agent(agent_id)
+    if agent is None:
+        raise NotFound(f"no agent {agent_id}")
+    return agent

@@ -13,7 +13,7 @@ from shared.settings import ServiceSettings
 from .api import router
 from .handlers import subscribe
 from .service import TriageDeps
-from .store import INDEXES, WORK_ITEMS, MongoTriageStore
+from .store import INDEXES, WORK_ITEMS, MongoAgentStore, MongoTriageStore
 
 
 class TriageSettings(ServiceSettings):
@@ -22,7 +22,12 @@ class TriageSettings(ServiceSettings):
 
 
 async def build(runtime: Runtime) -> TriageDeps:
-    deps = TriageDeps(store=MongoTriageStore(runtime.db), relay=runtime.relay, clock=runtime.clock)
+    deps = TriageDeps(
+        store=MongoTriageStore(runtime.db),
+        agents=MongoAgentStore(runtime.db),
+        relay=runtime.relay,
+        clock=runtime.clock,
+    )
     subscribe(runtime.consumer, deps)
     return deps
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
 from shared.errors import InvalidTransition
 from shared.events.common import Level, Priority, ServiceLevel, TicketStatus, TicketType
 from shared.events.intake import TicketCreatedData
@@ -99,6 +101,18 @@ def decide(ticket: TicketCreatedData) -> TriageDecision:
         if ticket.service_level is not None and LEVEL_UPLIFT[ticket.service_level]:
             priority = raise_priority(priority, LEVEL_UPLIFT[ticket.service_level])
             why.append(f"service level {ticket.service_level.value} raises it to {priority.value}")
-    queue = DEFAULT_QUEUE if ticket.entitled or ticket.organization_id else VERIFICATION_QUEUE
-    why.append(f"queue {queue}" + ("" if queue == DEFAULT_QUEUE else ": no contract matched"))
+    queue = DEFAULT_QUEUE if ticket.entitled else VERIFICATION_QUEUE
+    why.append(f"queue {queue}" + ("" if ticket.entitled else ": no valid contract matched"))
     return TriageDecision(kind, impact, urgency, priority, queue, 1, why)
+
+
+class Agent(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,62}$", description="Login or short key")
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    tier: int = Field(ge=1, le=3, description="1 first line, 2 specialists, 3 developers")
+    queues: list[str] = Field(default_factory=list, max_length=50)
+    skills: list[str] = Field(default_factory=list, max_length=50)
+    capacity: int = Field(default=10, ge=0, le=500, description="Open work items at most")
+    supervisor: bool = False

@@ -13,12 +13,13 @@ from shared.outbox import OutboxRelay
 
 from . import metrics
 from .domain import DEFAULT_QUEUES, PRIORITY_ORDER, decide
-from .store import WORK_ITEMS, HistoryEntry, TriageStore, WorkItem
+from .store import WORK_ITEMS, AgentStore, HistoryEntry, TriageStore, WorkItem
 
 
 @dataclass
 class TriageDeps:
     store: TriageStore
+    agents: AgentStore
     relay: OutboxRelay
     clock: Clock
 

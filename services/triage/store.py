@@ -10,15 +10,19 @@ from pydantic import BaseModel
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from shared.db import Database, Document
+from shared.db import Database, Document, without_id
 from shared.events import Event
 from shared.events.common import Level, Priority, ServiceLevel, TicketStatus, TicketType
 from shared.outbox import OUTBOX, serialise
 from shared.runtime import IndexSpec
 
+from .domain import Agent
+
 WORK_ITEMS = "work_items"
+AGENTS = "agents"
 
 INDEXES: list[IndexSpec] = [
+    (AGENTS, [("queues", ASCENDING)], False),
     (
         WORK_ITEMS,
         [("queue", ASCENDING), ("priority_rank", ASCENDING), ("created_at", ASCENDING)],
@@ -90,3 +94,30 @@ class MongoTriageStore:
             .to_list(limit)
         )
         return [WorkItem.model_validate(d) for d in docs]
+
+
+class AgentStore(Protocol):
+    async def insert_agent(self, agent: Agent) -> bool: ...
+    async def get_agent(self, agent_id: str) -> Agent | None: ...
+    async def list_agents(self, queue: str | None, limit: int) -> list[Agent]: ...
+
+
+class MongoAgentStore:
+    def __init__(self, db: Database) -> None:
+        self._agents = db[AGENTS]
+
+    async def insert_agent(self, agent: Agent) -> bool:
+        try:
+            await self._agents.insert_one({"_id": agent.id, **agent.model_dump()})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def get_agent(self, agent_id: str) -> Agent | None:
+        doc = await self._agents.find_one({"_id": agent_id})
+        return Agent.model_validate(without_id(doc)) if doc else None
+
+    async def list_agents(self, queue: str | None, limit: int) -> list[Agent]:
+        query = {} if queue is None else {"queues": queue}
+        docs = await self._agents.find(query).sort("_id", ASCENDING).limit(limit).to_list(limit)
+        return [Agent.model_validate(without_id(d)) for d in docs]

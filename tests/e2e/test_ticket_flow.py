@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from typing import Any
@@ -9,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.devstack import Stack
+from shared.devstack import Stack, load_demo
 from shared.events import parse_event
-from tests.helpers import Isolation, TopicReader, auth, wait_for
+from tests.helpers import SECRET, Isolation, TopicReader, auth, wait_for
 
 pytestmark = pytest.mark.e2e
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -53,9 +54,7 @@ async def test_a_ticket_is_numbered_triaged_clocked_indexed_and_counted(
         similar = await get("problems", f"/v1/suggestions/{ticket_id}")
     assert summary["tickets_created"] == summary["tickets_triaged"] == 1
     assert summary["by_priority"] == {"highest": 1} and summary["by_channel"] == {"phone": 1}
-    assert (
-        item is not None and item["priority"] == "highest" and item["queue"] == "general-questions"
-    )
+    assert item is not None and item["priority"] == "highest" and item["queue"] == "verification"
     assert (
         clock is not None and clock["policy_id"] == "bronze/highest" and clock["state"] == "running"
     )
@@ -84,3 +83,43 @@ def assert_valid_envelope(event: dict[str, Any], ticket_id: str) -> None:
     assert event["datacontenttype"] == "application/json"
     assert event["time"].endswith("Z")
     parse_event(event)  # validates data against the event class
+
+
+async def test_the_demo_configuration_loads_once_and_drives_entitlement_and_priority(
+    system: tuple[Stack, Isolation],
+) -> None:
+    stack, iso = system
+    tokens = await asyncio.to_thread(load_demo, stack, SECRET)
+    await asyncio.to_thread(load_demo, stack, SECRET)  # a second load changes nothing
+    async with httpx.AsyncClient(timeout=10, headers=auth(["agent"])) as http:
+        listing = (await http.get(f"{stack.url('intake')}/v1/tickets")).json()["items"]
+        agents = (await http.get(f"{stack.url('triage')}/v1/agents")).json()["items"]
+
+        async def work_items() -> list[dict[str, Any]] | None:
+            items = [
+                await http.get(f"{stack.url('triage')}/v1/work-items/{t['id']}") for t in listing
+            ]
+            return [i.json() for i in items] if all(i.status_code == 200 for i in items) else None
+
+        items = {i["subject"]: i for i in await wait_for(work_items, within=60, what="triage")}
+    assert len(listing) == 3 and len(agents) == 4
+    assert set(tokens) == {"sue.lead", "ann.first", "carla"}
+    boot = items["Line 3 controller does not boot after update"]
+    assert (boot["organization_id"], boot["service_level"], boot["entitled"]) == (
+        "acme",
+        "platinum",
+        True,
+    )
+    assert (boot["priority"], boot["queue"]) == ("highest", "general-questions")
+    usage = items["How do I export the monthly usage report?"]
+    assert (usage["service_level"], usage["type"], usage["priority"]) == (
+        "silver",
+        "consultation",
+        "lowest",
+    )
+    licence = items["Licence key rejected on the new workstation"]
+    assert (licence["organization_id"], licence["entitled"], licence["queue"]) == (
+        "initech",
+        False,
+        "verification",
+    )

@@ -46,7 +46,7 @@ def test_the_matrix_covers_every_impact_and_urgency() -> None:
 
 
 def test_business_stopped_is_the_highest_priority() -> None:
-    decision = decide(ticket(impact=Level.HIGH, urgency=Level.HIGH, organization_id="acme"))
+    decision = decide(ticket(impact=Level.HIGH, urgency=Level.HIGH, entitled=True))
     assert decision.priority is Priority.HIGHEST and decision.queue == "general-questions"
 
 
@@ -61,8 +61,9 @@ def test_a_consultation_gets_the_lowest_priority_whatever_the_urgency() -> None:
     assert decision.priority is Priority.LOWEST
 
 
-def test_a_ticket_without_organisation_or_contract_goes_to_verification() -> None:
+def test_a_ticket_without_a_valid_contract_goes_to_verification() -> None:
     assert decide(ticket()).queue == "verification"
+    assert decide(ticket(organization_id="acme")).queue == "verification"
 
 
 @given(st.sampled_from(PRIORITY_ORDER), st.integers(min_value=-10, max_value=10))

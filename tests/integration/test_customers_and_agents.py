@@ -1,0 +1,168 @@
+"""Organisations, contracts and entitlement (intake); agents (triage); SLA policies (sla)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from services.intake.app import IntakeSettings
+from services.intake.app import create_app as create_intake
+from services.sla.app import SlaSettings
+from services.sla.app import create_app as create_sla
+from services.triage.app import TriageSettings
+from services.triage.app import create_app as create_triage
+from tests.helpers import Isolation, auth, in_process
+
+pytestmark = pytest.mark.integration
+ADMIN = auth(["admin"])
+ACME = {"id": "acme", "name": "ACME", "email_domains": ["ACME.example"]}
+
+
+def contract(cid: str, level: str, valid_to: str) -> dict[str, Any]:
+    return {
+        "id": cid,
+        "organization_id": "acme",
+        "number": cid.upper(),
+        "service_level": level,
+        "valid_from": "2020-01-01",
+        "valid_to": valid_to,
+    }
+
+
+@pytest.fixture
+async def intake(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[httpx.AsyncClient]:
+    for key, value in isolated.env().items():
+        monkeypatch.setenv(key, value)
+    async with in_process(create_intake(IntakeSettings())) as client:
+        assert (await client.post("/v1/organizations", json=ACME, headers=ADMIN)).status_code == 201
+        yield client
+
+
+async def open_for(intake: httpx.AsyncClient, email: str) -> dict[str, Any]:
+    body = {"subject": "Scanner offline", "requester": {"email": email}}
+    created = await intake.post("/v1/tickets", json=body, headers=auth())
+    assert created.status_code == 201, created.text
+    return (await intake.get(f"/v1/tickets/{created.json()['id']}", headers=auth())).json()
+
+
+async def test_a_contact_is_matched_by_domain_and_entitled_by_the_best_valid_contract(
+    intake: httpx.AsyncClient,
+) -> None:
+    for c in (
+        contract("old", "platinum", "2021-12-31"),
+        contract("cur", "gold", "2099-12-31"),
+        contract("low", "bronze", "2099-12-31"),
+    ):
+        assert (await intake.post("/v1/contracts", json=c, headers=ADMIN)).status_code == 201
+    ticket = await open_for(intake, "Pat@Acme.Example")
+    assert ticket["organization_id"] == "acme"
+    assert (ticket["entitled"], ticket["contract_id"], ticket["service_level"]) == (
+        True,
+        "cur",
+        "gold",
+    )
+
+
+async def test_an_expired_contract_leaves_the_ticket_recorded_but_unentitled(
+    intake: httpx.AsyncClient,
+) -> None:
+    await intake.post("/v1/contracts", json=contract("old", "gold", "2021-12-31"), headers=ADMIN)
+    ticket = await open_for(intake, "pat@acme.example")
+    assert (ticket["organization_id"], ticket["entitled"], ticket["service_level"]) == (
+        "acme",
+        False,
+        None,
+    )
+    stranger = await open_for(intake, "someone@elsewhere.example")
+    assert (stranger["organization_id"], stranger["entitled"]) == (None, False)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "headers", "status"),
+    [
+        ("/v1/organizations", ACME, ADMIN, 409),
+        ("/v1/organizations", {**ACME, "id": "Bad Key!"}, ADMIN, 422),
+        ("/v1/organizations", {**ACME, "id": "x2", "email_domains": ["not a domain"]}, ADMIN, 422),
+        ("/v1/organizations", {**ACME, "id": "x3"}, auth(["agent"]), 403),
+        (
+            "/v1/contracts",
+            {**contract("c1", "gold", "2030-01-01"), "organization_id": "nobody"},
+            ADMIN,
+            400,
+        ),
+        (
+            "/v1/contracts",
+            {**contract("c2", "gold", "2030-01-01"), "valid_to": "2019-01-01"},
+            ADMIN,
+            422,
+        ),
+        ("/v1/contracts", {**contract("c3", "diamond", "2030-01-01")}, ADMIN, 422),
+    ],
+)
+async def test_bad_customer_records_are_refused_with_a_problem(
+    intake: httpx.AsyncClient, path: str, body: dict[str, Any], headers: dict[str, str], status: int
+) -> None:
+    response = await intake.post(path, json=body, headers=headers)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_customer_sees_its_own_organisation_and_no_other(intake: httpx.AsyncClient) -> None:
+    assert (
+        await intake.get("/v1/organizations/acme", headers=auth(["customer"], "acme"))
+    ).status_code == 200
+    assert (
+        await intake.get("/v1/organizations/acme", headers=auth(["customer"], "globex"))
+    ).status_code == 404
+    assert (
+        await intake.get("/v1/organizations", headers=auth(["customer"], "acme"))
+    ).status_code == 403
+
+
+async def test_agents_are_registered_once_and_listed_by_queue(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in isolated.env().items():
+        monkeypatch.setenv(key, value)
+    agent = {
+        "id": "ann.first",
+        "name": "Ann",
+        "email": "ann@sb.example",
+        "tier": 1,
+        "queues": ["operations"],
+        "skills": ["network"],
+    }
+    async with in_process(create_triage(TriageSettings())) as triage:
+        assert (await triage.post("/v1/agents", json=agent, headers=ADMIN)).status_code == 201
+        again = await triage.post("/v1/agents", json=agent, headers=ADMIN)
+        tier4 = await triage.post("/v1/agents", json={**agent, "id": "x", "tier": 4}, headers=ADMIN)
+        by_agent = await triage.post("/v1/agents", json={**agent, "id": "y"}, headers=auth())
+        ops = await triage.get("/v1/agents?queue=operations", headers=auth())
+        other = await triage.get("/v1/agents?queue=compatibility", headers=auth())
+    assert (again.status_code, tier4.status_code, by_agent.status_code) == (409, 422, 403)
+    assert [a["id"] for a in ops.json()["items"]] == ["ann.first"]
+    assert ops.json()["items"][0]["capacity"] == 10
+    assert other.json()["items"] == []
+
+
+async def test_sla_shows_the_policy_targets_it_applies(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in isolated.env().items():
+        monkeypatch.setenv(key, value)
+    async with in_process(create_sla(SlaSettings())) as sla:
+        policies = (await sla.get("/v1/sla/policies", headers=auth())).json()
+        calendars = (await sla.get("/v1/sla/calendars", headers=auth())).json()
+    by_id = {p["id"]: p["target_seconds"] for p in policies}
+    assert len(by_id) == 20
+    assert by_id["platinum/highest"] == {
+        "first_response": 900,
+        "next_update": 3600,
+        "resolution": 14400,
+    }
+    assert [c["id"] for c in calendars] == ["24x7"]
