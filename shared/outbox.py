@@ -2,8 +2,13 @@
 
 A use case saves its document with the new events appended to its `outbox` array in the same write.
 The relay publishes a document's events in order, then removes exactly those. A crash between the
-write and the publish loses nothing (the periodic sweep finds the document); a crash between the
-publish and the removal publishes again, which consumers absorb by event id.
+write and the publish loses nothing; a crash between the publish and the removal publishes again,
+which consumers absorb by event id.
+
+Finding what is left to relay: FerretDB v1 answers only `_id` lookups from an index, so scanning the
+big collections for pending events is kept to one pass at start-up (what a crash left behind). While
+running, each write is preceded by a marker in the small `outbox_pending` collection, removed when
+the document's outbox is empty; the periodic sweep reads the markers, not the big collections.
 """
 
 from __future__ import annotations
@@ -12,11 +17,16 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
+
+from pymongo.errors import DuplicateKeyError
 
 from . import metrics
 from .bus import TRANSIENT_ERRORS, EventPublisher
+from .clock import Clock
 from .db import Database, Document
 from .events import Event
 from .locks import KeyedLocks, doc_key
@@ -25,6 +35,8 @@ log = logging.getLogger(__name__)
 
 OUTBOX = "outbox"
 PENDING = {"outbox.0": {"$exists": True}}
+MARKERS = "outbox_pending"
+STALE_MARKER = timedelta(seconds=5)
 
 
 def serialise(events: Iterable[Event[Any]]) -> list[dict[str, Any]]:
@@ -46,7 +58,9 @@ class OutboxRelay:
         locks: KeyedLocks,
         collections: Sequence[str],
         sweep_seconds: float,
+        clock: Clock,
     ) -> None:
+        self._clock = clock
         self._db = db
         self._publisher = publisher
         self._locks = locks
@@ -54,6 +68,20 @@ class OutboxRelay:
         self._sweep_seconds = sweep_seconds
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+
+    @asynccontextmanager
+    async def writing(self, collection: str, doc_id: Any) -> AsyncIterator[None]:
+        """Around a write that appends outbox events: mark the document first, relay after."""
+        marker = {
+            "_id": f"{collection}|{doc_id}",
+            "collection": collection,
+            "doc_id": doc_id,
+            "since": self._clock.now(),
+        }
+        with contextlib.suppress(DuplicateKeyError):
+            await self._db[MARKERS].insert_one(marker)
+        yield
+        self.notify(collection, doc_id)
 
     def notify(self, collection: str, doc_id: Any) -> None:
         """A document has new outbox events: relay them now instead of at the next sweep."""
@@ -69,18 +97,31 @@ class OutboxRelay:
                 await self._publisher.publish(event)
             if events:
                 await coll.update_one({"_id": doc_id}, {"$pullAll": {OUTBOX: events}})
+                doc = await coll.find_one({"_id": doc_id})
+            if not (doc or {}).get(OUTBOX):
+                await self._db[MARKERS].delete_one({"_id": f"{collection}|{doc_id}"})
         return len(events)
 
     async def sweep(self) -> int:
-        """Relay what a crash or a lost notification left behind; returns events relayed."""
+        """Relay documents whose marker is older than a notification needs; returns events."""
+        markers: list[Document] = await self._db[MARKERS].find().to_list(1000)
+        metrics.OUTBOX_PENDING.labels(self._publisher.service).set(len(markers))
+        stale_before = self._clock.now() - STALE_MARKER
         relayed = 0
-        pending_docs = 0
+        for marker in markers:
+            if marker["since"] < stale_before:
+                relayed += await self.flush(marker["collection"], marker["doc_id"])
+        return relayed
+
+    async def recover(self) -> int:
+        """One pass over the outbox collections for what a crash left unmarked; returns events."""
+        relayed = 0
         for collection in self._collections:
-            docs: list[Document] = await self._db[collection].find(PENDING, {"_id": 1}).to_list(500)
-            pending_docs += len(docs)
+            docs: list[Document] = (
+                await self._db[collection].find(PENDING, {"_id": 1}).to_list(None)
+            )
             for doc in docs:
                 relayed += await self.flush(collection, doc["_id"])
-        metrics.OUTBOX_PENDING.labels(self._publisher.service).set(pending_docs)
         return relayed
 
     def start(self) -> None:
@@ -95,6 +136,10 @@ class OutboxRelay:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         next_sweep = loop.time()
+        while True:  # the start-up pass first; it retries until the database answers
+            if await self._recovered():
+                break
+            await asyncio.sleep(1.0)
         while True:
             try:
                 if loop.time() >= next_sweep:
@@ -110,6 +155,19 @@ class OutboxRelay:
             except TRANSIENT_ERRORS as exc:
                 log.warning("outbox relay paused by an outage: %r", exc)
                 await asyncio.sleep(1.0)
-            except Exception:  # the sweep retries whatever stayed in the outbox
+            except Exception:  # the marker stays, so the sweep retries
                 log.exception("outbox relay failed; the next sweep retries")
                 await asyncio.sleep(1.0)
+
+    async def _recovered(self) -> bool:
+        try:
+            relayed = await self.recover()
+        except TRANSIENT_ERRORS as exc:
+            log.warning("outbox recovery waits for an outage to end: %r", exc)
+            return False
+        except Exception:  # nothing is removed before it is published: retrying is safe
+            log.exception("outbox recovery failed; retrying")
+            return False
+        if relayed:
+            log.info("relayed %d events left over from before the start", relayed)
+        return True

@@ -111,6 +111,7 @@ def _lifespan(
             locks=locks,
             collections=spec.outbox_collections,
             sweep_seconds=settings.outbox_sweep_seconds,
+            clock=clock,
         )
         consumer = EventConsumer(broker, settings, Inbox(db), clock)
         runtime = Runtime(settings, clock, db, broker, publisher, relay, consumer, locks)

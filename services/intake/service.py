@@ -55,9 +55,8 @@ async def open_ticket(request: OpenTicketRequest, user: Principal, deps: IntakeD
     draft = draft.model_copy(
         update={"details": entitle(draft.details, best_contract(contracts, now.date()))}
     )
-    async with deps.numbering:
+    async with deps.numbering, deps.relay.writing(TICKETS, draft.id):
         ticket = await _insert_numbered(draft, now, deps)
-    deps.relay.notify(TICKETS, ticket.id)
     metrics.TICKETS_CREATED.labels(request.channel.value).inc()
     return ticket
 

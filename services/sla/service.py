@@ -62,8 +62,9 @@ async def start_clock(event: TicketTriaged, deps: SlaDeps) -> Clock:
             ],
         ),
     )
-    if await deps.store.insert_clock(clock, [started]):
-        deps.relay.notify(CLOCKS, clock.ticket_id)
+    async with deps.relay.writing(CLOCKS, clock.ticket_id):
+        inserted = await deps.store.insert_clock(clock, [started])
+    if inserted:
         metrics.CLOCKS_STARTED.labels(clock.policy_id).inc()
     return clock
 

@@ -78,8 +78,9 @@ async def triage_ticket(event: TicketCreated, deps: TriageDeps) -> WorkItem:
             explanation=item.explanation,
         ),
     )
-    if await deps.store.insert_item(item, [triaged]):
-        deps.relay.notify(WORK_ITEMS, item.ticket_id)
+    async with deps.relay.writing(WORK_ITEMS, item.ticket_id):
+        inserted = await deps.store.insert_item(item, [triaged])
+    if inserted:
         metrics.TRIAGED.labels(item.queue, item.priority.value).inc()
     return item
 

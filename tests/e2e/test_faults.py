@@ -15,12 +15,17 @@ from tests.helpers import Isolation, TopicReader, auth, wait_for
 
 pytestmark = pytest.mark.e2e
 TICKETS = 60
+ARRIVAL_GAP = 0.05  # seconds between ticket arrivals while services are killed
 VICTIMS = ("triage", "sla", "reporting")
 
 
 async def post_tickets(stack: Stack, accepted: list[str], killed: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    start = loop.time()
     async with httpx.AsyncClient(timeout=10, headers=auth()) as http:
         for i in range(TICKETS):
+            # Open-loop arrivals: ticket i is due ARRIVAL_GAP * i after the start.
+            await asyncio.sleep(max(0.0, start + ARRIVAL_GAP * i - loop.time()))
             response = await http.post(
                 f"{stack.url('intake')}/v1/tickets",
                 json={
@@ -31,7 +36,6 @@ async def post_tickets(stack: Stack, accepted: list[str], killed: asyncio.Event)
             )
             assert response.status_code == 201, response.text
             accepted.append(response.json()["id"])
-            await asyncio.sleep(0.05)  # arrival pacing of the load, not a wait for state
         await killed.wait()
 
 

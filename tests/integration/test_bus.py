@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 
 from shared.bus import Delivery, EventConsumer, EventPublisher, ensure_topics
-from shared.clock import SystemClock
+from shared.clock import FixedClock, SystemClock
 from shared.events import Event
 from shared.events.common import Channel, Person
 from shared.events.intake import TicketCreated, TicketCreatedData
@@ -59,7 +58,9 @@ async def test_outbox_relay_publishes_pending_events_in_order_and_clears_them(
 ) -> None:
     settings = settings_for(isolated, "intake")
     await ensure_topics(settings, [isolated.topic("intake")])
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(isolated.infra.mongodb_uri)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        isolated.infra.mongodb_uri, tz_aware=True
+    )
     db = client[settings.database_name]
     events = [ticket_created("t-1"), ticket_created("t-1")]
     await db["tickets"].insert_one({"_id": "t-1", "outbox": serialise(events)})
@@ -72,11 +73,12 @@ async def test_outbox_relay_publishes_pending_events_in_order_and_clears_them(
             locks=KeyedLocks(),
             collections=["tickets"],
             sweep_seconds=60,
+            clock=SystemClock(),
         )
-        assert await relay.sweep() == 2
+        assert await relay.recover() == 2  # left by a crash, no marker: found at start-up
         doc = await db["tickets"].find_one({"_id": "t-1"})
         assert doc is not None and doc["outbox"] == []
-        assert await relay.sweep() == 0
+        assert await relay.recover() == 0
     finally:
         await broker.stop()
         await client.close()
@@ -86,6 +88,43 @@ async def test_outbox_relay_publishes_pending_events_in_order_and_clears_them(
     assert {r.key for r in records} == {b"t-1"}
 
 
+async def test_a_write_whose_notification_was_lost_is_relayed_by_the_sweep_of_its_marker(
+    isolated: Isolation,
+) -> None:
+    settings = settings_for(isolated, "sla")
+    await ensure_topics(settings, [isolated.topic("sla")])
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        isolated.infra.mongodb_uri, tz_aware=True
+    )
+    db = client[settings.database_name]
+    clock = FixedClock(datetime(2026, 11, 22, 10, 0, tzinfo=UTC))
+    broker = KafkaBroker(isolated.infra.kafka)
+    await broker.start()
+    try:
+        relay = OutboxRelay(
+            db=db,
+            publisher=EventPublisher(broker, settings),
+            locks=KeyedLocks(),
+            collections=["clocks"],
+            sweep_seconds=60,
+            clock=clock,
+        )
+        event = ticket_created("t-9")
+        async with relay.writing("clocks", "t-9"):
+            await db["clocks"].insert_one({"_id": "t-9", "outbox": serialise([event])})
+        assert await relay.sweep() == 0  # fresh: its notification is still on the way
+        clock.advance(timedelta(seconds=6))
+        assert await relay.sweep() == 1
+        assert await db["outbox_pending"].count_documents({}) == 0
+        assert await relay.sweep() == 0
+    finally:
+        await broker.stop()
+        await client.close()
+    async with TopicReader(isolated.infra.kafka, isolated.topic("sla")) as reader:
+        (record,) = await reader.read_until(lambda r: len(r) >= 1)
+    assert json.loads(record.value)["id"] == event.id
+
+
 class Harness:
     """An EventConsumer of service `triage` over the intake topic with a scripted handler."""
 
@@ -93,7 +132,9 @@ class Harness:
         self.settings = settings_for(iso, "triage")
         self.failures_left = failures
         self.calls: list[str] = []
-        self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(iso.infra.mongodb_uri)
+        self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            iso.infra.mongodb_uri, tz_aware=True
+        )
         self.broker = KafkaBroker(iso.infra.kafka)
         db = self.client[self.settings.database_name]
         self.consumer = EventConsumer(self.broker, self.settings, Inbox(db), SystemClock())
@@ -165,5 +206,4 @@ async def test_a_message_that_is_not_an_event_goes_to_the_dead_letter_topic(
 
 
 async def _true(value: bool) -> bool:
-    await asyncio.sleep(0)
     return value
