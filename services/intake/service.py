@@ -29,6 +29,7 @@ from .domain import (
 from .store import TICKETS, IntakeStore
 
 MAX_NUMBER_ATTEMPTS = 200
+RESYNC_AFTER = 16
 
 
 @dataclass
@@ -64,13 +65,17 @@ async def open_ticket(request: OpenTicketRequest, user: Principal, deps: IntakeD
 async def _insert_numbered(draft: Ticket, now: datetime, deps: IntakeDeps) -> Ticket:
     """Insert under the next free number; the unique index decides between replicas."""
     seq = max(deps.next_seq, 1)
-    for _ in range(MAX_NUMBER_ATTEMPTS):
+    for attempt in range(1, MAX_NUMBER_ATTEMPTS + 1):
         ticket = numbered(draft, seq)
         if await deps.store.insert_ticket(ticket, [created_event(ticket, now)]):
             deps.next_seq = seq + 1
             return ticket
         metrics.NUMBER_CONFLICTS.inc()
-        seq = max(seq + 1, await deps.store.highest_seq() + 1)
+        # Another replica took it: probe upwards (an insert is cheap); reading the highest
+        # number scans every ticket on FerretDB, so only when far behind.
+        seq += 1
+        if attempt % RESYNC_AFTER == 0:
+            seq = max(seq, await deps.store.highest_seq() + 1)
     raise DomainError("could not allocate a ticket number; try again")
 
 
