@@ -71,16 +71,21 @@ class OutboxRelay:
 
     @asynccontextmanager
     async def writing(self, collection: str, doc_id: Any) -> AsyncIterator[None]:
-        """Around a write that appends outbox events: mark the document first, relay after."""
+        """Around a write that appends outbox events: mark the document first, relay after.
+
+        The write holds the document's lock, as the relay's flush does, so within a process a
+        flush never interleaves with a write and an emptied outbox really is empty.
+        """
         marker = {
             "_id": f"{collection}|{doc_id}",
             "collection": collection,
             "doc_id": doc_id,
             "since": self._clock.now(),
         }
-        with contextlib.suppress(DuplicateKeyError):
-            await self._db[MARKERS].insert_one(marker)
-        yield
+        async with self._locks.hold(doc_key(collection, doc_id)):
+            with contextlib.suppress(DuplicateKeyError):
+                await self._db[MARKERS].insert_one(marker)
+            yield
         self.notify(collection, doc_id)
 
     def notify(self, collection: str, doc_id: Any) -> None:
@@ -97,9 +102,8 @@ class OutboxRelay:
                 await self._publisher.publish(event)
             if events:
                 await coll.update_one({"_id": doc_id}, {"$pullAll": {OUTBOX: events}})
-                doc = await coll.find_one({"_id": doc_id})
-            if not (doc or {}).get(OUTBOX):
-                await self._db[MARKERS].delete_one({"_id": f"{collection}|{doc_id}"})
+            # Another replica's write in between keeps its events; its own relay sends them.
+            await self._db[MARKERS].delete_one({"_id": f"{collection}|{doc_id}"})
         return len(events)
 
     async def sweep(self) -> int:

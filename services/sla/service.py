@@ -23,11 +23,9 @@ class SlaDeps:
 
 
 async def start_clock(event: TicketTriaged, deps: SlaDeps) -> Clock:
-    """Start the ticket's clock with the targets of its level and priority."""
+    """Start the ticket's clock with the targets of its level and priority; once per ticket,
+    as the keyed insert refuses a second clock."""
     triaged = event.data
-    existing = await deps.store.get_clock(triaged.ticket_id)
-    if existing is not None:
-        return existing
     start = event.time
     targets = targets_for(triaged.service_level, triaged.priority, start)
     clock = Clock(

@@ -25,11 +25,11 @@ class TriageDeps:
 
 
 async def triage_ticket(event: TicketCreated, deps: TriageDeps) -> WorkItem:
-    """Classify, prioritise and queue a new ticket; announce ticket.triaged."""
+    """Classify, prioritise and queue a new ticket; announce ticket.triaged.
+
+    A redelivered ticket.created finds the work item stored: the keyed insert refuses it.
+    """
     ticket = event.data
-    existing = await deps.store.get_item(ticket.ticket_id)
-    if existing is not None:
-        return existing
     now = deps.clock.now()
     decision = decide(ticket)
     item = WorkItem(
