@@ -5,21 +5,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from shared.auth import CurrentUser, Principal, Role, require
+from shared.auth import STAFF, CurrentUser, Principal, Role, require
 from shared.events.common import Channel, Person, ServiceLevel
+from shared.events.intake import TicketFeedbackReceivedData
 from shared.paging import Cursor, Limit, Page, decode_cursor, encode_cursor
 from shared.runtime import app_deps
 
 from . import service
-from .domain import Contract, Message, OpenTicketRequest, Organization, Ticket
-from .service import IntakeDeps
+from .domain import (
+    AddMessageRequest,
+    Contract,
+    FeedbackRequest,
+    Message,
+    OpenTicketRequest,
+    Organization,
+    Ticket,
+)
+from .service import IntakeDeps, conversation, inbound
 
 router = APIRouter(prefix="/v1", tags=["tickets"])
 Deps = Annotated[IntakeDeps, Depends(app_deps)]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERVISOR))]
+Staff = Annotated[Principal, Depends(require(*STAFF))]
 
 
 class TicketCreatedView(BaseModel):
@@ -114,3 +125,71 @@ async def add_contract(body: Contract, _: Admin, deps: Deps) -> Contract:
 async def list_contracts(org_id: str, user: CurrentUser, deps: Deps) -> list[Contract]:
     """An organisation's contracts."""
     return await service.contracts_of(org_id, user, deps)
+
+
+@router.post("/tickets/{ref}/messages", status_code=201, response_model=Message)
+async def add_message(ref: str, body: AddMessageRequest, user: CurrentUser, deps: Deps) -> Message:
+    """Reply on a ticket (agents: public reply or internal note; customers: their reply)."""
+    return await conversation.add_message(ref, body, user, deps)
+
+
+@router.post("/tickets/{ref}/feedback", status_code=201, response_model=TicketFeedbackReceivedData)
+async def give_feedback(
+    ref: str, body: FeedbackRequest, user: CurrentUser, deps: Deps
+) -> TicketFeedbackReceivedData:
+    """The customer's rating (1-5) and comment after resolution."""
+    return await conversation.give_feedback(ref, body, user, deps)
+
+
+class InboundAcceptedView(BaseModel):
+    ticket_id: str
+    number: str
+    action: str
+
+
+class QuarantinedView(BaseModel):
+    quarantined: str
+    reason: str
+
+
+MailGateway = Annotated[Principal, Depends(require(Role.SERVICE, Role.ADMIN))]
+
+
+@router.post(
+    "/inbound/email",
+    status_code=201,
+    response_model=InboundAcceptedView,
+    responses={202: {"model": QuarantinedView}},
+    openapi_extra={"requestBody": {"content": {"message/rfc822": {"schema": {"type": "string"}}}}},
+)
+async def inbound_email(request: Request, _: MailGateway, deps: Deps) -> Response:
+    """A raw RFC 822 message: a new ticket, a reply on its ticket, or quarantined with a reason."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "message/rfc822":
+        raise HTTPException(415, "send the raw message as Content-Type: message/rfc822")
+    outcome = await inbound.receive_email(await request.body(), deps)
+    if isinstance(outcome, inbound.Quarantined):
+        view = QuarantinedView(quarantined=outcome.quarantine_id, reason=outcome.reason)
+        return JSONResponse(view.model_dump(), status_code=202)
+    accepted = InboundAcceptedView(
+        ticket_id=outcome.ticket_id, number=outcome.number, action=outcome.action
+    )
+    return JSONResponse(accepted.model_dump(), status_code=201)
+
+
+class QuarantineItemView(BaseModel):
+    id: str
+    reason: str
+    sender: str | None
+    subject: str | None
+    received_at: datetime
+    size: int
+    released: bool
+
+
+@router.get("/inbound/quarantine", response_model=Page[QuarantineItemView])
+async def list_quarantine(_: Staff, deps: Deps, limit: Limit = 100) -> Page[QuarantineItemView]:
+    """Inbound messages held back (unreadable, auto-replies, bounces, loops), newest first."""
+    items = await deps.store.list_quarantine(limit)
+    return Page[QuarantineItemView](
+        items=[QuarantineItemView.model_validate({**i, "id": i["_id"]}) for i in items]
+    )

@@ -8,3 +8,6 @@ TICKETS_CREATED = Counter(
 NUMBER_CONFLICTS = Counter(
     "helpdesk_intake_number_conflicts_total", "Ticket-number allocations retried after a clash"
 )
+INBOUND_MAIL = Counter(
+    "helpdesk_intake_inbound_mail_total", "Inbound e-mail by outcome", ["outcome"]
+)

@@ -14,11 +14,13 @@ from shared.events import Event
 from shared.outbox import OUTBOX, serialise
 from shared.runtime import IndexSpec
 
-from .domain import Contract, Organization, Ticket
+from .domain import Contract, Message, Organization, Ticket
 
 TICKETS = "tickets"
 ORGANIZATIONS = "organizations"
 CONTRACTS = "contracts"
+MAIL_IDS = "mail_message_ids"
+QUARANTINE = "quarantine"
 
 INDEXES: list[IndexSpec] = [
     (TICKETS, [("seq", ASCENDING)], True),
@@ -43,6 +45,16 @@ class IntakeStore(Protocol):
     async def list_organizations(self, limit: int) -> list[Organization]: ...
     async def insert_contract(self, contract: Contract) -> bool: ...
     async def contracts_of(self, org_id: str) -> list[Contract]: ...
+    async def append_message(
+        self, ticket_id: str, message: Message, events: Sequence[Event[Any]]
+    ) -> bool: ...
+    async def add_feedback(
+        self, ticket_id: str, feedback: Document, events: Sequence[Event[Any]]
+    ) -> bool: ...
+    async def remember_mail_id(self, mail_id: str, ticket_id: str) -> None: ...
+    async def ticket_for_mail_id(self, mail_id: str) -> str | None: ...
+    async def quarantine(self, item: Document, events: Sequence[Event[Any]]) -> None: ...
+    async def list_quarantine(self, limit: int) -> list[Document]: ...
 
 
 class MongoIntakeStore:
@@ -50,6 +62,8 @@ class MongoIntakeStore:
         self._tickets = db[TICKETS]
         self._orgs = db[ORGANIZATIONS]
         self._contracts = db[CONTRACTS]
+        self._mail_ids = db[MAIL_IDS]
+        self._quarantine = db[QUARANTINE]
 
     async def highest_seq(self) -> int:
         doc = await self._tickets.find_one({}, {"seq": 1}, sort=[("seq", DESCENDING)])
@@ -104,6 +118,38 @@ class MongoIntakeStore:
     async def contracts_of(self, org_id: str) -> list[Contract]:
         docs = await self._contracts.find({"organization_id": org_id}).to_list(None)
         return [Contract.model_validate(without_id(d)) for d in docs]
+
+    async def append_message(
+        self, ticket_id: str, message: Message, events: Sequence[Event[Any]]
+    ) -> bool:
+        result = await self._tickets.update_one(
+            {"_id": ticket_id},
+            {"$push": {"messages": message.model_dump(), OUTBOX: {"$each": serialise(events)}}},
+        )
+        return result.matched_count == 1
+
+    async def add_feedback(
+        self, ticket_id: str, feedback: Document, events: Sequence[Event[Any]]
+    ) -> bool:
+        result = await self._tickets.update_one(
+            {"_id": ticket_id},
+            {"$push": {"feedback": feedback, OUTBOX: {"$each": serialise(events)}}},
+        )
+        return result.matched_count == 1
+
+    async def remember_mail_id(self, mail_id: str, ticket_id: str) -> None:
+        await _insert_new(self._mail_ids, {"_id": mail_id, "ticket_id": ticket_id})
+
+    async def ticket_for_mail_id(self, mail_id: str) -> str | None:
+        doc = await self._mail_ids.find_one({"_id": mail_id})
+        return str(doc["ticket_id"]) if doc else None
+
+    async def quarantine(self, item: Document, events: Sequence[Event[Any]]) -> None:
+        await self._quarantine.insert_one({**item, OUTBOX: serialise(events)})
+
+    async def list_quarantine(self, limit: int) -> list[Document]:
+        cursor = self._quarantine.find({}, {"raw": 0, OUTBOX: 0}).sort("received_at", -1)
+        return await cursor.limit(limit).to_list(limit)
 
 
 async def _insert_new(collection: AsyncCollection[Document], doc: Document) -> bool:

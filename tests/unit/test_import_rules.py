@@ -67,8 +67,13 @@ def test_shared_imports_no_service() -> None:
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_domain_rules_do_no_io(service: str) -> None:
-    domain = ROOT / "services" / service / "domain.py"
-    offenders = {n for n in imports_of(domain) if n.startswith(IO_MODULES)}
+    folder = ROOT / "services" / service
+    modules = [folder / "domain.py"] if (folder / "domain.py").exists() else []
+    modules += sorted((folder / "domain").glob("*.py"))
+    assert modules, f"{service} has no domain module"
+    offenders = {
+        f"{m.name}: {n}" for m in modules for n in imports_of(m) if n.startswith(IO_MODULES)
+    }
     assert offenders == set()
 
 

@@ -61,6 +61,12 @@ class OpenTicketRequest(BaseModel):
     urgency: Level | None = None
 
 
+class AttachmentInfo(BaseModel):
+    filename: str
+    content_type: str
+    size: int
+
+
 class Message(BaseModel):
     id: str
     author_type: AuthorType
@@ -69,6 +75,24 @@ class Message(BaseModel):
     channel: Channel
     body: str
     created_at: datetime
+    mail_message_id: str | None = Field(default=None, description="RFC 5322 Message-ID")
+    original: str | None = Field(default=None, description="Whole text, quoted history included")
+    attachments: list[AttachmentInfo] = Field(default_factory=list)
+
+
+class AddMessageRequest(BaseModel):
+    """A reply on the ticket: an agent's (public or internal note) or the customer's."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    body: str = Field(min_length=1, max_length=50_000)
+    visibility: Visibility = Visibility.PUBLIC
+    channel: Channel = Channel.WEB
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    rating: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent)")
+    comment: str = Field(default="", max_length=5_000)
 
 
 class Ticket(BaseModel):

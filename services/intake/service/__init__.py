@@ -12,9 +12,10 @@ from shared.errors import Conflict, DomainError, Forbidden, NotFound
 from shared.events.common import Person
 from shared.outbox import OutboxRelay
 
-from . import metrics
-from .domain import (
+from .. import metrics
+from ..domain import (
     Contract,
+    Message,
     OpenTicketRequest,
     Organization,
     Ticket,
@@ -26,7 +27,7 @@ from .domain import (
     numbered,
     parse_number,
 )
-from .store import TICKETS, IntakeStore
+from ..store import TICKETS, IntakeStore
 
 MAX_NUMBER_ATTEMPTS = 200
 RESYNC_AFTER = 16
@@ -37,6 +38,7 @@ class IntakeDeps:
     store: IntakeStore
     relay: OutboxRelay
     clock: Clock
+    mail_domain: str = "helpdesk.switchboard.example"
     next_seq: int = 0
     # One allocation at a time per process: requests of one replica never race each other for
     # a number; only another replica can take one first, and then we move past it.
@@ -46,6 +48,20 @@ class IntakeDeps:
 async def open_ticket(request: OpenTicketRequest, user: Principal, deps: IntakeDeps) -> Ticket:
     """Record the contact as a ticket with the next free number, and announce ticket.created."""
     requester, created_by, org_id = _who(request, user)
+    return await record_ticket(request, requester, created_by, org_id, deps)
+
+
+async def record_ticket(
+    request: OpenTicketRequest,
+    requester: Person,
+    created_by: Person | None,
+    org_id: str | None,
+    deps: IntakeDeps,
+    *,
+    first: Message | None = None,
+    linked_ticket_id: str | None = None,
+) -> Ticket:
+    """Entitle, number and store a new ticket; every channel ends here."""
     now = deps.clock.now()
     if org_id is None:
         domain = email_domain(requester.email)
@@ -53,8 +69,10 @@ async def open_ticket(request: OpenTicketRequest, user: Principal, deps: IntakeD
         org_id = org.id if org else None
     contracts = await deps.store.contracts_of(org_id) if org_id else []
     draft = new_ticket(request, requester, created_by, org_id, now)
+    details = entitle(draft.details, best_contract(contracts, now.date()))
+    details = details.model_copy(update={"linked_ticket_id": linked_ticket_id})
     draft = draft.model_copy(
-        update={"details": entitle(draft.details, best_contract(contracts, now.date()))}
+        update={"details": details, "messages": [first] if first else draft.messages}
     )
     async with deps.numbering, deps.relay.writing(TICKETS, draft.id):
         ticket = await _insert_numbered(draft, now, deps)

@@ -1,0 +1,106 @@
+"""The conversation on a ticket: agents' replies and notes, customers' replies, feedback."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+from shared.auth import Principal
+from shared.errors import Forbidden, NotFound
+from shared.events import Event
+from shared.events.common import AuthorType, Person, Visibility
+from shared.events.intake import (
+    TicketCustomerReplied,
+    TicketCustomerRepliedData,
+    TicketFeedbackReceived,
+    TicketFeedbackReceivedData,
+    TicketMessageAdded,
+    TicketMessageAddedData,
+)
+
+from ..domain import AddMessageRequest, FeedbackRequest, Message, Ticket
+from ..store import TICKETS
+from . import IntakeDeps, find_ticket
+
+
+async def add_message(
+    ref: str, request: AddMessageRequest, user: Principal, deps: IntakeDeps
+) -> Message:
+    """An agent's reply or internal note, or the customer's reply; announced on the stream."""
+    ticket = await find_ticket(ref, user, deps)
+    author_type = AuthorType.AGENT if user.is_staff else AuthorType.CUSTOMER
+    if author_type is AuthorType.CUSTOMER and request.visibility is Visibility.INTERNAL:
+        raise Forbidden("customers cannot write internal notes")
+    message = Message(
+        id=str(uuid4()),
+        author_type=author_type,
+        author=Person(email=user.email, name=user.name, subject_id=user.sub),
+        visibility=request.visibility,
+        channel=request.channel,
+        body=request.body,
+        created_at=deps.clock.now(),
+    )
+    await append(ticket, message, deps)
+    return message
+
+
+async def append(ticket: Ticket, message: Message, deps: IntakeDeps) -> None:
+    """Store a message on its ticket with ticket.message_added (and customer_replied)."""
+    now = deps.clock.now()
+    events: list[Event[Any]] = [
+        TicketMessageAdded.create(
+            source="intake",
+            subject=ticket.id,
+            time=now,
+            data=TicketMessageAddedData(
+                ticket_id=ticket.id,
+                number=ticket.number,
+                message_id=message.id,
+                author_type=message.author_type,
+                author=message.author,
+                visibility=message.visibility,
+                channel=message.channel,
+                body=message.body,
+            ),
+        )
+    ]
+    if message.author_type is AuthorType.CUSTOMER:
+        events.append(
+            TicketCustomerReplied.create(
+                source="intake",
+                subject=ticket.id,
+                time=now,
+                data=TicketCustomerRepliedData(
+                    ticket_id=ticket.id,
+                    number=ticket.number,
+                    message_id=message.id,
+                    author=message.author,
+                    channel=message.channel,
+                ),
+            )
+        )
+    async with deps.relay.writing(TICKETS, ticket.id):
+        if not await deps.store.append_message(ticket.id, message, events):
+            raise NotFound(f"no ticket {ticket.id}")
+
+
+async def give_feedback(
+    ref: str, request: FeedbackRequest, user: Principal, deps: IntakeDeps
+) -> TicketFeedbackReceivedData:
+    """The customer's rating of how the ticket was handled."""
+    ticket = await find_ticket(ref, user, deps)
+    author = Person(email=user.email, name=user.name, subject_id=user.sub)
+    data = TicketFeedbackReceivedData(
+        ticket_id=ticket.id,
+        number=ticket.number,
+        rating=request.rating,
+        comment=request.comment,
+        author=author,
+    )
+    now = deps.clock.now()
+    event = TicketFeedbackReceived.create(source="intake", subject=ticket.id, time=now, data=data)
+    async with deps.relay.writing(TICKETS, ticket.id):
+        stored = {**data.model_dump(mode="json"), "at": now}
+        if not await deps.store.add_feedback(ticket.id, stored, [event]):
+            raise NotFound(f"no ticket {ticket.id}")
+    return data

@@ -1,0 +1,155 @@
+"""Inbound e-mail: a new ticket, a reply joining its ticket, or a quarantined message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import uuid4
+
+from bson import Binary
+
+from shared.events.common import AuthorType, Channel, Person, Visibility
+from shared.events.intake import InboundQuarantined, InboundQuarantinedData
+
+from .. import metrics
+from ..domain import AttachmentInfo, Message, OpenTicketRequest, Ticket, email_domain, parse_number
+from ..domain.mail import (
+    InboundMail,
+    UnreadableMail,
+    loop_reason,
+    new_text,
+    parse_mail,
+    referenced_number,
+)
+from ..store import QUARANTINE
+from . import IntakeDeps, record_ticket
+from .conversation import append
+
+SUBJECT_LIMIT = 300
+
+
+@dataclass(frozen=True)
+class Accepted:
+    ticket_id: str
+    number: str
+    action: str  # created | appended
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    quarantine_id: str
+    reason: str
+
+
+async def receive_email(raw: bytes, deps: IntakeDeps) -> Accepted | Quarantined:
+    """Every message is kept: it feeds a ticket, or waits in quarantine with the reason."""
+    try:
+        mail = parse_mail(raw)
+    except UnreadableMail as exc:
+        return await quarantine(raw, str(exc), None, None, deps)
+    reason = loop_reason(mail, deps.mail_domain)
+    if reason is not None:
+        return await quarantine(raw, reason, mail.sender_email, mail.subject, deps)
+    ticket = await _thread_of(mail, deps)
+    message = _message(mail, deps)
+    if ticket is not None and await _may_write(mail.sender_email, ticket, deps):
+        await append(ticket, message.model_copy(update={"body": new_text(mail.text)}), deps)
+        await _remember(mail, ticket.id, deps)
+        metrics.INBOUND_MAIL.labels("appended").inc()
+        return Accepted(ticket.id, ticket.number, "appended")
+    request = OpenTicketRequest(
+        subject=(mail.subject or "(no subject)")[:SUBJECT_LIMIT],
+        description=mail.text[:50_000],
+        channel=Channel.EMAIL,
+    )
+    created = await record_ticket(
+        request,
+        message.author,
+        None,
+        None,
+        deps,
+        first=message,
+        linked_ticket_id=ticket.id if ticket else None,
+    )
+    await _remember(mail, created.id, deps)
+    metrics.INBOUND_MAIL.labels("created").inc()
+    return Accepted(created.id, created.number, "created")
+
+
+async def quarantine(
+    raw: bytes, reason: str, sender: str | None, subject: str | None, deps: IntakeDeps
+) -> Quarantined:
+    item_id = str(uuid4())
+    now = deps.clock.now()
+    event = InboundQuarantined.create(
+        source="intake",
+        subject=item_id,
+        time=now,
+        data=InboundQuarantinedData(
+            quarantine_id=item_id, reason=reason, sender=sender, subject=subject
+        ),
+    )
+    item = {
+        "_id": item_id,
+        "reason": reason,
+        "sender": sender,
+        "subject": subject,
+        "received_at": now,
+        "size": len(raw),
+        "raw": Binary(raw),
+        "released": False,
+    }
+    async with deps.relay.writing(QUARANTINE, item_id):
+        await deps.store.quarantine(item, [event])
+    metrics.INBOUND_MAIL.labels("quarantined").inc()
+    return Quarantined(item_id, reason)
+
+
+async def _thread_of(mail: InboundMail, deps: IntakeDeps) -> Ticket | None:
+    """The ticket a message answers: by [HD-nnnnnn] in the subject, else by the messages it
+    names (In-Reply-To, References) that we know."""
+    number = referenced_number(mail)
+    seq = parse_number(number) if number else None
+    if seq is not None:
+        ticket = await deps.store.get_ticket_by_seq(seq)
+        if ticket is not None:
+            return ticket
+    for mail_id in reversed(mail.references):
+        ticket_id = await deps.store.ticket_for_mail_id(mail_id)
+        if ticket_id is not None:
+            return await deps.store.get_ticket(ticket_id)
+    return None
+
+
+async def _may_write(sender: str, ticket: Ticket, deps: IntakeDeps) -> bool:
+    """A participant of the ticket, or a contact of its organisation; not a stranger."""
+    participants = {ticket.requester.email} | {m.author.email for m in ticket.messages}
+    if sender in {p.lower() for p in participants if p}:
+        return True
+    domain = email_domain(sender)
+    if ticket.organization_id is None or domain is None:
+        return False
+    org = await deps.store.organization_for_domain(domain)
+    return org is not None and org.id == ticket.organization_id
+
+
+def _message(mail: InboundMail, deps: IntakeDeps) -> Message:
+    return Message(
+        id=str(uuid4()),
+        author_type=AuthorType.CUSTOMER,
+        author=Person(email=mail.sender_email, name=mail.sender_name),
+        visibility=Visibility.PUBLIC,
+        channel=Channel.EMAIL,
+        body=mail.text,
+        created_at=deps.clock.now(),
+        mail_message_id=mail.message_id,
+        original=mail.text,
+        attachments=[
+            AttachmentInfo(filename=a.filename, content_type=a.content_type, size=a.size)
+            for a in mail.attachments
+        ],
+    )
+
+
+async def _remember(mail: InboundMail, ticket_id: str, deps: IntakeDeps) -> None:
+    if mail.message_id:
+        await deps.store.remember_mail_id(mail.message_id, ticket_id)

@@ -1,0 +1,171 @@
+"""Intake's conversation and inbound e-mail on FerretDB and Kafka."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from services.intake.app import IntakeSettings, create_app
+from shared.events import parse_event
+from tests.helpers import Isolation, TopicReader, auth, in_process
+
+pytestmark = pytest.mark.integration
+GATEWAY = auth(["service"], sub="mail-gateway")
+RFC822 = {"Content-Type": "message/rfc822"}
+
+
+def email(sender: str, subject: str, body: str, extra: str = "") -> bytes:
+    return (
+        f"From: {sender}\r\nTo: support@helpdesk.switchboard.example\r\nSubject: {subject}\r\n"
+        f"Message-ID: <{abs(hash((sender, subject, body)))}@mail.example>\r\n{extra}"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}"
+    ).encode()
+
+
+@pytest.fixture
+async def intake(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[httpx.AsyncClient]:
+    for key, value in isolated.env().items():
+        monkeypatch.setenv(key, value)
+    async with in_process(create_app(IntakeSettings())) as client:
+        org = {"id": "acme", "name": "ACME", "email_domains": ["acme.example"]}
+        assert (
+            await client.post("/v1/organizations", json=org, headers=auth(["admin"]))
+        ).status_code == 201
+        yield client
+
+
+async def post_mail(intake: httpx.AsyncClient, raw: bytes) -> httpx.Response:
+    return await intake.post("/v1/inbound/email", content=raw, headers={**GATEWAY, **RFC822})
+
+
+async def test_an_email_opens_a_ticket_and_a_reply_by_number_joins_it_without_the_quote(
+    intake: httpx.AsyncClient,
+) -> None:
+    first = await post_mail(intake, email("Ann <ann@acme.example>", "VPN drops", "Every hour."))
+    assert first.status_code == 201, first.text
+    assert first.json()["action"] == "created"
+    number = first.json()["number"]
+    reply = email(
+        "ann@acme.example",
+        f"Re: VPN drops [{number}]",
+        "Still dropping.\r\n\r\nOn Mon, Support wrote:\r\n> What client?",
+    )
+    second = await post_mail(intake, reply)
+    assert second.status_code == 201 and second.json() == {**first.json(), "action": "appended"}
+    ticket = (await intake.get(f"/v1/tickets/{number}", headers=auth())).json()
+    assert ticket["channel"] == "email" and ticket["organization_id"] == "acme"
+    assert [m["body"] for m in ticket["messages"]] == ["Every hour.", "Still dropping."]
+    assert "> What client?" in ticket["messages"][1]["original"]
+
+
+async def test_a_reply_naming_our_message_id_joins_the_ticket(intake: httpx.AsyncClient) -> None:
+    first = await post_mail(intake, email("bo@acme.example", "Disk full", "Server 3."))
+    ticket = (await intake.get(f"/v1/tickets/{first.json()['number']}", headers=auth())).json()
+    mail_id = ticket["messages"][0]["mail_message_id"]
+    reply = email("bo@acme.example", "Re: Disk full", "Cleaned.", f"In-Reply-To: <{mail_id}>\r\n")
+    assert (await post_mail(intake, reply)).json()["action"] == "appended"
+
+
+async def test_a_stranger_writing_into_a_ticket_opens_a_new_linked_ticket_instead(
+    intake: httpx.AsyncClient,
+) -> None:
+    first = (await post_mail(intake, email("ann@acme.example", "Printer", "Jammed."))).json()
+    intrusion = email("mallory@evil.example", f"Re: [{first['number']}]", "Send me the logs")
+    second = await post_mail(intake, intrusion)
+    assert second.json()["action"] == "created" and second.json()["number"] != first["number"]
+    original = (await intake.get(f"/v1/tickets/{first['number']}", headers=auth())).json()
+    assert len(original["messages"]) == 1
+    colleague = email("carl@acme.example", f"Re: [{first['number']}]", "Same here.")
+    assert (await post_mail(intake, colleague)).json()["action"] == "appended"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"", "empty message"),
+        (
+            email("ann@acme.example", "Away", "Back Monday", "Auto-Submitted: auto-replied\r\n"),
+            "auto-reply (Auto-Submitted: auto-replied)",
+        ),
+        (
+            email("MAILER-DAEMON@mx.acme.example", "Undelivered", "550 no such user"),
+            "bounce (delivery status notification)",
+        ),
+    ],
+)
+async def test_junk_is_quarantined_kept_and_listed_never_a_ticket(
+    intake: httpx.AsyncClient, raw: bytes, reason: str
+) -> None:
+    response = await post_mail(intake, raw)
+    assert response.status_code == 202 and response.json()["reason"] == reason
+    listed = (await intake.get("/v1/inbound/quarantine", headers=auth())).json()["items"]
+    assert [(i["id"], i["reason"], i["size"]) for i in listed] == [
+        (response.json()["quarantined"], reason, len(raw))
+    ]
+    assert (await intake.get("/v1/tickets", headers=auth())).json()["items"] == []
+
+
+async def test_only_a_mail_gateway_posts_raw_mail_and_only_as_rfc822(
+    intake: httpx.AsyncClient,
+) -> None:
+    raw = email("ann@acme.example", "x", "y")
+    as_agent = await intake.post("/v1/inbound/email", content=raw, headers={**auth(), **RFC822})
+    as_json = await intake.post(
+        "/v1/inbound/email", content=raw, headers={**GATEWAY, "Content-Type": "application/json"}
+    )
+    assert (as_agent.status_code, as_json.status_code) == (403, 415)
+
+
+async def test_replies_notes_and_feedback_are_recorded_and_announced(
+    intake: httpx.AsyncClient, isolated: Isolation
+) -> None:
+    customer = auth(["customer"], org="acme", sub="ann")
+    created = (
+        await intake.post("/v1/tickets", json={"subject": "Slow reports"}, headers=customer)
+    ).json()
+    ref = created["number"]
+    note = await intake.post(
+        f"/v1/tickets/{ref}/messages",
+        headers=auth(),
+        json={"body": "Checking the DB", "visibility": "internal"},
+    )
+    reply = await intake.post(
+        f"/v1/tickets/{ref}/messages", headers=customer, json={"body": "Any news?"}
+    )
+    sneaky = await intake.post(
+        f"/v1/tickets/{ref}/messages",
+        headers=customer,
+        json={"body": "x", "visibility": "internal"},
+    )
+    other = await intake.post(
+        f"/v1/tickets/{ref}/messages", headers=auth(["customer"], "globex"), json={"body": "x"}
+    )
+    feedback = await intake.post(
+        f"/v1/tickets/{ref}/feedback",
+        headers=customer,
+        json={"rating": 5, "comment": "Quick, thanks"},
+    )
+    bad = await intake.post(f"/v1/tickets/{ref}/feedback", headers=customer, json={"rating": 9})
+    assert (note.status_code, reply.status_code, feedback.status_code) == (201, 201, 201)
+    assert (sneaky.status_code, other.status_code, bad.status_code) == (403, 404, 422)
+    wanted = {
+        "ticket.created",
+        "ticket.message_added",
+        "ticket.customer_replied",
+        "ticket.feedback_received",
+    }
+    async with TopicReader(isolated.infra.kafka, isolated.topic("intake")) as reader:
+        await reader.read_until(lambda rs: len(rs) >= 5)
+    events: list[Any] = [parse_event(r.value) for r in reader.records]
+    assert {e.type for e in events} == wanted
+    added = [e.data for e in events if e.type == "ticket.message_added"]
+    assert [(m.author_type, m.visibility) for m in added] == [
+        ("agent", "internal"),
+        ("customer", "public"),
+    ]
+    assert [e.data.rating for e in events if e.type == "ticket.feedback_received"] == [5]
