@@ -67,6 +67,7 @@ class OutboxRelay:
         self._collections = tuple(collections)
         self._sweep_seconds = sweep_seconds
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._unflushed: dict[str, tuple[str, Any]] = {}  # written here, not yet relayed
         self._task: asyncio.Task[None] | None = None
 
     @asynccontextmanager
@@ -90,6 +91,7 @@ class OutboxRelay:
 
     def notify(self, collection: str, doc_id: Any) -> None:
         """A document has new outbox events: relay them now instead of at the next sweep."""
+        self._unflushed[doc_key(collection, doc_id)] = (collection, doc_id)
         self._queue.put_nowait((collection, doc_id))
 
     async def flush(self, collection: str, doc_id: Any) -> int:
@@ -104,6 +106,7 @@ class OutboxRelay:
                 await coll.update_one({"_id": doc_id}, {"$pullAll": {OUTBOX: events}})
             # Another replica's write in between keeps its events; its own relay sends them.
             await self._db[MARKERS].delete_one({"_id": f"{collection}|{doc_id}"})
+            self._unflushed.pop(doc_key(collection, doc_id), None)
         return len(events)
 
     async def sweep(self) -> int:
@@ -131,11 +134,20 @@ class OutboxRelay:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
-    async def stop(self) -> None:
+    async def stop(self, drain_seconds: float = 5.0) -> None:
+        """Stop the loop, then relay what writes just before shutdown queued (bounded in time).
+
+        What is left (an outage, or the time ran out) keeps its marker and its outbox entries:
+        the next start's recovery relays it.
+        """
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        with contextlib.suppress(TimeoutError, *TRANSIENT_ERRORS):
+            async with asyncio.timeout(drain_seconds):
+                for collection, doc_id in list(self._unflushed.values()):
+                    await self.flush(collection, doc_id)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -149,10 +161,9 @@ class OutboxRelay:
                 if loop.time() >= next_sweep:
                     next_sweep = loop.time() + self._sweep_seconds
                     await self.sweep()
-                try:
-                    collection, doc_id = await asyncio.wait_for(
-                        self._queue.get(), timeout=max(0.0, next_sweep - loop.time())
-                    )
+                try:  # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel
+                    async with asyncio.timeout(max(0.0, next_sweep - loop.time())):
+                        collection, doc_id = await self._queue.get()
                 except TimeoutError:
                     continue
                 await self.flush(collection, doc_id)
