@@ -168,9 +168,24 @@ def load_demo(stack: Stack, secret: str, path: Path = DEMO_FILE) -> dict[str, st
     return tokens
 
 
+SMTP_SINK_PORT = 1025
+MAIL_FOLDER = ROOT / ".local" / "mail"
+
+
 def run() -> None:
     secret = ensure_secret()
-    stack = Stack({"HELPDESK_JWT_SECRET": secret})
+    sink = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "shared.smtp_sink",
+            "--port",
+            str(SMTP_SINK_PORT),
+            "--dir",
+            str(MAIL_FOLDER),
+        ]
+    )
+    stack = Stack({"HELPDESK_JWT_SECRET": secret, "HELPDESK_SMTP_PORT": str(SMTP_SINK_PORT)})
     stack.start_all()
     try:
         stack.wait_ready(timeout=120)
@@ -178,6 +193,8 @@ def run() -> None:
         print("\nSwitchboard is up:")
         for service in SERVICES:
             print(f"  {service:<10} {stack.url(service)}/docs")
+        print("  smtp in    127.0.0.1:2525 (mail to intake: new tickets and replies)")
+        print(f"  smtp out   127.0.0.1:{SMTP_SINK_PORT} (a sink keeping our mail in .local/mail)")
         print("\nDemo tokens (12 h), one per persona of deploy/local/demo.json:")
         for n, (sub, token) in enumerate(tokens.items()):
             var = "TOKEN" if n == 0 else "TOKEN_" + re.sub(r"\W", "_", sub).upper()
@@ -197,6 +214,8 @@ def run() -> None:
     finally:
         print("\nstopping services ...", flush=True)
         stack.stop_all()
+        sink.terminate()
+        sink.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +57,8 @@ class ServiceSpec:
     outbox_collections: Sequence[str] = ()
     indexes: Sequence[IndexSpec] = ()
     consumes: Sequence[str] = field(default_factory=tuple)
+    tasks: Callable[[Any], Sequence[Callable[[], Coroutine[Any, Any, None]]]] | None = None
+    """Long-running loops of the service (given its deps), run while the app runs."""
 
 
 def create_service_app(
@@ -120,10 +122,14 @@ def _lifespan(
         consumer.attach()
         await broker.start()
         relay.start()
+        loops: list[asyncio.Task[None]] = [
+            asyncio.create_task(run()) for run in (spec.tasks(app.state.deps) if spec.tasks else [])
+        ]
         log.info("%s ready on %s:%s", settings.service_name, settings.http_host, settings.http_port)
         try:
             yield
         finally:
+            await stop_tasks(loops)
             await relay.stop()
             await broker.stop()
             await client.close()
@@ -142,3 +148,17 @@ async def _ready(app: FastAPI) -> dict[str, bool]:
 def app_deps(request: Request) -> Any:
     """The deps object the service's build returned; routes annotate it with their own type."""
     return request.app.state.deps
+
+
+async def stop_tasks(tasks: Sequence[asyncio.Task[Any]], rounds: int = 20) -> None:
+    """Cancel until they end: a library that turns a cancel into an error the loop catches
+    (database and SMTP clients have done so mid-I/O) must not keep a service from stopping."""
+    pending = [task for task in tasks if not task.done()]
+    for _ in range(rounds):
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        _, still = await asyncio.wait(pending, timeout=0.5)
+        pending = list(still)
+    log.warning("%d background task(s) ignored cancellation", len(pending))

@@ -56,6 +56,7 @@ class Isolation:
             "HELPDESK_JWT_SECRET": SECRET,
             "HELPDESK_OUTBOX_SWEEP_SECONDS": "0.5",
             "HELPDESK_RETRY_BACKOFF_SECONDS": "0.05",
+            "HELPDESK_SMTP_LISTEN_PORT": "0",  # tests that listen for mail pick a free port
             **extra,
         }
 

@@ -25,6 +25,7 @@ from .domain import (
     Organization,
     Ticket,
 )
+from .domain.notify import Notification
 from .service import IntakeDeps, conversation, inbound
 
 router = APIRouter(prefix="/v1", tags=["tickets"])
@@ -193,3 +194,11 @@ async def list_quarantine(_: Staff, deps: Deps, limit: Limit = 100) -> Page[Quar
     return Page[QuarantineItemView](
         items=[QuarantineItemView.model_validate({**i, "id": i["_id"]}) for i in items]
     )
+
+
+@router.get("/notifications", response_model=list[Notification])
+async def list_notifications(
+    _: Staff, deps: Deps, ticket_id: Annotated[str, Query(max_length=100)]
+) -> list[Notification]:
+    """What we sent (or failed to send) about a ticket, with status and attempts."""
+    return await deps.notes.notifications_of(ticket_id)

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from functools import partial
+from typing import Any
+
 from fastapi import FastAPI
 from pydantic import Field
 
@@ -11,8 +15,11 @@ from shared.runtime import Runtime, ServiceSpec, create_service_app
 from shared.settings import ServiceSettings
 
 from .api import router
+from .handlers import subscribe
 from .service import IntakeDeps
-from .store import INDEXES, QUARANTINE, TICKETS, MongoIntakeStore
+from .service.notify import Mailer, SmtpConfig
+from .smtp import open_listener, serve
+from .store import INDEXES, NOTIFICATIONS, QUARANTINE, TICKETS, MongoIntakeStore
 
 
 class IntakeSettings(ServiceSettings):
@@ -23,19 +30,62 @@ class IntakeSettings(ServiceSettings):
         validation_alias="HELPDESK_MAIL_DOMAIN",
         description="Our mail domain: Message-IDs, and loops of our own notifications",
     )
+    smtp_host: str = Field(default="127.0.0.1", validation_alias="HELPDESK_SMTP_HOST")
+    smtp_port: int = Field(default=1025, validation_alias="HELPDESK_SMTP_PORT")
+    mail_from: str = Field(
+        default="Switchboard support <support@helpdesk.switchboard.example>",
+        validation_alias="HELPDESK_MAIL_FROM",
+    )
+    smtp_listen_host: str = Field(default="127.0.0.1", validation_alias="HELPDESK_SMTP_LISTEN_HOST")
+    smtp_listen_port: int = Field(
+        default=2525,
+        ge=0,
+        validation_alias="HELPDESK_SMTP_LISTEN_PORT",
+        description="Inbound mail over SMTP; 0 turns the listener off",
+    )
+    max_mail_bytes: int = Field(
+        default=10 * 1_048_576,
+        ge=1024,
+        validation_alias="HELPDESK_MAX_MAIL_BYTES",
+        description="Largest inbound message; SMTP refuses bigger ones with 552",
+    )
+    notify_attempts: int = Field(default=5, ge=1, validation_alias="HELPDESK_NOTIFY_ATTEMPTS")
+    notify_backoff_seconds: float = Field(
+        default=5.0, ge=0, validation_alias="HELPDESK_NOTIFY_BACKOFF_SECONDS"
+    )
 
 
 async def build(runtime: Runtime) -> IntakeDeps:
     store = MongoIntakeStore(runtime.db)
     settings = runtime.settings
     assert isinstance(settings, IntakeSettings), "intake runs with IntakeSettings"
-    return IntakeDeps(
+    deps = IntakeDeps(
         store=store,
+        notes=store,
         relay=runtime.relay,
         clock=runtime.clock,
         mail_domain=settings.mail_domain,
         next_seq=await store.highest_seq() + 1,
     )
+    subscribe(runtime.consumer, deps)
+    smtp = SmtpConfig(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.mail_from,
+        settings.notify_attempts,
+        settings.notify_backoff_seconds,
+    )
+    deps.loops.append(Mailer(store, runtime.relay, runtime.clock, smtp, deps.mail_due).run)
+    if settings.smtp_listen_port:
+        server = await open_listener(
+            deps, settings.smtp_listen_host, settings.smtp_listen_port, settings.max_mail_bytes
+        )
+        deps.loops.append(partial(serve, server))
+    return deps
+
+
+def loops(deps: IntakeDeps) -> list[Callable[[], Coroutine[Any, Any, None]]]:
+    return deps.loops
 
 
 SPEC = ServiceSpec(
@@ -43,7 +93,9 @@ SPEC = ServiceSpec(
     description="Requests by e-mail, web, phone and chat become tickets with a number.",
     routers=[router],
     build=build,
-    outbox_collections=[TICKETS, QUARANTINE],
+    outbox_collections=[TICKETS, QUARANTINE, NOTIFICATIONS],
+    consumes=["intake"],
+    tasks=loops,
     indexes=INDEXES,
 )
 

@@ -11,3 +11,8 @@ NUMBER_CONFLICTS = Counter(
 INBOUND_MAIL = Counter(
     "helpdesk_intake_inbound_mail_total", "Inbound e-mail by outcome", ["outcome"]
 )
+NOTIFICATIONS = Counter(
+    "helpdesk_intake_notifications_total",
+    "Notification attempts by kind and outcome",
+    ["kind", "outcome"],
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from pymongo import ASCENDING, DESCENDING
@@ -15,12 +16,16 @@ from shared.outbox import OUTBOX, serialise
 from shared.runtime import IndexSpec
 
 from .domain import Contract, Message, Organization, Ticket
+from .domain.notify import Notification
 
 TICKETS = "tickets"
 ORGANIZATIONS = "organizations"
 CONTRACTS = "contracts"
 MAIL_IDS = "mail_message_ids"
 QUARANTINE = "quarantine"
+NOTIFICATIONS = "notifications"
+MAIL_QUEUE = "mail_queue"
+MAIL_CLAIMS = "mail_claims"
 
 INDEXES: list[IndexSpec] = [
     (TICKETS, [("seq", ASCENDING)], True),
@@ -28,6 +33,7 @@ INDEXES: list[IndexSpec] = [
     (TICKETS, [("organization_id", ASCENDING), ("seq", DESCENDING)], False),
     (ORGANIZATIONS, [("email_domains", ASCENDING)], False),
     (CONTRACTS, [("organization_id", ASCENDING)], False),
+    (NOTIFICATIONS, [("ticket_id", ASCENDING)], False),
 ]
 
 
@@ -57,6 +63,18 @@ class IntakeStore(Protocol):
     async def list_quarantine(self, limit: int) -> list[Document]: ...
 
 
+class NotificationStore(Protocol):
+    async def queue_notification(self, note: Notification, at: datetime) -> bool: ...
+    async def due_notifications(self, now: datetime) -> list[tuple[str, datetime]]: ...
+    async def claim_attempt(self, notification_id: str, attempt: int, now: datetime) -> bool: ...
+    async def claimed_at(self, notification_id: str, attempt: int) -> datetime | None: ...
+    async def unqueue(self, notification_id: str) -> None: ...
+    async def get_notification(self, notification_id: str) -> Notification | None: ...
+    async def settle(self, note: Notification, events: Sequence[Event[Any]]) -> None: ...
+    async def retry_later(self, note: Notification, at: datetime) -> None: ...
+    async def notifications_of(self, ticket_id: str) -> list[Notification]: ...
+
+
 class MongoIntakeStore:
     def __init__(self, db: Database) -> None:
         self._tickets = db[TICKETS]
@@ -64,6 +82,9 @@ class MongoIntakeStore:
         self._contracts = db[CONTRACTS]
         self._mail_ids = db[MAIL_IDS]
         self._quarantine = db[QUARANTINE]
+        self._notes = db[NOTIFICATIONS]
+        self._queue = db[MAIL_QUEUE]
+        self._claims = db[MAIL_CLAIMS]
 
     async def highest_seq(self) -> int:
         doc = await self._tickets.find_one({}, {"seq": 1}, sort=[("seq", DESCENDING)])
@@ -150,6 +171,48 @@ class MongoIntakeStore:
     async def list_quarantine(self, limit: int) -> list[Document]:
         cursor = self._quarantine.find({}, {"raw": 0, OUTBOX: 0}).sort("received_at", -1)
         return await cursor.limit(limit).to_list(limit)
+
+    async def queue_notification(self, note: Notification, at: datetime) -> bool:
+        """Queue entry first: a crash before the notification leaves an entry the mailer drops."""
+        await _insert_new(self._queue, {"_id": note.id, "at": at})
+        return await _insert_new(self._notes, {"_id": note.id, **note.model_dump()})
+
+    async def due_notifications(self, now: datetime) -> list[tuple[str, datetime]]:
+        entries = await self._queue.find().to_list(None)  # small: only what is still to send
+        return [(str(e["_id"]), e["at"]) for e in entries if e["at"] <= now]
+
+    async def claim_attempt(self, notification_id: str, attempt: int, now: datetime) -> bool:
+        return await _insert_new(self._claims, {"_id": f"{notification_id}#{attempt}", "at": now})
+
+    async def claimed_at(self, notification_id: str, attempt: int) -> datetime | None:
+        doc = await self._claims.find_one({"_id": f"{notification_id}#{attempt}"})
+        return doc["at"] if doc else None
+
+    async def unqueue(self, notification_id: str) -> None:
+        await self._queue.delete_one({"_id": notification_id})
+
+    async def get_notification(self, notification_id: str) -> Notification | None:
+        doc = await self._notes.find_one({"_id": notification_id})
+        return Notification.model_validate(without_id(doc)) if doc else None
+
+    async def settle(self, note: Notification, events: Sequence[Event[Any]]) -> None:
+        """Sent or given up: record it with its event, and take it off the queue."""
+        await self._notes.update_one(
+            {"_id": note.id},
+            {
+                "$set": note.model_dump(exclude={"id"}),
+                "$push": {OUTBOX: {"$each": serialise(events)}},
+            },
+        )
+        await self._queue.delete_one({"_id": note.id})
+
+    async def retry_later(self, note: Notification, at: datetime) -> None:
+        await self._notes.update_one({"_id": note.id}, {"$set": note.model_dump(exclude={"id"})})
+        await self._queue.update_one({"_id": note.id}, {"$set": {"at": at}})
+
+    async def notifications_of(self, ticket_id: str) -> list[Notification]:
+        docs = await self._notes.find({"ticket_id": ticket_id}).sort("created_at", 1).to_list(None)
+        return [Notification.model_validate(without_id(d)) for d in docs]
 
 
 async def _insert_new(collection: AsyncCollection[Document], doc: Document) -> bool:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from shared.devstack import Stack
+from shared.smtp_sink import MailSink, start
 from tests.helpers import Infra, Isolation
 
 E2E_PORTS = {"intake": 18001, "triage": 18002, "sla": 18003, "problems": 18004, "reporting": 18005}
 
 
-async def start_stack(iso: Isolation, log_dir: Path) -> Stack:
-    stack = Stack(iso.env(), ports=E2E_PORTS, log_dir=log_dir)
+async def start_stack(iso: Isolation, log_dir: Path, smtp_port: int) -> Stack:
+    stack = Stack(iso.env(HELPDESK_SMTP_PORT=str(smtp_port)), ports=E2E_PORTS, log_dir=log_dir)
     stack.start_all()
     try:
         await asyncio.to_thread(stack.wait_ready, 90)
@@ -26,9 +27,20 @@ async def start_stack(iso: Isolation, log_dir: Path) -> Stack:
 
 
 @pytest.fixture
-async def system(infra: Infra, tmp_path: Path) -> AsyncIterator[tuple[Stack, Isolation]]:
+def mail_sink() -> Iterator[tuple[MailSink, int]]:
+    """The SMTP relay the services send to: a real server on loopback keeping what it gets."""
+    sink = MailSink()
+    controller = start(sink)
+    yield sink, controller.port
+    controller.stop()
+
+
+@pytest.fixture
+async def system(
+    infra: Infra, tmp_path: Path, mail_sink: tuple[MailSink, int]
+) -> AsyncIterator[tuple[Stack, Isolation]]:
     iso = Isolation(infra)
-    stack = await start_stack(iso, tmp_path / "logs")
+    stack = await start_stack(iso, tmp_path / "logs", mail_sink[1])
     try:
         yield stack, iso
     finally:

@@ -12,6 +12,7 @@ import pytest
 
 from shared.devstack import Stack, load_demo
 from shared.events import parse_event
+from shared.smtp_sink import MailSink
 from tests.helpers import SECRET, Isolation, TopicReader, auth, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -21,7 +22,7 @@ FLOW = tuple(SOURCES)
 
 
 async def test_a_ticket_is_numbered_triaged_clocked_indexed_and_counted(
-    system: tuple[Stack, Isolation],
+    system: tuple[Stack, Isolation], mail_sink: tuple[MailSink, int]
 ) -> None:
     stack, iso = system
     headers = auth(["agent"])
@@ -59,6 +60,8 @@ async def test_a_ticket_is_numbered_triaged_clocked_indexed_and_counted(
         clock is not None and clock["policy_id"] == "bronze/highest" and clock["state"] == "running"
     )
     assert similar is not None and similar["similar_incidents"] == []
+    acknowledgement = await wait_for(lambda: _first(mail_sink[0].received), what="the receipt")
+    assert f"[{number}]".encode() in acknowledgement and b"To: ops@acme.example" in acknowledgement
 
     topics = [iso.topic(p) for p in ("intake", "triage", "sla")]
     async with TopicReader(iso.infra.kafka, *topics) as reader:
@@ -123,3 +126,7 @@ async def test_the_demo_configuration_loads_once_and_drives_entitlement_and_prio
         False,
         "verification",
     )
+
+
+async def _first(items: list[bytes]) -> bytes | None:
+    return items[0] if items else None

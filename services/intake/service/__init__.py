@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from shared.auth import Principal, Role
 from shared.clock import Clock
@@ -27,7 +29,7 @@ from ..domain import (
     numbered,
     parse_number,
 )
-from ..store import TICKETS, IntakeStore
+from ..store import TICKETS, IntakeStore, NotificationStore
 
 MAX_NUMBER_ATTEMPTS = 200
 RESYNC_AFTER = 16
@@ -38,8 +40,12 @@ class IntakeDeps:
     store: IntakeStore
     relay: OutboxRelay
     clock: Clock
+    notes: NotificationStore
     mail_domain: str = "helpdesk.switchboard.example"
     next_seq: int = 0
+    mail_due: asyncio.Event = field(default_factory=asyncio.Event)
+    loops: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    """What runs beside the API while the service runs: the mailer, the SMTP listener."""
     # One allocation at a time per process: requests of one replica never race each other for
     # a number; only another replica can take one first, and then we move past it.
     numbering: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -1,0 +1,195 @@
+"""Telling the customer: notifications are queued, sent over SMTP, retried, then settled."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import aiosmtplib
+
+from shared.clock import Clock
+from shared.events.intake import (
+    NotificationData,
+    NotificationFailed,
+    NotificationSent,
+    TicketCreated,
+)
+from shared.outbox import OutboxRelay
+
+from .. import metrics
+from ..domain.notify import Notification, acknowledgement, next_attempt, to_email
+from ..store import NOTIFICATIONS, NotificationStore
+from . import IntakeDeps
+
+log = logging.getLogger(__name__)
+ACK_TOO_LATE = timedelta(days=1)
+"""A receipt is news at once; a day late (a replay of old events) it would only confuse."""
+ORPHAN_AFTER = timedelta(minutes=1)
+"""A queue entry this old without its notification was left by a write that crashed."""
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    sender: str
+    attempts: int
+    backoff_seconds: float
+    timeout_seconds: float = 10.0
+
+
+async def queue_acknowledgement(event: TicketCreated, deps: IntakeDeps) -> None:
+    """A new ticket's requester gets its number at once (keyed: queued once per ticket)."""
+    data = event.data
+    if not data.requester.email:
+        return
+    if deps.clock.now() - event.time > ACK_TOO_LATE:
+        log.info("no acknowledgement for %s: the ticket is older than a day", data.number)
+        return
+    ticket = await deps.store.get_ticket(data.ticket_id)
+    first = ticket.messages[0].mail_message_id if ticket and ticket.messages else None
+    now = deps.clock.now()
+    note = acknowledgement(
+        data.ticket_id,
+        data.number,
+        data.subject,
+        data.requester.email,
+        first,
+        deps.mail_domain,
+        now,
+    )
+    await deps.store.remember_mail_id(note.message_id, data.ticket_id)
+    if await deps.notes.queue_notification(note, now):
+        deps.mail_due.set()
+
+
+class Mailer:
+    """Sends what is due; one attempt is claimed by one replica through a unique insert."""
+
+    def __init__(
+        self,
+        notes: NotificationStore,
+        relay: OutboxRelay,
+        clock: Clock,
+        smtp: SmtpConfig,
+        due: asyncio.Event,
+    ) -> None:
+        self._notes = notes
+        self._relay = relay
+        self._clock = clock
+        self._smtp = smtp
+        self._due = due
+
+    async def run(self) -> None:
+        while True:
+            self._due.clear()  # before the round: a wake-up during it starts the next at once
+            try:
+                await self.send_due()
+            except Exception:  # the queue keeps every entry: the next round retries it
+                log.exception("mailer round failed")
+            try:  # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel
+                async with asyncio.timeout(1.0):
+                    await self._due.wait()
+            except TimeoutError:
+                pass
+
+    async def send_due(self) -> int:
+        sent = 0
+        now = self._clock.now()
+        for note_id, due_at in await self._notes.due_notifications(now):
+            note = await self._notes.get_notification(note_id)
+            if note is None and now - due_at < ORPHAN_AFTER:
+                continue  # queued a moment ago; the notification itself is being written
+            if note is None or note.status != "pending":
+                await self._notes.unqueue(note_id)  # settled, or left by a crashed write
+                continue
+            claimed = await self._claim(note)
+            if claimed is None:
+                continue
+            if claimed.attempts >= self._smtp.attempts:
+                await self._settle(
+                    claimed.model_copy(update={"status": "failed"}), NotificationFailed
+                )
+            else:
+                sent += await self._attempt(claimed)
+        return sent
+
+    async def _claim(self, note: Notification) -> Notification | None:
+        """The next attempt, claimed for this replica; None while another replica holds it.
+
+        A claim older than a whole SMTP exchange belongs to a replica that died mid-attempt:
+        that attempt counts as failed and the next one is claimed instead, so a crash
+        neither loses the notification nor sends it twice at once.
+        """
+        attempt = note.attempts + 1
+        stale = timedelta(seconds=2 * self._smtp.timeout_seconds)
+        while not await self._notes.claim_attempt(note.id, attempt, self._clock.now()):
+            claimed_at = await self._notes.claimed_at(note.id, attempt)
+            if claimed_at is None or self._clock.now() - claimed_at < stale:
+                return None
+            note = note.model_copy(
+                update={"attempts": attempt, "last_error": "attempt interrupted"}
+            )
+            attempt += 1
+        return note
+
+    async def _attempt(self, note: Notification) -> int:
+        now = self._clock.now()
+        try:
+            await aiosmtplib.send(
+                to_email(note, self._smtp.sender, now),
+                hostname=self._smtp.host,
+                port=self._smtp.port,
+                timeout=self._smtp.timeout_seconds,
+            )
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            await self._failed(
+                note.model_copy(
+                    update={
+                        "attempts": note.attempts + 1,
+                        "last_error": f"{type(exc).__name__}: {exc}"[:500],
+                    }
+                )
+            )
+            return 0
+        done = note.model_copy(
+            update={
+                "attempts": note.attempts + 1,
+                "status": "sent",
+                "sent_at": now,
+                "last_error": None,
+            }
+        )
+        await self._settle(done, NotificationSent)
+        return 1
+
+    async def _failed(self, note: Notification) -> None:
+        if note.attempts < self._smtp.attempts:
+            at = next_attempt(note.attempts, self._clock.now(), self._smtp.backoff_seconds)
+            await self._notes.retry_later(note, at)
+            metrics.NOTIFICATIONS.labels(note.kind, "retry").inc()
+            return
+        await self._settle(note.model_copy(update={"status": "failed"}), NotificationFailed)
+
+    async def _settle(
+        self, note: Notification, kind: type[NotificationSent] | type[NotificationFailed]
+    ) -> None:
+        event = kind.create(
+            source="intake",
+            subject=note.ticket_id,
+            time=self._clock.now(),
+            data=NotificationData(
+                notification_id=note.id,
+                ticket_id=note.ticket_id,
+                kind=note.kind,
+                recipient=note.recipient,
+                message_id=note.message_id,
+                attempts=note.attempts,
+                error=note.last_error,
+            ),
+        )
+        async with self._relay.writing(NOTIFICATIONS, note.id):
+            await self._notes.settle(note, [event])
+        metrics.NOTIFICATIONS.labels(note.kind, note.status).inc()

@@ -1,0 +1,96 @@
+"""Acknowledgements over real SMTP: sent with the number, recorded, retried, settled."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from email import message_from_bytes, policy
+from typing import Any
+
+import httpx
+import pytest
+
+from services.intake.app import IntakeSettings, create_app
+from shared.events import parse_event
+from shared.smtp_sink import MailSink, start
+from tests.helpers import Isolation, TopicReader, auth, in_process, wait_for
+
+pytestmark = pytest.mark.integration
+TICKET = {"subject": "Backup job failed", "requester": {"email": "ann@acme.example"}}
+
+
+@pytest.fixture
+def sink() -> Iterator[tuple[MailSink, int]]:
+    mail = MailSink()
+    controller = start(mail)
+    yield mail, controller.port
+    controller.stop()
+
+
+@asynccontextmanager
+async def run_intake(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch, port: int, **env: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    for key, value in isolated.env(HELPDESK_SMTP_PORT=str(port), **env).items():
+        monkeypatch.setenv(key, value)
+    async with in_process(create_app(IntakeSettings())) as client:
+        yield client
+
+
+async def test_the_requester_gets_an_acknowledgement_with_the_number_at_once(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch, sink: tuple[MailSink, int]
+) -> None:
+    mail, port = sink
+    async with run_intake(isolated, monkeypatch, port) as intake:
+        created = (await intake.post("/v1/tickets", json=TICKET, headers=auth())).json()
+
+        async def delivered() -> list[Any] | None:
+            notes = (
+                await intake.get(f"/v1/notifications?ticket_id={created['id']}", headers=auth())
+            ).json()
+            return notes if notes and notes[0]["status"] == "sent" else None
+
+        (note,) = await wait_for(delivered, within=30, what="the acknowledgement sent")
+        (raw,) = mail.received
+        ack = message_from_bytes(raw, policy=policy.default)
+        assert created["number"] in str(ack["Subject"]) and created["number"] in ack.get_content()
+        assert str(ack["To"]) == "ann@acme.example"
+        assert str(ack["Auto-Submitted"]) == "auto-generated"
+        assert str(ack["Message-ID"]).strip() == f"<{note['message_id']}>" and note["attempts"] == 1
+        reply = (
+            f"From: ann@acme.example\r\nSubject: Re: {ack['Subject']}\r\n"
+            f"In-Reply-To: {ack['Message-ID']}\r\nContent-Type: text/plain\r\n\r\nLogs attached."
+        ).encode()
+        headers = {**auth(["service"]), "Content-Type": "message/rfc822"}
+        threaded = await intake.post("/v1/inbound/email", content=reply, headers=headers)
+        assert threaded.json()["action"] == "appended", threaded.text
+    async with TopicReader(isolated.infra.kafka, isolated.topic("intake")) as reader:
+        await reader.read_until(lambda rs: any(b"notification.sent" in r.value for r in rs))
+    sent = [parse_event(r.value) for r in reader.records if b"notification.sent" in r.value]
+    assert [(e.data.kind, e.data.recipient) for e in sent] == [
+        ("acknowledgement", "ann@acme.example")
+    ]
+
+
+async def test_a_refusing_relay_is_retried_then_reported_as_failed(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refusing = MailSink(refuse=True)
+    controller = start(refusing)
+    try:
+        env = {"HELPDESK_NOTIFY_ATTEMPTS": "2", "HELPDESK_NOTIFY_BACKOFF_SECONDS": "0"}
+        async with run_intake(isolated, monkeypatch, controller.port, **env) as intake:
+            created = (await intake.post("/v1/tickets", json=TICKET, headers=auth())).json()
+
+            async def given_up() -> list[Any] | None:
+                url = f"/v1/notifications?ticket_id={created['id']}"
+                notes = (await intake.get(url, headers=auth())).json()
+                return notes if notes and notes[0]["status"] == "failed" else None
+
+            (note,) = await wait_for(given_up, within=30, what="the notification given up")
+    finally:
+        controller.stop()
+    assert note["attempts"] == 2 and "451" in note["last_error"]
+    assert refusing.received == []
+    async with TopicReader(isolated.infra.kafka, isolated.topic("intake")) as reader:
+        await reader.read_until(lambda rs: any(b"notification.failed" in r.value for r in rs))
