@@ -50,20 +50,32 @@ class TicketView(BaseModel):
     contract_id: str | None
     service_level: ServiceLevel | None
     entitled: bool
+    entitlement_reason: str | None = None
+    site: str | None = None
+    asset: str | None = None
+    asset_critical: bool | None = None
+    created_by: Person | None = None
+    resolved_on_contact: bool = False
+    linked_ticket_id: str | None = None
     created_at: datetime
     messages: list[Message]
 
     @classmethod
     def of(cls, ticket: Ticket) -> TicketView:
-        details = ticket.details
-        return cls.model_validate(
-            ticket.model_dump()
-            | {
-                "contract_id": details.contract_id,
-                "service_level": details.service_level,
-                "entitled": details.entitled,
+        details = ticket.details.model_dump(
+            include={
+                "contract_id",
+                "service_level",
+                "entitled",
+                "entitlement_reason",
+                "site",
+                "asset",
+                "asset_critical",
+                "resolved_on_contact",
+                "linked_ticket_id",
             }
         )
+        return cls.model_validate(ticket.model_dump() | details)
 
 
 @router.post("/tickets", status_code=201, response_model=TicketCreatedView)

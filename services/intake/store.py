@@ -15,12 +15,13 @@ from shared.events import Event
 from shared.outbox import OUTBOX, serialise
 from shared.runtime import IndexSpec
 
-from .domain import Contract, Message, Organization, Ticket
+from .domain import Contract, Message, Organization, Ticket, key_of
 from .domain.notify import Notification
 
 TICKETS = "tickets"
 ORGANIZATIONS = "organizations"
 CONTRACTS = "contracts"
+CONTRACT_KEYS = "contract_keys"  # "number:<KEY>" / "licence:<KEY>" -> contract id, by _id
 MAIL_IDS = "mail_message_ids"
 QUARANTINE = "quarantine"
 NOTIFICATIONS = "notifications"
@@ -49,7 +50,8 @@ class IntakeStore(Protocol):
     async def get_organization(self, org_id: str) -> Organization | None: ...
     async def organization_for_domain(self, domain: str) -> Organization | None: ...
     async def list_organizations(self, limit: int) -> list[Organization]: ...
-    async def insert_contract(self, contract: Contract) -> bool: ...
+    async def insert_contract(self, contract: Contract) -> str | None: ...
+    async def contract_by_key(self, kind: str, key: str) -> Contract | None: ...
     async def contracts_of(self, org_id: str) -> list[Contract]: ...
     async def append_message(
         self, ticket_id: str, message: Message, events: Sequence[Event[Any]]
@@ -80,6 +82,7 @@ class MongoIntakeStore:
         self._tickets = db[TICKETS]
         self._orgs = db[ORGANIZATIONS]
         self._contracts = db[CONTRACTS]
+        self._keys = db[CONTRACT_KEYS]
         self._mail_ids = db[MAIL_IDS]
         self._quarantine = db[QUARANTINE]
         self._notes = db[NOTIFICATIONS]
@@ -132,9 +135,39 @@ class MongoIntakeStore:
         docs = await self._orgs.find().sort("_id", ASCENDING).limit(limit).to_list(limit)
         return [Organization.model_validate(without_id(d)) for d in docs]
 
-    async def insert_contract(self, contract: Contract) -> bool:
-        doc = {"_id": contract.id, **contract.model_dump(mode="json")}
-        return await _insert_new(self._contracts, doc)
+    async def insert_contract(self, contract: Contract) -> str | None:
+        """Store a contract with its number and licence keys, each unique; else what clashes.
+
+        The keys go first, each a uniquely keyed insert, so two contracts posted at once cannot
+        both take one licence key; a clash takes back the keys this call took.
+        """
+        keys = [("number", contract.number)] + [("licence", k) for k in contract.licence_keys]
+        taken: list[str] = []
+        clash: str | None = None
+        for kind, key in keys:
+            key_id = f"{kind}:{key_of(key)}"
+            if await _insert_new(self._keys, {"_id": key_id, "contract_id": contract.id}):
+                taken.append(key_id)
+                continue
+            owner = await self._keys.find_one({"_id": key_id})
+            if owner is not None and owner["contract_id"] != contract.id:
+                clash = f"{kind} {key} belongs to contract {owner['contract_id']}"
+                break
+        if clash is None:
+            doc = {"_id": contract.id, **contract.model_dump(mode="json")}
+            if not await _insert_new(self._contracts, doc):
+                clash = f"contract {contract.id} exists already"
+        if clash is not None and taken:
+            for key_id in taken:  # one by _id: the only filter FerretDB v1 answers from an index
+                await self._keys.delete_one({"_id": key_id})
+        return clash
+
+    async def contract_by_key(self, kind: str, key: str) -> Contract | None:
+        owner = await self._keys.find_one({"_id": f"{kind}:{key_of(key)}"})
+        if owner is None:
+            return None
+        doc = await self._contracts.find_one({"_id": owner["contract_id"]})
+        return Contract.model_validate(without_id(doc)) if doc else None
 
     async def contracts_of(self, org_id: str) -> list[Contract]:
         docs = await self._contracts.find({"organization_id": org_id}).to_list(None)

@@ -28,8 +28,14 @@ class TicketCreatedData(TicketData):
     contract_id: str | None = Field(default=None, description="Matched support contract")
     service_level: ServiceLevel | None = Field(default=None, description="The contract's level")
     entitled: bool = Field(default=False, description="A valid contract covers the request")
+    entitlement_reason: str | None = Field(
+        default=None, description="Why no valid contract covers it (unentitled tickets)"
+    )
     site: str | None = Field(default=None, description="Customer site concerned")
     asset: str | None = Field(default=None, description="Equipment or system concerned")
+    asset_critical: bool | None = Field(
+        default=None, description="The contract marks the asset business-critical"
+    )
     product: str | None = Field(default=None, description="Product concerned")
     version: str | None = Field(default=None, description="Product version or release")
     category: str | None = Field(default=None, description="Category chosen by the customer")

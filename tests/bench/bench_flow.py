@@ -54,6 +54,8 @@ from shared.auth import issue_token  # noqa: E402
 from shared.devstack import Stack  # noqa: E402
 from shared.events import MalformedEvent, parse_event  # noqa: E402
 from shared.settings import ServiceSettings  # noqa: E402
+from shared.smtp_sink import MailSink  # noqa: E402
+from shared.smtp_sink import start as start_sink  # noqa: E402
 from shared.topics import SERVICES, topic_of  # noqa: E402
 
 TRIAGED = "ticket.triaged"
@@ -1007,6 +1009,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print(table(["parameter", "value"], params), flush=True)
 
+    mail = MailSink()  # the acknowledgements go to a real SMTP server on loopback
+    mail_relay = start_sink(mail)
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "MONGODB_URI": mongo_uri,
@@ -1014,6 +1018,8 @@ def main(argv: list[str] | None = None) -> int:
         "HELPDESK_DB_PREFIX": db_prefix,
         "HELPDESK_JWT_SECRET": secret,
         "HTTP_HOST": "127.0.0.1",
+        "HELPDESK_SMTP_PORT": str(mail_relay.port),
+        "HELPDESK_SMTP_LISTEN_PORT": "0",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     stack = Stack(env, ports=ports, log_dir=log_dir)
@@ -1043,6 +1049,8 @@ def main(argv: list[str] | None = None) -> int:
             if proc.poll() is not None:
                 bench.notes.append(f"{service} had exited with {proc.returncode} before the end")
         stack.stop_all()
+        mail_relay.stop()
+        bench.notes.append(f"the SMTP sink received {len(mail.received)} acknowledgements")
         cleanup, cleaned = clean_up(kafka, mongo_uri, f"bench{run_id}")
 
     if out is not None:

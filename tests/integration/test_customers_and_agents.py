@@ -14,7 +14,9 @@ from services.sla.app import SlaSettings
 from services.sla.app import create_app as create_sla
 from services.triage.app import TriageSettings
 from services.triage.app import create_app as create_triage
-from tests.helpers import Isolation, auth, in_process
+from shared.events import parse_event
+from shared.events.intake import ContactEntitlementFailed
+from tests.helpers import Isolation, TopicReader, auth, in_process
 
 pytestmark = pytest.mark.integration
 ADMIN = auth(["admin"])
@@ -166,3 +168,109 @@ async def test_sla_shows_the_policy_targets_it_applies(
         "resolution": 14400,
     }
     assert [c["id"] for c in calendars] == ["24x7"]
+
+
+COVERED = {
+    **contract("main", "gold", "2099-12-31"),
+    "licence_keys": ["ABCD-1234-EFGH"],
+    "sites": [{"id": "plant-b", "name": "Plant B"}],
+    "assets": [
+        {"id": "SRV-0042", "name": "Line controller", "site_id": "plant-b", "critical": True}
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "naming",
+    [{"contract_number": "main"}, {"licence_key": "abcd 1234 efgh"}],
+    ids=["contract number", "licence key"],
+)
+async def test_a_request_naming_its_contract_is_entitled_and_its_asset_fills_in_the_site(
+    intake: httpx.AsyncClient, naming: dict[str, str]
+) -> None:
+    assert (await intake.post("/v1/contracts", json=COVERED, headers=ADMIN)).status_code == 201
+    body = {
+        "subject": "Line stopped",
+        "requester": {"email": "night-shift@gmail.example"},  # no organisation by domain
+        "asset": "srv-0042",
+        "channel": "phone",
+        **naming,
+    }
+    created = await intake.post("/v1/tickets", json=body, headers=auth(["agent"]))
+    assert created.status_code == 201, created.text
+    ticket = (await intake.get(f"/v1/tickets/{created.json()['id']}", headers=auth())).json()
+    assert (ticket["organization_id"], ticket["contract_id"], ticket["entitled"]) == (
+        "acme",
+        "main",
+        True,
+    )
+    assert (ticket["asset"], ticket["site"], ticket["asset_critical"]) == (
+        "SRV-0042",
+        "plant-b",
+        True,
+    )
+    assert ticket["messages"][0]["author_type"] == "agent"  # logged by the agent on the phone
+
+
+async def test_a_contract_number_of_another_organisation_buys_no_service_level(
+    intake: httpx.AsyncClient, isolated: Isolation
+) -> None:
+    other = {"id": "globex", "name": "Globex", "email_domains": ["globex.example"]}
+    await intake.post("/v1/organizations", json=other, headers=ADMIN)
+    await intake.post("/v1/contracts", json=COVERED, headers=ADMIN)
+    body = {"subject": "Please help", "contract_number": "MAIN"}
+    created = await intake.post("/v1/tickets", json=body, headers=auth(["customer"], org="globex"))
+    assert created.status_code == 201, created.text
+    ticket = (await intake.get(f"/v1/tickets/{created.json()['id']}", headers=auth())).json()
+    assert (ticket["organization_id"], ticket["entitled"], ticket["service_level"]) == (
+        "globex",
+        False,
+        None,
+    )
+    assert ticket["entitlement_reason"] == "number MAIN belongs to another organisation"
+    async with TopicReader(isolated.infra.kafka, isolated.topic("intake")) as reader:
+        await reader.read_until(
+            lambda rs: any(b"contact.entitlement_failed" in r.value for r in rs)
+        )
+    (failed,) = [
+        parse_event(r.value) for r in reader.records if b"contact.entitlement_failed" in r.value
+    ]
+    assert isinstance(failed, ContactEntitlementFailed)
+    assert (failed.data.number, failed.data.reason) == (
+        ticket["number"],
+        ticket["entitlement_reason"],
+    )
+
+
+async def test_a_licence_key_belongs_to_one_contract_only(intake: httpx.AsyncClient) -> None:
+    assert (await intake.post("/v1/contracts", json=COVERED, headers=ADMIN)).status_code == 201
+    twin = {**contract("twin", "bronze", "2099-12-31"), "licence_keys": ["abcd-1234-efgh"]}
+    clash = await intake.post("/v1/contracts", json=twin, headers=ADMIN)
+    assert clash.status_code == 409
+    assert "belongs to contract main" in clash.json()["detail"]
+    fixed = await intake.post("/v1/contracts", json={**twin, "licence_keys": []}, headers=ADMIN)
+    assert fixed.status_code == 201, fixed.text  # the failed attempt left no key behind
+
+
+async def test_an_agent_records_a_question_answered_on_the_spot(
+    intake: httpx.AsyncClient,
+) -> None:
+    body = {
+        "subject": "Where is the release schedule?",
+        "requester": {"email": "pat@acme.example"},
+        "channel": "chat",
+        "resolved_on_contact": True,
+        "resolution": "It is on the customer portal under Releases.",
+    }
+    created = await intake.post("/v1/tickets", json=body, headers=auth(["agent"]))
+    assert created.status_code == 201, created.text
+    ticket = (await intake.get(f"/v1/tickets/{created.json()['id']}", headers=auth())).json()
+    assert ticket["resolved_on_contact"] is True and ticket["channel"] == "chat"
+    assert [(m["author_type"], m["body"]) for m in ticket["messages"]][1] == (
+        "agent",
+        "It is on the customer portal under Releases.",
+    )
+    as_customer = await intake.post(
+        "/v1/tickets", json=body, headers=auth(["customer"], org="acme")
+    )
+    assert as_customer.status_code == 403

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from services.intake.domain import format_number, parse_number
+from services.intake.domain import Contract, format_number, judge, parse_number
 from services.problems.domain import jaccard, tokens
 from services.reporting.domain import add_into, increments
 from services.sla.domain import targets_for
@@ -72,3 +73,75 @@ def test_counter_shards_sum_into_one_total() -> None:
     add_into(total, {"tickets_created": 2, "by_queue": {"ops": 1}})
     add_into(total, {"tickets_created": 3, "by_queue": {"ops": 2, "dev": 1}})
     assert total == {"tickets_created": 5, "by_queue": {"ops": 3, "dev": 1}}
+
+
+def _contract(**extra: object) -> Contract:
+    base: dict[str, object] = {
+        "id": "acme-1",
+        "organization_id": "acme",
+        "number": "SC-1",
+        "service_level": "gold",
+        "valid_from": "2026-01-01",
+        "valid_to": "2026-12-31",
+    }
+    return Contract.model_validate(base | extra)
+
+
+DAY = date(2026, 6, 1)
+
+
+@pytest.mark.parametrize(
+    ("named", "reference", "org", "expected"),
+    [
+        (None, "number SC-9", "acme", (None, "number SC-9 matches no contract")),
+        (
+            _contract(),
+            "number SC-1",
+            "globex",
+            (None, "number SC-1 belongs to another organisation"),
+        ),
+        (
+            _contract(valid_to="2026-05-31"),
+            "number SC-1",
+            None,
+            (None, "contract SC-1 is not valid on 2026-06-01"),
+        ),
+        (_contract(), "licence K", None, ("acme-1", None)),
+        (None, None, None, (None, "the requester matches no organisation")),
+    ],
+)
+def test_entitlement_by_a_named_contract(
+    named: Contract | None,
+    reference: str | None,
+    org: str | None,
+    expected: tuple[str | None, str | None],
+) -> None:
+    found = judge(named, reference, org, [], DAY)
+    assert (found.contract.id if found.contract else None, found.reason) == expected
+
+
+def test_without_a_reference_the_organisations_best_valid_contract_entitles() -> None:
+    contracts = [
+        _contract(id="c-a", service_level="platinum", valid_to="2026-01-31"),
+        _contract(id="c-b", service_level="silver"),
+        _contract(id="c-c", service_level="gold"),
+    ]
+    assert judge(None, None, "acme", contracts, DAY).contract == contracts[2]
+    assert judge(None, None, "acme", contracts[:1], DAY).reason == (
+        "organisation acme has no contract valid on 2026-06-01"
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "complaint"),
+    [
+        ({"licence_keys": ["ab-cd-ef", "ABCDEF"]}, "licence keys repeated"),
+        ({"assets": [{"id": "S1", "name": "x", "site_id": "nowhere"}]}, "does not have"),
+        ({"sites": [{"id": "hq", "name": "x"}, {"id": "hq", "name": "y"}]}, "site ids repeated"),
+    ],
+)
+def test_a_contract_that_contradicts_itself_is_refused(
+    extra: dict[str, object], complaint: str
+) -> None:
+    with pytest.raises(ValidationError, match=complaint):
+        _contract(**extra)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Annotated, Any
 from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from shared.events import Event
 from shared.events.common import (
     AuthorType,
     Channel,
@@ -17,9 +20,15 @@ from shared.events.common import (
     TicketType,
     Visibility,
 )
-from shared.events.intake import TicketCreated, TicketCreatedData
+from shared.events.intake import (
+    ContactEntitlementFailed,
+    ContactEntitlementFailedData,
+    TicketCreated,
+    TicketCreatedData,
+)
 
 NUMBER_PREFIX = "HD-"
+AGENT_LOGGED = frozenset({Channel.PHONE, Channel.CHAT, Channel.IN_PERSON})
 NUMBER_RE = re.compile(r"^HD-(\d{6,})$")
 
 
@@ -59,6 +68,34 @@ class OpenTicketRequest(BaseModel):
     type: TicketType | None = Field(default=None, description="Leave empty to let triage decide")
     impact: Level | None = None
     urgency: Level | None = None
+    contract_number: str | None = Field(
+        default=None, max_length=60, description="Names the contract (seed 002, step 2)"
+    )
+    licence_key: str | None = Field(
+        default=None, max_length=100, description="Names the contract by a licence it covers"
+    )
+    resolved_on_contact: bool = Field(
+        default=False, description="Staff only: answered on the spot (first-contact resolution)"
+    )
+    resolution: str | None = Field(
+        default=None, max_length=10_000, description="The answer given, for a resolved contact"
+    )
+
+    @model_validator(mode="after")
+    def _resolution(self) -> OpenTicketRequest:
+        if self.resolved_on_contact and not self.resolution:
+            raise ValueError("a ticket resolved on contact needs the resolution given")
+        if self.contract_number and self.licence_key:
+            raise ValueError("name the contract by its number or by a licence key, not both")
+        return self
+
+    def contract_reference(self) -> tuple[str, str] | None:
+        """("number" or "licence", the key) when the request names its contract."""
+        if self.contract_number:
+            return "number", self.contract_number
+        if self.licence_key:
+            return "licence", self.licence_key
+        return None
 
 
 class AttachmentInfo(BaseModel):
@@ -118,15 +155,31 @@ def new_ticket(
 ) -> Ticket:
     """The ticket as recorded before a number is allocated (seq 0, number empty)."""
     ticket_id = str(uuid4())
+    # A call, a chat or a visit is written down by the agent who took it; a form or a message
+    # passed on by staff or an integration is the customer's own words.
+    noted_by = created_by if request.channel in AGENT_LOGGED else None
     first = Message(
         id=str(uuid4()),
-        author_type=AuthorType.CUSTOMER,
-        author=requester,
+        author_type=AuthorType.AGENT if noted_by else AuthorType.CUSTOMER,
+        author=noted_by or requester,
         visibility=Visibility.PUBLIC,
         channel=request.channel,
         body=request.description,
         created_at=now,
     )
+    messages = [first]
+    if request.resolved_on_contact and request.resolution and created_by:
+        messages.append(
+            Message(
+                id=str(uuid4()),
+                author_type=AuthorType.AGENT,
+                author=created_by,
+                visibility=Visibility.PUBLIC,
+                channel=request.channel,
+                body=request.resolution,
+                created_at=now,
+            )
+        )
     details = TicketCreatedData(
         ticket_id=ticket_id,
         number="",
@@ -144,6 +197,7 @@ def new_ticket(
         type_hint=request.type,
         impact=request.impact,
         urgency=request.urgency,
+        resolved_on_contact=request.resolved_on_contact,
         created_at=now,
     )
     return Ticket(
@@ -156,7 +210,7 @@ def new_ticket(
         organization_id=organization_id,
         created_by=created_by,
         created_at=now,
-        messages=[first],
+        messages=messages,
         details=details,
     )
 
@@ -167,8 +221,25 @@ def numbered(ticket: Ticket, seq: int) -> Ticket:
     return ticket.model_copy(update={"seq": seq, "number": number, "details": details})
 
 
-def created_event(ticket: Ticket, now: datetime) -> TicketCreated:
-    return TicketCreated.create(source="intake", subject=ticket.id, data=ticket.details, time=now)
+def created_events(ticket: Ticket, now: datetime) -> list[Event[Any]]:
+    """ticket.created; for a request no valid contract covers, contact.entitlement_failed too."""
+    created = TicketCreated.create(
+        source="intake", subject=ticket.id, data=ticket.details, time=now
+    )
+    if ticket.details.entitled:
+        return [created]
+    failed = ContactEntitlementFailed.create(
+        source="intake",
+        subject=ticket.id,
+        time=now,
+        data=ContactEntitlementFailedData(
+            ticket_id=ticket.id,
+            number=ticket.number,
+            reason=ticket.details.entitlement_reason or "no valid contract",
+            requester=ticket.requester,
+        ),
+    )
+    return [created, failed]
 
 
 SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
@@ -193,8 +264,30 @@ class Organization(BaseModel):
         return cleaned
 
 
+class Site(BaseModel):
+    """A customer location covered by a contract."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    id: str = Field(pattern=SLUG, description="Short key, e.g. hq or plant-b")
+    name: str = Field(min_length=1, max_length=200)
+    address: str | None = Field(default=None, max_length=500)
+
+
+class Asset(BaseModel):
+    """Equipment or a system under the contract, e.g. a server by its serial number."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    id: str = Field(min_length=1, max_length=100, description="Serial number or inventory key")
+    name: str = Field(min_length=1, max_length=200)
+    site_id: str | None = Field(
+        default=None, description="Where it stands (a site of the contract)"
+    )
+    product: str | None = Field(default=None, max_length=200)
+    critical: bool = Field(default=False, description="Business-critical: triage raises priority")
+
+
 class Contract(BaseModel):
-    """A support contract: which service level an organisation has, and for how long."""
+    """A support contract: service level, validity, and what it covers (sites, assets, licences)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     id: str = Field(pattern=SLUG, description="Short stable key")
@@ -203,15 +296,77 @@ class Contract(BaseModel):
     service_level: ServiceLevel
     valid_from: date
     valid_to: date
+    licence_keys: list[Annotated[str, Field(min_length=4, max_length=100)]] = Field(
+        default_factory=list, max_length=500, description="Software licence keys it covers"
+    )
+    sites: list[Site] = Field(default_factory=list, max_length=500)
+    assets: list[Asset] = Field(default_factory=list, max_length=5000)
 
     @model_validator(mode="after")
-    def _period(self) -> Contract:
+    def _consistent(self) -> Contract:
         if self.valid_to < self.valid_from:
             raise ValueError("valid_to is before valid_from")
+        for what, keys in (
+            ("site ids", [x.id for x in self.sites]),
+            ("asset ids", [a.id.lower() for a in self.assets]),
+            ("licence keys", [key_of(k) for k in self.licence_keys]),
+        ):
+            repeated = sorted({k for k in keys if keys.count(k) > 1})
+            if repeated:
+                raise ValueError(f"{what} repeated: {repeated}")
+        sites = {x.id for x in self.sites}
+        unknown = sorted({a.site_id for a in self.assets if a.site_id and a.site_id not in sites})
+        if unknown:
+            raise ValueError(f"assets name sites the contract does not have: {unknown}")
         return self
 
     def covers(self, day: date) -> bool:
         return self.valid_from <= day <= self.valid_to
+
+    def asset(self, asset_id: str) -> Asset | None:
+        wanted = asset_id.strip().lower()
+        return next((a for a in self.assets if a.id.lower() == wanted), None)
+
+
+def key_of(text: str) -> str:
+    """Contract numbers and licence keys match whatever their case, spaces and dashes."""
+    return re.sub(r"[\s\-_]", "", text).upper()
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    contract: Contract | None
+    reason: str | None  # why no valid contract covers the request
+
+
+def judge(
+    named: Contract | None,
+    reference: str | None,
+    org_id: str | None,
+    org_contracts: list[Contract],
+    day: date,
+) -> Entitlement:
+    """Seed 002, step 2: the contract named by number or licence key, else the organisation's best.
+
+    A contract named for another organisation than the requester's is not used: knowing a
+    number must not buy someone else's service level.
+    """
+    if reference is not None:
+        if named is None:
+            return Entitlement(None, f"{reference} matches no contract")
+        if org_id is not None and named.organization_id != org_id:
+            return Entitlement(None, f"{reference} belongs to another organisation")
+        if not named.covers(day):
+            return Entitlement(None, f"contract {named.number} is not valid on {day.isoformat()}")
+        return Entitlement(named, None)
+    if org_id is None:
+        return Entitlement(None, "the requester matches no organisation")
+    best = best_contract(org_contracts, day)
+    if best is None:
+        return Entitlement(
+            None, f"organisation {org_id} has no contract valid on {day.isoformat()}"
+        )
+    return Entitlement(best, None)
 
 
 def email_domain(address: str | None) -> str | None:
@@ -227,14 +382,29 @@ def best_contract(contracts: list[Contract], day: date) -> Contract | None:
     return min(valid, key=lambda c: rank.index(c.service_level), default=None)
 
 
-def entitle(details: TicketCreatedData, contract: Contract | None) -> TicketCreatedData:
-    """The ticket's details with the contract found (or none: unentitled, still recorded)."""
+def entitle(details: TicketCreatedData, found: Entitlement) -> TicketCreatedData:
+    """The ticket's details with the contract found (or none: unentitled, still recorded).
+
+    An asset of the contract named by the request fills in its site and whether it is critical.
+    """
+    contract = found.contract
     if contract is None:
-        return details.model_copy(update={"entitled": False, "contract_id": None})
-    return details.model_copy(
-        update={
-            "entitled": True,
-            "contract_id": contract.id,
-            "service_level": contract.service_level,
+        return details.model_copy(
+            update={"entitled": False, "contract_id": None, "entitlement_reason": found.reason}
+        )
+    update: dict[str, object] = {
+        "entitled": True,
+        "organization_id": contract.organization_id,
+        "contract_id": contract.id,
+        "service_level": contract.service_level,
+        "entitlement_reason": None,
+    }
+    asset = contract.asset(details.asset) if details.asset else None
+    if asset is not None:
+        update |= {
+            "asset": asset.id,
+            "asset_critical": asset.critical,
+            "site": details.site or asset.site_id,
+            "product": details.product or asset.product,
         }
-    )
+    return details.model_copy(update=update)

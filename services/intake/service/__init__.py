@@ -21,10 +21,10 @@ from ..domain import (
     OpenTicketRequest,
     Organization,
     Ticket,
-    best_contract,
-    created_event,
+    created_events,
     email_domain,
     entitle,
+    judge,
     new_ticket,
     numbered,
     parse_number,
@@ -73,12 +73,19 @@ async def record_ticket(
         domain = email_domain(requester.email)
         org = await deps.store.organization_for_domain(domain) if domain else None
         org_id = org.id if org else None
-    contracts = await deps.store.contracts_of(org_id) if org_id else []
+    reference = request.contract_reference()
+    named = await deps.store.contract_by_key(*reference) if reference else None
+    contracts = await deps.store.contracts_of(org_id) if org_id and not reference else []
+    found = judge(named, " ".join(reference) if reference else None, org_id, contracts, now.date())
     draft = new_ticket(request, requester, created_by, org_id, now)
-    details = entitle(draft.details, best_contract(contracts, now.date()))
+    details = entitle(draft.details, found)
     details = details.model_copy(update={"linked_ticket_id": linked_ticket_id})
     draft = draft.model_copy(
-        update={"details": details, "messages": [first] if first else draft.messages}
+        update={
+            "details": details,
+            "organization_id": details.organization_id,
+            "messages": [first] if first else draft.messages,
+        }
     )
     async with deps.numbering, deps.relay.writing(TICKETS, draft.id):
         ticket = await _insert_numbered(draft, now, deps)
@@ -91,7 +98,7 @@ async def _insert_numbered(draft: Ticket, now: datetime, deps: IntakeDeps) -> Ti
     seq = max(deps.next_seq, 1)
     for attempt in range(1, MAX_NUMBER_ATTEMPTS + 1):
         ticket = numbered(draft, seq)
-        if await deps.store.insert_ticket(ticket, [created_event(ticket, now)]):
+        if await deps.store.insert_ticket(ticket, created_events(ticket, now)):
             deps.next_seq = seq + 1
             return ticket
         metrics.NUMBER_CONFLICTS.inc()
@@ -108,6 +115,8 @@ def _who(request: OpenTicketRequest, user: Principal) -> tuple[Person, Person | 
     if Role.CUSTOMER in user.roles and not user.is_staff:
         if request.organization_id and request.organization_id != user.org:
             raise Forbidden("customers open tickets for their own organisation only")
+        if request.resolved_on_contact:
+            raise Forbidden("only staff record a contact as resolved on the spot")
         return me, None, user.org
     if request.requester is None:
         raise DomainError("requester is required when staff log a ticket for a customer")
@@ -153,8 +162,9 @@ async def get_organization(org_id: str, user: Principal, deps: IntakeDeps) -> Or
 async def add_contract(contract: Contract, deps: IntakeDeps) -> Contract:
     if await deps.store.get_organization(contract.organization_id) is None:
         raise DomainError(f"no organisation {contract.organization_id}")
-    if not await deps.store.insert_contract(contract):
-        raise Conflict(f"contract {contract.id} exists already")
+    clash = await deps.store.insert_contract(contract)
+    if clash is not None:
+        raise Conflict(clash)
     return contract
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 import aiosmtplib
 
 from shared.clock import Clock
+from shared.events.common import Channel
 from shared.events.intake import (
     NotificationData,
     NotificationFailed,
@@ -48,8 +49,10 @@ async def queue_acknowledgement(event: TicketCreated, deps: IntakeDeps) -> None:
     if deps.clock.now() - event.time > ACK_TOO_LATE:
         log.info("no acknowledgement for %s: the ticket is older than a day", data.number)
         return
-    ticket = await deps.store.get_ticket(data.ticket_id)
-    first = ticket.messages[0].mail_message_id if ticket and ticket.messages else None
+    first = None  # an e-mail's receipt answers that e-mail, so the mail client threads them
+    if data.channel is Channel.EMAIL:
+        ticket = await deps.store.get_ticket(data.ticket_id)
+        first = ticket.messages[0].mail_message_id if ticket and ticket.messages else None
     now = deps.clock.now()
     note = acknowledgement(
         data.ticket_id,
