@@ -86,6 +86,8 @@ class OutboxRelay:
         async with self._locks.hold(doc_key(collection, doc_id)):
             with contextlib.suppress(DuplicateKeyError):
                 await self._db[MARKERS].insert_one(marker)
+            # Known before the write: a shutdown that cancels the writer mid-way still drains it.
+            self._unflushed[doc_key(collection, doc_id)] = (collection, doc_id)
             yield
         self.notify(collection, doc_id)
 

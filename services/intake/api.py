@@ -23,6 +23,7 @@ from .domain import (
     Message,
     OpenTicketRequest,
     Organization,
+    ReleaseRequest,
     Ticket,
 )
 from .domain.notify import Notification
@@ -197,6 +198,9 @@ class QuarantineItemView(BaseModel):
     received_at: datetime
     size: int
     released: bool
+    ticket_id: str | None = None
+    released_by: str | None = None
+    released_at: datetime | None = None
 
 
 @router.get("/inbound/quarantine", response_model=Page[QuarantineItemView])
@@ -214,3 +218,14 @@ async def list_notifications(
 ) -> list[Notification]:
     """What we sent (or failed to send) about a ticket, with status and attempts."""
     return await deps.notes.notifications_of(ticket_id)
+
+
+@router.post(
+    "/inbound/quarantine/{item_id}/release", status_code=201, response_model=InboundAcceptedView
+)
+async def release_quarantined(
+    item_id: str, body: ReleaseRequest, user: Staff, deps: Deps
+) -> InboundAcceptedView:
+    """Let a held message through, into the ticket named or along its normal path; once."""
+    done = await inbound.release(item_id, body, user, deps)
+    return InboundAcceptedView(ticket_id=done.ticket_id, number=done.number, action=done.action)

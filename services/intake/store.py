@@ -24,6 +24,7 @@ CONTRACTS = "contracts"
 CONTRACT_KEYS = "contract_keys"  # "number:<KEY>" / "licence:<KEY>" -> contract id, by _id
 MAIL_IDS = "mail_message_ids"
 QUARANTINE = "quarantine"
+RELEASES = "quarantine_releases"
 NOTIFICATIONS = "notifications"
 MAIL_QUEUE = "mail_queue"
 MAIL_CLAIMS = "mail_claims"
@@ -63,6 +64,9 @@ class IntakeStore(Protocol):
     async def ticket_for_mail_id(self, mail_id: str) -> str | None: ...
     async def quarantine(self, item: Document, events: Sequence[Event[Any]]) -> None: ...
     async def list_quarantine(self, limit: int) -> list[Document]: ...
+    async def get_quarantined(self, item_id: str) -> Document | None: ...
+    async def claim_release(self, item_id: str, by: str, at: datetime) -> bool: ...
+    async def mark_released(self, item_id: str, ticket_id: str, by: str, at: datetime) -> None: ...
 
 
 class NotificationStore(Protocol):
@@ -85,6 +89,7 @@ class MongoIntakeStore:
         self._keys = db[CONTRACT_KEYS]
         self._mail_ids = db[MAIL_IDS]
         self._quarantine = db[QUARANTINE]
+        self._releases = db[RELEASES]
         self._notes = db[NOTIFICATIONS]
         self._queue = db[MAIL_QUEUE]
         self._claims = db[MAIL_CLAIMS]
@@ -200,6 +205,17 @@ class MongoIntakeStore:
 
     async def quarantine(self, item: Document, events: Sequence[Event[Any]]) -> None:
         await self._quarantine.insert_one({**item, OUTBOX: serialise(events)})
+
+    async def get_quarantined(self, item_id: str) -> Document | None:
+        return await self._quarantine.find_one({"_id": item_id}, {OUTBOX: 0})
+
+    async def claim_release(self, item_id: str, by: str, at: datetime) -> bool:
+        """One release per message, even when two agents press at once: a keyed insert."""
+        return await _insert_new(self._releases, {"_id": item_id, "by": by, "at": at})
+
+    async def mark_released(self, item_id: str, ticket_id: str, by: str, at: datetime) -> None:
+        update = {"released": True, "ticket_id": ticket_id, "released_by": by, "released_at": at}
+        await self._quarantine.update_one({"_id": item_id}, {"$set": update})
 
     async def list_quarantine(self, limit: int) -> list[Document]:
         cursor = self._quarantine.find({}, {"raw": 0, OUTBOX: 0}).sort("received_at", -1)

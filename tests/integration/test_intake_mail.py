@@ -170,3 +170,51 @@ async def test_replies_notes_and_feedback_are_recorded_and_announced(
         ("customer", "public"),
     ]
     assert [e.data.rating for e in events if e.type == "ticket.feedback_received"] == [5]
+
+
+async def test_an_agent_releases_a_held_message_into_a_ticket_once(
+    intake: httpx.AsyncClient,
+) -> None:
+    opened = (await post_mail(intake, email("ann@acme.example", "Backup failed", "Job 7."))).json()
+    held = await post_mail(
+        intake,
+        email(
+            "ann@acme.example",
+            "Automatic reply: Backup failed",
+            "I am away; the job log is attached anyway.",
+            extra="Auto-Submitted: auto-replied\r\n",
+        ),
+    )
+    assert held.status_code == 202, held.text
+    item = held.json()["quarantined"]
+    url = f"/v1/inbound/quarantine/{item}/release"
+    refused = await intake.post(url, json={}, headers=auth(["customer"], org="acme"))
+    released = await intake.post(url, json={"ticket": opened["number"]}, headers=auth())
+    again = await intake.post(url, json={"ticket": opened["number"]}, headers=auth())
+    assert refused.status_code == 403
+    assert released.status_code == 201, released.text
+    assert released.json() == {**opened, "action": "appended"}
+    assert again.status_code == 409 and again.headers["content-type"] == "application/problem+json"
+    ticket = (await intake.get(f"/v1/tickets/{opened['number']}", headers=auth())).json()
+    assert "job log is attached" in ticket["messages"][-1]["body"]
+    (listed,) = (await intake.get("/v1/inbound/quarantine", headers=auth())).json()["items"]
+    assert (listed["released"], listed["ticket_id"], listed["released_by"]) == (
+        True,
+        opened["ticket_id"],
+        "tester",
+    )
+
+
+async def test_an_unreadable_message_is_released_as_a_ticket_for_the_requester_named(
+    intake: httpx.AsyncClient,
+) -> None:
+    held = await post_mail(intake, b"\x00\x01 not a message at all, no sender")
+    assert held.status_code == 202, held.text
+    url = f"/v1/inbound/quarantine/{held.json()['quarantined']}/release"
+    unnamed = await intake.post(url, json={}, headers=auth())
+    named = await intake.post(url, json={"requester": "ann@acme.example"}, headers=auth())
+    assert unnamed.status_code == 400, unnamed.text
+    assert named.status_code == 201 and named.json()["action"] == "created", named.text
+    ticket = (await intake.get(f"/v1/tickets/{named.json()['number']}", headers=auth())).json()
+    assert ticket["requester"]["email"] == "ann@acme.example"
+    assert "not a message at all" in ticket["messages"][0]["body"]

@@ -98,6 +98,20 @@ class OpenTicketRequest(BaseModel):
         return None
 
 
+class ReleaseRequest(BaseModel):
+    """An agent's decision on a quarantined message."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    ticket: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Append it to this ticket (id or number); empty: the message's normal path",
+    )
+    requester: EmailStr | None = Field(
+        default=None, description="Who it is from, when the message names no readable sender"
+    )
+
+
 class AttachmentInfo(BaseModel):
     filename: str
     content_type: str

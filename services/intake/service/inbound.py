@@ -7,11 +7,21 @@ from uuid import uuid4
 
 from bson import Binary
 
+from shared.auth import Principal
+from shared.errors import Conflict, DomainError, NotFound
 from shared.events.common import AuthorType, Channel, Person, Visibility
 from shared.events.intake import InboundQuarantined, InboundQuarantinedData
 
 from .. import metrics
-from ..domain import AttachmentInfo, Message, OpenTicketRequest, Ticket, email_domain, parse_number
+from ..domain import (
+    AttachmentInfo,
+    Message,
+    OpenTicketRequest,
+    ReleaseRequest,
+    Ticket,
+    email_domain,
+    parse_number,
+)
 from ..domain.mail import (
     InboundMail,
     UnreadableMail,
@@ -21,7 +31,7 @@ from ..domain.mail import (
     referenced_number,
 )
 from ..store import QUARANTINE
-from . import IntakeDeps, record_ticket
+from . import IntakeDeps, find_ticket, record_ticket
 from .conversation import append
 
 SUBJECT_LIMIT = 300
@@ -49,9 +59,50 @@ async def receive_email(raw: bytes, deps: IntakeDeps) -> Accepted | Quarantined:
     reason = loop_reason(mail, deps.mail_domain)
     if reason is not None:
         return await quarantine(raw, reason, mail.sender_email, mail.subject, deps)
-    ticket = await _thread_of(mail, deps)
+    return await _deliver(mail, None, deps)
+
+
+async def release(
+    item_id: str, request: ReleaseRequest, user: Principal, deps: IntakeDeps
+) -> Accepted:
+    """An agent lets a held message through: into the ticket named, or along the normal path
+    (where the sender check still applies). Each message is released once."""
+    item = await deps.store.get_quarantined(item_id)
+    if item is None:
+        raise NotFound(f"no quarantined message {item_id}")
+    target = await find_ticket(request.ticket, user, deps) if request.ticket else None
+    raw = bytes(item["raw"])
+    try:
+        mail = parse_mail(raw)
+    except UnreadableMail:
+        sender = request.requester or item.get("sender")
+        if not sender:
+            raise DomainError(
+                "the message names no sender that can be read: give the requester"
+            ) from None
+        mail = InboundMail(
+            message_id=None,
+            sender_email=str(sender).lower(),
+            sender_name=None,
+            subject=item.get("subject") or "(unreadable message)",
+            text=raw.decode("utf-8", "replace")[:50_000],
+        )
+    now = deps.clock.now()
+    if not await deps.store.claim_release(item_id, user.sub, now):
+        raise Conflict(f"quarantined message {item_id} was released already")
+    outcome = await _deliver(mail, target, deps)
+    await deps.store.mark_released(item_id, outcome.ticket_id, user.sub, now)
+    metrics.INBOUND_MAIL.labels("released").inc()
+    return outcome
+
+
+async def _deliver(mail: InboundMail, target: Ticket | None, deps: IntakeDeps) -> Accepted:
+    """Into the target, or the ticket it answers if the sender may write there, or a new one."""
+    ticket = target or await _thread_of(mail, deps)
     message = _message(mail, deps)
-    if ticket is not None and await _may_write(mail.sender_email, ticket, deps):
+    if ticket is not None and (
+        target is not None or await _may_write(mail.sender_email, ticket, deps)
+    ):
         await append(ticket, message.model_copy(update={"body": new_text(mail.text)}), deps)
         await _remember(mail, ticket.id, deps)
         metrics.INBOUND_MAIL.labels("appended").inc()
