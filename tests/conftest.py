@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from pymongo.uri_parser import parse_uri
 
+from shared.smtp_sink import MailSink, start
 from tests.helpers import Infra, Isolation
 
 LOCAL_MONGO = "mongodb://127.0.0.1:27017/?directConnection=true"
@@ -52,3 +53,12 @@ async def isolated(infra: Infra) -> AsyncIterator[Isolation]:
     iso = Isolation(infra)
     yield iso
     await iso.cleanup()
+
+
+@pytest.fixture
+def mail_sink() -> Iterator[tuple[MailSink, int]]:
+    """The SMTP relay the services send to: a real server on loopback keeping what it gets."""
+    sink = MailSink()
+    controller = start(sink)
+    yield sink, controller.port
+    controller.stop()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from shared.devstack import Stack
-from shared.smtp_sink import MailSink, start
+from shared.smtp_sink import MailSink
 from tests.helpers import Infra, Isolation
 
 E2E_PORTS = {"intake": 18001, "triage": 18002, "sla": 18003, "problems": 18004, "reporting": 18005}
@@ -24,15 +24,6 @@ async def start_stack(iso: Isolation, log_dir: Path, smtp_port: int) -> Stack:
         stack.stop_all()
         raise
     return stack
-
-
-@pytest.fixture
-def mail_sink() -> Iterator[tuple[MailSink, int]]:
-    """The SMTP relay the services send to: a real server on loopback keeping what it gets."""
-    sink = MailSink()
-    controller = start(sink)
-    yield sink, controller.port
-    controller.stop()
 
 
 @pytest.fixture

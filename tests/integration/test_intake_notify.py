@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from email import message_from_bytes, policy
 from typing import Any
@@ -19,14 +19,6 @@ pytestmark = pytest.mark.integration
 TICKET = {"subject": "Backup job failed", "requester": {"email": "ann@acme.example"}}
 
 
-@pytest.fixture
-def sink() -> Iterator[tuple[MailSink, int]]:
-    mail = MailSink()
-    controller = start(mail)
-    yield mail, controller.port
-    controller.stop()
-
-
 @asynccontextmanager
 async def run_intake(
     isolated: Isolation, monkeypatch: pytest.MonkeyPatch, port: int, **env: str
@@ -38,9 +30,9 @@ async def run_intake(
 
 
 async def test_the_requester_gets_an_acknowledgement_with_the_number_at_once(
-    isolated: Isolation, monkeypatch: pytest.MonkeyPatch, sink: tuple[MailSink, int]
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch, mail_sink: tuple[MailSink, int]
 ) -> None:
-    mail, port = sink
+    mail, port = mail_sink
     async with run_intake(isolated, monkeypatch, port) as intake:
         created = (await intake.post("/v1/tickets", json=TICKET, headers=auth())).json()
 
