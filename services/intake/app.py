@@ -94,7 +94,7 @@ SPEC = ServiceSpec(
     routers=[router],
     build=build,
     outbox_collections=[TICKETS, QUARANTINE, NOTIFICATIONS],
-    consumes=["intake"],
+    consumes=["intake", "triage", "sla"],
     tasks=loops,
     indexes=INDEXES,
 )

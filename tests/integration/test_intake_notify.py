@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from typing import Any
 
@@ -12,8 +13,10 @@ import pytest
 
 from services.intake.app import IntakeSettings, create_app
 from shared.events import parse_event
+from shared.events.sla import SlaBreached, SlaTargetData
+from shared.events.triage import TicketResolved, TicketResolvedData
 from shared.smtp_sink import MailSink, start
-from tests.helpers import Isolation, TopicReader, auth, in_process, wait_for
+from tests.helpers import Isolation, TopicReader, auth, in_process, produce, wait_for
 
 pytestmark = pytest.mark.integration
 TICKET = {"subject": "Backup job failed", "requester": {"email": "ann@acme.example"}}
@@ -86,3 +89,63 @@ async def test_a_refusing_relay_is_retried_then_reported_as_failed(
     assert refusing.received == []
     async with TopicReader(isolated.infra.kafka, isolated.topic("intake")) as reader:
         await reader.read_until(lambda rs: any(b"notification.failed" in r.value for r in rs))
+
+
+async def test_the_customer_hears_of_replies_resolution_reopening_and_breaches_in_their_language(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch, mail_sink: tuple[MailSink, int]
+) -> None:
+    mail, port = mail_sink
+    russian = {"subject": "Не работает VPN", "requester": {"email": "ivan@acme.example"}}
+    async with run_intake(isolated, monkeypatch, port) as intake:
+        created = (await intake.post("/v1/tickets", json=russian, headers=auth())).json()
+        ticket_id, number = created["id"], created["number"]
+        url = f"/v1/tickets/{ticket_id}/messages"
+        reply = {"body": "Перезапустите клиент, пожалуйста."}
+        note = {"body": "internal: probably the cert", "visibility": "internal"}
+        for body in (note, reply):
+            assert (await intake.post(url, json=body, headers=auth())).status_code == 201
+        now = datetime.now(UTC)
+        resolved = TicketResolved.create(
+            source="triage",
+            subject=ticket_id,
+            time=now,
+            data=TicketResolvedData(
+                ticket_id=ticket_id, number=number, resolution="Сертификат обновлён."
+            ),
+        )
+        breached = SlaBreached.create(
+            source="sla",
+            subject=ticket_id,
+            time=now,
+            data=SlaTargetData(ticket_id=ticket_id, number=number, target="resolution"),
+        )
+        for topic, event in (("triage", resolved), ("triage", resolved), ("sla", breached)):
+            await produce(isolated.infra.kafka, isolated.topic(topic), ticket_id, event.to_json())
+
+        async def all_sent() -> list[Any] | None:
+            url = f"/v1/notifications?ticket_id={ticket_id}"
+            notes = (await intake.get(url, headers=auth())).json()
+            done = [n for n in notes if n["status"] == "sent"]
+            return done if len(done) >= 4 else None
+
+        notes = await wait_for(all_sent, within=30, what="four notices sent")
+    assert sorted(n["kind"] for n in notes) == [
+        "acknowledgement",
+        "reply",
+        "resolved",
+        "sla_breach",
+    ]  # the internal note is not mailed, the redelivered resolution is mailed once
+    assert {n["language"] for n in notes} == {"ru"}
+    received = [message_from_bytes(raw, policy=policy.default) for raw in mail.received]
+    assert len(received) == 4
+    bodies = {str(m["X-Switchboard-Notification"]): m.get_content() for m in received}
+    assert "Перезапустите клиент" in bodies["reply"]
+    assert "Сертификат обновлён." in bodies["resolved"] and "закрыть" in bodies["resolved"]
+    assert "решения" in bodies["sla_breach"]
+    ack = next(m for m in received if str(m["X-Switchboard-Notification"]) == "acknowledgement")
+    for later in received:
+        if later is not ack:
+            assert str(later["In-Reply-To"]) == str(
+                ack["Message-ID"]
+            )  # one thread in the mail client
+            assert number in str(later["Subject"])

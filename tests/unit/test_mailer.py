@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from services.intake.domain.notify import Notification, acknowledgement
+from services.intake.domain.notify import Notification, Recipient, compose
 from services.intake.service.notify import ORPHAN_AFTER, Mailer, SmtpConfig
 from shared.clock import FixedClock
 from shared.events import Event
@@ -64,9 +64,8 @@ class MemoryNotes:
 
 
 def note(ticket: str = "t1") -> Notification:
-    return acknowledgement(
-        ticket, "HD-000001", "Disk full", "ann@acme.example", None, "x.example", START
-    )
+    to = Recipient(ticket, "HD-000001", "Disk full", "ann@acme.example", None, "en")
+    return compose(f"ack-{ticket}", "acknowledgement", to, {}, None, "x.example", START)
 
 
 def mailer(notes: MemoryNotes, clock: FixedClock, attempts: int = 3) -> Mailer:

@@ -27,6 +27,8 @@ from shared.events.intake import (
     TicketCreatedData,
 )
 
+from .notify import language_of
+
 NUMBER_PREFIX = "HD-"
 AGENT_LOGGED = frozenset({Channel.PHONE, Channel.CHAT, Channel.IN_PERSON})
 NUMBER_RE = re.compile(r"^HD-(\d{6,})$")
@@ -68,6 +70,11 @@ class OpenTicketRequest(BaseModel):
     type: TicketType | None = Field(default=None, description="Leave empty to let triage decide")
     impact: Level | None = None
     urgency: Level | None = None
+    language: str | None = Field(
+        default=None,
+        pattern=r"^[a-zA-Z]{2}(-[a-zA-Z0-9]{2,8})?$",
+        description="The customer's language (en, ru, pl, sv); guessed from the text if empty",
+    )
     contract_number: str | None = Field(
         default=None, max_length=60, description="Names the contract (seed 002, step 2)"
     )
@@ -212,6 +219,7 @@ def new_ticket(
         impact=request.impact,
         urgency=request.urgency,
         resolved_on_contact=request.resolved_on_contact,
+        language=language_of(request.language, f"{request.subject}\n{request.description}"),
         created_at=now,
     )
     return Ticket(

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel, Field
 
 NOTIFICATION_HEADER = "X-Switchboard-Notification"
@@ -15,7 +20,8 @@ class Notification(BaseModel):
     id: str
     ticket_id: str
     number: str
-    kind: str = Field(description="acknowledgement, reply, resolved, reopened, sla_breach, ...")
+    kind: str = Field(description="acknowledgement, reply, resolved, reopened, sla_breach")
+    language: str = Field(default="en", description="Language it was written in")
     recipient: str
     subject: str
     body: str
@@ -28,30 +34,83 @@ class Notification(BaseModel):
     sent_at: datetime | None = None
 
 
-def acknowledgement(
-    ticket_id: str,
-    number: str,
-    subject: str,
-    recipient: str,
+LANGUAGES = ("en", "ru", "pl", "sv")
+"""Languages we write to customers in (our seeds' customers); anything else gets English."""
+KINDS = ("acknowledgement", "reply", "resolved", "reopened", "sla_breach")
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
+    undefined=StrictUndefined,
+    autoescape=False,  # plain-text mail, never HTML
+    keep_trailing_newline=True,
+)
+TARGET_LABELS = {
+    "en": {"first_response": "first response", "next_update": "update", "resolution": "resolution"},
+    "ru": {
+        "first_response": "первого ответа",
+        "next_update": "обновления",
+        "resolution": "решения",
+    },
+    "pl": {
+        "first_response": "pierwszej odpowiedzi",
+        "next_update": "aktualizacji",
+        "resolution": "rozwiązania",
+    },
+    "sv": {"first_response": "första svar", "next_update": "uppdatering", "resolution": "lösning"},
+}
+
+
+def language_of(stated: str | None, text: str) -> str:
+    """The stated language if we write it, else a guess from the script and letters, else en."""
+    if stated and stated.lower()[:2] in LANGUAGES:
+        return stated.lower()[:2]
+    if re.search(r"[а-яёА-ЯЁ]", text):
+        return "ru"
+    if re.search(r"[ąćęłńśźżĄĆĘŁŃŚŹŻ]", text):
+        return "pl"
+    if re.search(r"[åÅ]", text) or re.search(r"[äöÄÖ]", text) and not re.search(r"[üßÜ]", text):
+        return "sv"
+    return "en"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What a notification needs to know of its ticket."""
+
+    ticket_id: str
+    number: str
+    subject: str
+    email: str
+    name: str | None
+    language: str
+
+
+def compose(
+    note_id: str,
+    kind: str,
+    to: Recipient,
+    context: dict[str, Any],
     in_reply_to: str | None,
     domain: str,
     now: datetime,
 ) -> Notification:
-    """The receipt seed 004 asks for: the customer learns the number at once."""
-    body = (
-        f"Hello,\n\nwe have received your request and registered it as {number}.\n"
-        f"Subject: {subject}\n\nPlease keep [{number}] in the subject when you write to us about "
-        "it; replies to this message join the ticket.\n\nYour support team\n"
-    )
+    """A notification rendered from templates/<language>/<kind>.txt ("Subject: ..." first)."""
+    lang = to.language if to.language in LANGUAGES else "en"
+    values = {"number": to.number, "subject": to.subject, "name": to.name, **context}
+    if "target" in values:
+        values["target"] = TARGET_LABELS[lang].get(values["target"], values["target"])
+    text = TEMPLATES.get_template(f"{lang}/{kind}.txt").render(values)
+    head, _, body = text.partition("\n\n")
+    subject = head.removeprefix("Subject: ").strip()
     return Notification(
-        id=f"ack-{ticket_id}",
-        ticket_id=ticket_id,
-        number=number,
-        kind="acknowledgement",
-        recipient=recipient,
-        subject=f"[{number}] Received: {subject}"[:300],
+        id=note_id,
+        ticket_id=to.ticket_id,
+        number=to.number,
+        kind=kind,
+        language=lang,
+        recipient=to.email,
+        subject=" ".join(subject.split())[:300],
         body=body,
-        message_id=f"ack-{ticket_id}@{domain}",
+        message_id=f"{note_id}@{domain}",
         in_reply_to=in_reply_to,
         created_at=now,
     )

@@ -6,10 +6,12 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import aiosmtplib
 
 from shared.clock import Clock
+from shared.events import Event
 from shared.events.common import Channel
 from shared.events.intake import (
     NotificationData,
@@ -20,13 +22,13 @@ from shared.events.intake import (
 from shared.outbox import OutboxRelay
 
 from .. import metrics
-from ..domain.notify import Notification, acknowledgement, next_attempt, to_email
+from ..domain.notify import Notification, Recipient, compose, language_of, next_attempt, to_email
 from ..store import NOTIFICATIONS, NotificationStore
 from . import IntakeDeps
 
 log = logging.getLogger(__name__)
-ACK_TOO_LATE = timedelta(days=1)
-"""A receipt is news at once; a day late (a replay of old events) it would only confuse."""
+TOO_LATE = timedelta(days=1)
+"""A notice is news at once; a day late (a replay of old events) it would only confuse."""
 ORPHAN_AFTER = timedelta(minutes=1)
 """A queue entry this old without its notification was left by a write that crashed."""
 
@@ -44,27 +46,64 @@ class SmtpConfig:
 async def queue_acknowledgement(event: TicketCreated, deps: IntakeDeps) -> None:
     """A new ticket's requester gets its number at once (keyed: queued once per ticket)."""
     data = event.data
-    if not data.requester.email:
-        return
-    if deps.clock.now() - event.time > ACK_TOO_LATE:
-        log.info("no acknowledgement for %s: the ticket is older than a day", data.number)
+    if not data.requester.email or _too_late(event, deps):
         return
     first = None  # an e-mail's receipt answers that e-mail, so the mail client threads them
     if data.channel is Channel.EMAIL:
         ticket = await deps.store.get_ticket(data.ticket_id)
         first = ticket.messages[0].mail_message_id if ticket and ticket.messages else None
-    now = deps.clock.now()
-    note = acknowledgement(
-        data.ticket_id,
-        data.number,
-        data.subject,
-        data.requester.email,
-        first,
-        deps.mail_domain,
-        now,
+    to = Recipient(
+        ticket_id=data.ticket_id,
+        number=data.number,
+        subject=data.subject,
+        email=data.requester.email,
+        name=data.requester.name,
+        language=language_of(data.language, f"{data.subject}\n{data.description}"),
     )
-    await deps.store.remember_mail_id(note.message_id, data.ticket_id)
-    if await deps.notes.queue_notification(note, now):
+    now = deps.clock.now()
+    note = compose(f"ack-{data.ticket_id}", "acknowledgement", to, {}, first, deps.mail_domain, now)
+    await _queue(note, deps)
+
+
+async def notify_requester(
+    event: Event[Any],
+    ticket_id: str,
+    note_id: str,
+    kind: str,
+    context: dict[str, Any],
+    deps: IntakeDeps,
+) -> None:
+    """A later notice on the ticket's life, in the requester's language, threaded under the
+    receipt; keyed by `note_id`, so a redelivered event queues nothing twice."""
+    if _too_late(event, deps):
+        return
+    ticket = await deps.store.get_ticket(ticket_id)
+    if ticket is None or not ticket.requester.email:
+        log.info("no %s notice for %s: no such ticket or no address", kind, ticket_id)
+        return
+    to = Recipient(
+        ticket_id=ticket.id,
+        number=ticket.number,
+        subject=ticket.subject,
+        email=ticket.requester.email,
+        name=ticket.requester.name,
+        language=ticket.details.language or "en",
+    )
+    receipt = f"ack-{ticket.id}@{deps.mail_domain}"
+    note = compose(note_id, kind, to, context, receipt, deps.mail_domain, deps.clock.now())
+    await _queue(note, deps)
+
+
+def _too_late(event: Event[Any], deps: IntakeDeps) -> bool:
+    if deps.clock.now() - event.time <= TOO_LATE:
+        return False
+    log.info("no notice for %s (%s): the event is older than a day", event.subject, event.type)
+    return True
+
+
+async def _queue(note: Notification, deps: IntakeDeps) -> None:
+    await deps.store.remember_mail_id(note.message_id, note.ticket_id)  # replies thread back
+    if await deps.notes.queue_notification(note, deps.clock.now()):
         deps.mail_due.set()
 
 
