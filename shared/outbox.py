@@ -93,7 +93,6 @@ class OutboxRelay:
 
     def notify(self, collection: str, doc_id: Any) -> None:
         """A document has new outbox events: relay them now instead of at the next sweep."""
-        self._unflushed[doc_key(collection, doc_id)] = (collection, doc_id)
         self._queue.put_nowait((collection, doc_id))
 
     async def flush(self, collection: str, doc_id: Any) -> int:

@@ -151,8 +151,8 @@ def app_deps(request: Request) -> Any:
 
 
 async def stop_tasks(tasks: Sequence[asyncio.Task[Any]], rounds: int = 20) -> None:
-    """Cancel until they end: a library that turns a cancel into an error the loop catches
-    (database and SMTP clients have done so mid-I/O) must not keep a service from stopping."""
+    """Cancel until they end: a cancellation lost on the way (3.11's wait_for, or a client
+    library catching it mid-I/O) must not keep a service from stopping."""
     pending = [task for task in tasks if not task.done()]
     for _ in range(rounds):
         if not pending:

@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.db import Database, Document, without_id
 from shared.events import Event
-from shared.outbox import OUTBOX, serialise
+from shared.outbox import OUTBOX, push_events, serialise
 from shared.runtime import IndexSpec
 
 from .domain import Contract, Message, Organization, Ticket, key_of
@@ -248,10 +248,7 @@ class MongoIntakeStore:
         """Sent or given up: record it with its event, and take it off the queue."""
         await self._notes.update_one(
             {"_id": note.id},
-            {
-                "$set": note.model_dump(exclude={"id"}),
-                "$push": {OUTBOX: {"$each": serialise(events)}},
-            },
+            {"$set": note.model_dump(exclude={"id"}), **push_events(events)},
         )
         await self._queue.delete_one({"_id": note.id})
 

@@ -13,6 +13,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel, Field
 
+from shared.events.intake import TicketCreatedData
+
 NOTIFICATION_HEADER = "X-Switchboard-Notification"
 
 
@@ -82,6 +84,18 @@ class Recipient:
     email: str
     name: str | None
     language: str
+
+    @classmethod
+    def of(cls, details: TicketCreatedData) -> Recipient:
+        """The ticket's requester, in the language chosen when the ticket was recorded."""
+        return cls(
+            ticket_id=details.ticket_id,
+            number=details.number,
+            subject=details.subject,
+            email=details.requester.email or "",
+            name=details.requester.name,
+            language=details.language or "en",
+        )
 
 
 def compose(

@@ -22,7 +22,7 @@ from shared.events.intake import (
 from shared.outbox import OutboxRelay
 
 from .. import metrics
-from ..domain.notify import Notification, Recipient, compose, language_of, next_attempt, to_email
+from ..domain.notify import Notification, Recipient, compose, next_attempt, to_email
 from ..store import NOTIFICATIONS, NotificationStore
 from . import IntakeDeps
 
@@ -52,14 +52,7 @@ async def queue_acknowledgement(event: TicketCreated, deps: IntakeDeps) -> None:
     if data.channel is Channel.EMAIL:
         ticket = await deps.store.get_ticket(data.ticket_id)
         first = ticket.messages[0].mail_message_id if ticket and ticket.messages else None
-    to = Recipient(
-        ticket_id=data.ticket_id,
-        number=data.number,
-        subject=data.subject,
-        email=data.requester.email,
-        name=data.requester.name,
-        language=language_of(data.language, f"{data.subject}\n{data.description}"),
-    )
+    to = Recipient.of(data)
     now = deps.clock.now()
     note = compose(f"ack-{data.ticket_id}", "acknowledgement", to, {}, first, deps.mail_domain, now)
     await _queue(note, deps)
@@ -81,14 +74,7 @@ async def notify_requester(
     if ticket is None or not ticket.requester.email:
         log.info("no %s notice for %s: no such ticket or no address", kind, ticket_id)
         return
-    to = Recipient(
-        ticket_id=ticket.id,
-        number=ticket.number,
-        subject=ticket.subject,
-        email=ticket.requester.email,
-        name=ticket.requester.name,
-        language=ticket.details.language or "en",
-    )
+    to = Recipient.of(ticket.details)
     receipt = f"ack-{ticket.id}@{deps.mail_domain}"
     note = compose(note_id, kind, to, context, receipt, deps.mail_domain, deps.clock.now())
     await _queue(note, deps)
@@ -150,10 +136,8 @@ class Mailer:
             claimed = await self._claim(note)
             if claimed is None:
                 continue
-            if claimed.attempts >= self._smtp.attempts:
-                await self._settle(
-                    claimed.model_copy(update={"status": "failed"}), NotificationFailed
-                )
+            if claimed.attempts >= self._smtp.attempts:  # interrupted attempts used them up
+                await self._failed(claimed)
             else:
                 sent += await self._attempt(claimed)
         return sent
@@ -179,6 +163,7 @@ class Mailer:
 
     async def _attempt(self, note: Notification) -> int:
         now = self._clock.now()
+        tried = note.model_copy(update={"attempts": note.attempts + 1})
         try:
             await aiosmtplib.send(
                 to_email(note, self._smtp.sender, now),
@@ -187,24 +172,11 @@ class Mailer:
                 timeout=self._smtp.timeout_seconds,
             )
         except (aiosmtplib.SMTPException, OSError) as exc:
-            await self._failed(
-                note.model_copy(
-                    update={
-                        "attempts": note.attempts + 1,
-                        "last_error": f"{type(exc).__name__}: {exc}"[:500],
-                    }
-                )
-            )
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            await self._failed(tried.model_copy(update={"last_error": error}))
             return 0
-        done = note.model_copy(
-            update={
-                "attempts": note.attempts + 1,
-                "status": "sent",
-                "sent_at": now,
-                "last_error": None,
-            }
-        )
-        await self._settle(done, NotificationSent)
+        done = {"status": "sent", "sent_at": now, "last_error": None}
+        await self._settle(tried.model_copy(update=done), NotificationSent)
         return 1
 
     async def _failed(self, note: Notification) -> None:
