@@ -3,7 +3,9 @@ answers, and keep only the new text of a reply."""
 
 from __future__ import annotations
 
+import binascii
 import html
+import mimetypes
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -33,11 +35,23 @@ class UnreadableMail(ValueError):
     """The bytes are not a message we can read: it is quarantined, never dropped."""
 
 
+UUENCODED = re.compile(
+    r"^begin [0-7]{3,4} (?P<name>[^\r\n]+)\r?\n(?P<body>.*?)^end[ \t]*\r?$",
+    re.MULTILINE | re.DOTALL,
+)
+
+
 @dataclass(frozen=True)
 class Attachment:
     filename: str
     content_type: str
-    size: int
+    content: bytes = field(repr=False)
+    inline: bool = False
+    content_id: str | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
 
 
 @dataclass(frozen=True)
@@ -66,14 +80,15 @@ def parse_mail(raw: bytes) -> InboundMail:
     if "@" not in address:
         raise UnreadableMail("no sender address")
     refs = " ".join(str(msg.get(h, "")) for h in ("In-Reply-To", "References"))
+    text, uuencoded = split_uuencoded(body_text(msg))
     return InboundMail(
         message_id=_angle(str(msg.get("Message-ID", ""))) or None,
         sender_email=address.strip().lower(),
         sender_name=name.strip() or None,
         subject=subject,
-        text=body_text(msg),
+        text=text,
         references=re.findall(r"<([^<>\s]+)>", refs),
-        attachments=attachments_of(msg),
+        attachments=attachments_of(msg) + uuencoded,
         headers={k.lower(): str(v) for k, v in msg.items()},
     )
 
@@ -88,17 +103,74 @@ def body_text(msg: EmailMessage) -> str:
 
 
 def attachments_of(msg: EmailMessage) -> list[Attachment]:
-    found = []
-    for part in msg.iter_attachments():
-        payload = part.get_payload(decode=True)
-        found.append(
-            Attachment(
-                filename=part.get_filename() or "unnamed",
-                content_type=part.get_content_type(),
-                size=len(payload) if isinstance(payload, bytes) else 0,
-            )
-        )
+    """Every part that is not the body: files, inline images and attached messages, however
+    deeply the multiparts nest (an attached message is kept whole, not opened)."""
+    body = msg.get_body(preferencelist=("plain", "html"))
+    return [_attachment(part) for part in _leaves(msg) if part is not body and _is_file(part)]
+
+
+def _leaves(part: EmailMessage) -> list[EmailMessage]:
+    if part.get_content_maintype() != "multipart":
+        return [part]
+    found: list[EmailMessage] = []
+    for sub in part.iter_parts():
+        assert isinstance(sub, EmailMessage)
+        found.extend(_leaves(sub))
     return found
+
+
+def _is_file(part: EmailMessage) -> bool:
+    """Text without a file name is another rendering or piece of the body, not a file."""
+    if part.get_content_maintype() != "text":
+        return True
+    return part.get_content_disposition() == "attachment" or bool(part.get_filename())
+
+
+def _attachment(part: EmailMessage) -> Attachment:
+    content_type = part.get_content_type()
+    if content_type == "message/rfc822":
+        inner = part.get_payload(0) if part.is_multipart() else None
+        content = inner.as_bytes(policy=policy.SMTP) if inner is not None else b""
+        title = str(inner.get("Subject", "") or "") if inner is not None else ""
+        default_name = (_safe_name(title.replace("/", "-")) or "message") + ".eml"
+    else:
+        payload = part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
+        default_name = "unnamed" + (mimetypes.guess_extension(content_type) or "")
+    content_id = _angle(str(part.get("Content-ID", ""))) or None
+    return Attachment(
+        filename=_safe_name(part.get_filename() or "") or default_name,
+        content_type=content_type,
+        content=content,
+        inline=part.get_content_disposition() == "inline" or content_id is not None,
+        content_id=content_id,
+    )
+
+
+def split_uuencoded(text: str) -> tuple[str, list[Attachment]]:
+    """Old mailers put files in the body as uuencoded blocks: take them out as attachments."""
+    found: list[Attachment] = []
+
+    def take(match: re.Match[str]) -> str:
+        try:
+            content = b"".join(
+                binascii.a2b_uu(line) for line in match["body"].splitlines() if line.strip()
+            )
+        except binascii.Error:
+            return match.group(0)
+        name = _safe_name(match["name"]) or "unnamed"
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        found.append(Attachment(filename=name, content_type=kind, content=content))
+        return ""
+
+    rest = UUENCODED.sub(take, text)
+    return (re.sub(r"\n{3,}", "\n\n", rest).strip() if found else text), found
+
+
+def _safe_name(name: str) -> str:
+    """A file name without directories or control characters."""
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name).replace("\\", "/").rsplit("/", 1)[-1]
+    return name.strip().strip(".")[:200]
 
 
 def html_to_text(markup: str) -> str:
