@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +59,8 @@ class ServiceSpec:
     consumes: Sequence[str] = field(default_factory=tuple)
     tasks: Callable[[Any], Sequence[Callable[[], Coroutine[Any, Any, None]]]] | None = None
     """Long-running loops of the service (given its deps), run while the app runs."""
+    body_limits: Callable[[Any], Mapping[str, int]] | None = None
+    """Request body limits of particular paths (given the settings), above the default."""
 
 
 def create_service_app(
@@ -74,7 +76,8 @@ def create_service_app(
     app.state.auth = Authenticator(settings)
     install_error_handlers(app)
     install_request_metrics(app, settings.service_name)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    per_path = spec.body_limits(settings) if spec.body_limits else None
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, per_path=per_path)
     app.include_router(health_router(lambda: _ready(app)))
     for router in spec.routers:
         app.include_router(router)

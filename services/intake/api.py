@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -62,7 +63,7 @@ class TicketView(BaseModel):
     messages: list[Message]
 
     @classmethod
-    def of(cls, ticket: Ticket) -> TicketView:
+    def of(cls, ticket: Ticket, user: Principal) -> TicketView:
         details = ticket.details.model_dump(
             include={
                 "contract_id",
@@ -76,7 +77,8 @@ class TicketView(BaseModel):
                 "linked_ticket_id",
             }
         )
-        return cls.model_validate(ticket.model_dump() | details)
+        messages = {"messages": conversation.visible(ticket, user)}
+        return cls.model_validate(ticket.model_dump() | details | messages)
 
 
 @router.post("/tickets", status_code=201, response_model=TicketCreatedView)
@@ -91,7 +93,34 @@ async def create_ticket(
 @router.get("/tickets/{ref}", response_model=TicketView)
 async def get_ticket(ref: str, user: CurrentUser, deps: Deps) -> TicketView:
     """A ticket with its conversation, by id or by number (HD-000123)."""
-    return TicketView.of(await service.find_ticket(ref, user, deps))
+    return TicketView.of(await service.find_ticket(ref, user, deps), user)
+
+
+@router.get(
+    "/tickets/{ref}/attachments/{attachment_id}",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+async def download_attachment(
+    ref: str, attachment_id: str, user: CurrentUser, deps: Deps
+) -> Response:
+    """A file that came with a message, as it was sent."""
+    info, content = await conversation.read_attachment(ref, attachment_id, user, deps)
+    disposition = f"attachment; filename*=utf-8''{quote(info.filename)}"
+    return Response(
+        content, media_type=info.content_type, headers={"Content-Disposition": disposition}
+    )
+
+
+@router.get(
+    "/tickets/{ref}/messages/{message_id}/original",
+    response_class=Response,
+    responses={200: {"content": {"message/rfc822": {}}}},
+)
+async def original_email(ref: str, message_id: str, user: CurrentUser, deps: Deps) -> Response:
+    """The e-mail a message came from, whole: headers, quoted history and all parts."""
+    raw = await conversation.read_original(ref, message_id, user, deps)
+    return Response(raw, media_type="message/rfc822")
 
 
 @router.get("/tickets", response_model=Page[TicketView])
@@ -108,7 +137,7 @@ async def list_tickets(
         user, organization_id, int(before) if before and before.isdigit() else None, limit, deps
     )
     nxt = encode_cursor(str(tickets[-1].seq)) if len(tickets) == limit else None
-    return Page[TicketView](items=[TicketView.of(t) for t in tickets], next_cursor=nxt)
+    return Page[TicketView](items=[TicketView.of(t, user) for t in tickets], next_cursor=nxt)
 
 
 @router.post("/organizations", status_code=201, response_model=Organization)

@@ -15,11 +15,14 @@ from shared.runtime import Runtime, ServiceSpec, create_service_app
 from shared.settings import ServiceSettings
 
 from .api import router
+from .domain import FileLimits
 from .handlers import subscribe
 from .service import IntakeDeps
 from .service.notify import Mailer, SmtpConfig
 from .smtp import open_listener, serve
-from .store import INDEXES, NOTIFICATIONS, QUARANTINE, TICKETS, MongoIntakeStore
+from .store import INDEXES, NOTIFICATIONS, QUARANTINE, TICKETS, MongoBlobs, MongoIntakeStore
+
+TRANSPORT_FACTOR = 4
 
 
 class IntakeSettings(ServiceSettings):
@@ -47,8 +50,21 @@ class IntakeSettings(ServiceSettings):
         default=10 * 1_048_576,
         ge=1024,
         validation_alias="HELPDESK_MAX_MAIL_BYTES",
-        description="Largest inbound message; SMTP refuses bigger ones with 552",
+        description=(
+            "Largest inbound message taken into a ticket; bigger ones are quarantined as "
+            f"oversized, and above {TRANSPORT_FACTOR} times this SMTP refuses them (552) "
+            "and the HTTP gateway too (413)"
+        ),
     )
+    max_attachment_bytes: int = Field(
+        default=5 * 1_048_576, ge=1, validation_alias="HELPDESK_MAX_ATTACHMENT_BYTES"
+    )
+    max_attachments: int = Field(default=20, ge=0, validation_alias="HELPDESK_MAX_ATTACHMENTS")
+
+    @property
+    def transport_limit(self) -> int:
+        return TRANSPORT_FACTOR * self.max_mail_bytes
+
     notify_attempts: int = Field(default=5, ge=1, validation_alias="HELPDESK_NOTIFY_ATTEMPTS")
     notify_backoff_seconds: float = Field(
         default=5.0, ge=0, validation_alias="HELPDESK_NOTIFY_BACKOFF_SECONDS"
@@ -64,7 +80,10 @@ async def build(runtime: Runtime) -> IntakeDeps:
         notes=store,
         relay=runtime.relay,
         clock=runtime.clock,
+        blobs=MongoBlobs(runtime.db),
         mail_domain=settings.mail_domain,
+        max_mail_bytes=settings.max_mail_bytes,
+        file_limits=FileLimits(settings.max_attachment_bytes, settings.max_attachments),
         next_seq=await store.highest_seq() + 1,
     )
     subscribe(runtime.consumer, deps)
@@ -78,7 +97,7 @@ async def build(runtime: Runtime) -> IntakeDeps:
     deps.loops.append(Mailer(store, runtime.relay, runtime.clock, smtp, deps.mail_due).run)
     if settings.smtp_listen_port:
         server = await open_listener(
-            deps, settings.smtp_listen_host, settings.smtp_listen_port, settings.max_mail_bytes
+            deps, settings.smtp_listen_host, settings.smtp_listen_port, settings.transport_limit
         )
         deps.loops.append(partial(serve, server))
     return deps
@@ -97,6 +116,7 @@ SPEC = ServiceSpec(
     consumes=["intake", "triage", "sla"],
     tasks=loops,
     indexes=INDEXES,
+    body_limits=lambda settings: {"/v1/inbound/email": settings.transport_limit},
 )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from bson import Binary
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
@@ -28,6 +29,8 @@ RELEASES = "quarantine_releases"
 NOTIFICATIONS = "notifications"
 MAIL_QUEUE = "mail_queue"
 MAIL_CLAIMS = "mail_claims"
+BLOBS = "blobs"  # raw messages and attachment contents, in chunks: "<blob>" head, "<blob>#n"
+BLOB_CHUNK = 255 * 1024
 
 INDEXES: list[IndexSpec] = [
     (TICKETS, [("seq", ASCENDING)], True),
@@ -259,6 +262,52 @@ class MongoIntakeStore:
     async def notifications_of(self, ticket_id: str) -> list[Notification]:
         docs = await self._notes.find({"ticket_id": ticket_id}).sort("created_at", 1).to_list(None)
         return [Notification.model_validate(without_id(d)) for d in docs]
+
+
+def attachment_blob(attachment_id: str) -> str:
+    return f"attachment:{attachment_id}"
+
+
+def original_blob(message_id: str) -> str:
+    return f"original:{message_id}"
+
+
+def held_blob(quarantine_id: str) -> str:
+    return f"quarantine:{quarantine_id}"
+
+
+class BlobStore(Protocol):
+    async def put_blob(self, blob_id: str, data: bytes, meta: Document) -> None: ...
+    async def get_blob(self, blob_id: str) -> bytes | None: ...
+
+
+class MongoBlobs:
+    """Bytes of any size in chunks well under a document's limit, read back by _id alone
+    (FerretDB answers only _id look-ups without a scan). The head is written last, so a blob
+    without its head is an interrupted write and reads as missing."""
+
+    def __init__(self, db: Database) -> None:
+        self._blobs = db[BLOBS]
+
+    async def put_blob(self, blob_id: str, data: bytes, meta: Document) -> None:
+        pieces = range(0, len(data), BLOB_CHUNK)
+        for n, start in enumerate(pieces):
+            chunk = {"_id": f"{blob_id}#{n}", "data": Binary(data[start : start + BLOB_CHUNK])}
+            await self._blobs.replace_one({"_id": chunk["_id"]}, chunk, upsert=True)
+        head = {**meta, "_id": blob_id, "size": len(data), "chunks": len(pieces)}
+        await self._blobs.replace_one({"_id": blob_id}, head, upsert=True)
+
+    async def get_blob(self, blob_id: str) -> bytes | None:
+        head = await self._blobs.find_one({"_id": blob_id})
+        if head is None:
+            return None
+        parts = []
+        for n in range(int(head["chunks"])):
+            chunk = await self._blobs.find_one({"_id": f"{blob_id}#{n}"})
+            if chunk is None:
+                return None
+            parts.append(bytes(chunk["data"]))
+        return b"".join(parts)
 
 
 async def _insert_new(collection: AsyncCollection[Document], doc: Document) -> bool:

@@ -96,6 +96,30 @@ async def test_a_stranger_writing_into_a_ticket_opens_a_new_linked_ticket_instea
             email("MAILER-DAEMON@mx.acme.example", "Undelivered", "550 no such user"),
             "bounce (delivery status notification)",
         ),
+        (
+            email("ann@acme.example", "Re: x", "Away", "X-Autoreply: yes\r\n"),
+            "auto-reply (X-Autoreply)",
+        ),
+        (
+            email("news@acme.example", "Newsletter", "Hi all", "Precedence: bulk\r\n"),
+            "auto-reply (Precedence: bulk)",
+        ),
+        (
+            email("ann@acme.example", "Out of office: back Monday", "I am away"),
+            "auto-reply (out-of-office subject)",
+        ),
+        (
+            email("ann@acme.example", "Fwd", "ours", "X-Switchboard-Notification: receipt\r\n"),
+            "our own notification came back",
+        ),
+        (
+            email("support@helpdesk.switchboard.example", "[HD-000001] Received", "Loop"),
+            "our own notification came back",
+        ),
+        (
+            b"To: support@helpdesk.switchboard.example\r\nSubject: who?\r\n\r\nno sender",
+            "no sender address",
+        ),
     ],
 )
 async def test_junk_is_quarantined_kept_and_listed_never_a_ticket(
@@ -170,6 +194,10 @@ async def test_replies_notes_and_feedback_are_recorded_and_announced(
         ("customer", "public"),
     ]
     assert [e.data.rating for e in events if e.type == "ticket.feedback_received"] == [5]
+    seen_by_customer = (await intake.get(f"/v1/tickets/{ref}", headers=customer)).json()
+    seen_by_agent = (await intake.get(f"/v1/tickets/{ref}", headers=auth())).json()
+    assert "Checking the DB" not in [m["body"] for m in seen_by_customer["messages"]]
+    assert "Checking the DB" in [m["body"] for m in seen_by_agent["messages"]]
 
 
 async def test_an_agent_releases_a_held_message_into_a_ticket_once(

@@ -71,12 +71,18 @@ async def test_a_message_sent_over_smtp_becomes_a_ticket_and_a_reply_joins_it(
     ]
 
 
-async def test_smtp_refuses_a_message_over_the_size_limit_so_the_sender_is_told(
+async def test_smtp_holds_an_oversized_message_and_refuses_a_giant_one_so_the_sender_is_told(
     isolated: Isolation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with intake_listening(isolated, monkeypatch) as (intake, port):
+        _, held = await aiosmtplib.send(
+            mail("Big log", "x" * 100_000), hostname="127.0.0.1", port=port
+        )
         with pytest.raises(aiosmtplib.SMTPResponseException) as refused:
-            await aiosmtplib.send(mail("Huge log", "x" * 100_000), hostname="127.0.0.1", port=port)
+            await aiosmtplib.send(mail("Huge log", "x" * 300_000), hostname="127.0.0.1", port=port)
         listed = (await intake.get("/v1/tickets", headers=auth())).json()
+        quarantine = (await intake.get("/v1/inbound/quarantine", headers=auth())).json()
+    assert held.startswith("2.0.0 held for review (oversized (")
+    assert [i["subject"] for i in quarantine["items"]] == ["Big log"]
     assert refused.value.code == 552
     assert listed["items"] == []

@@ -120,9 +120,34 @@ class ReleaseRequest(BaseModel):
 
 
 class AttachmentInfo(BaseModel):
+    id: str = Field(default="", description="Download it at /v1/tickets/{ref}/attachments/{id}")
     filename: str
     content_type: str
     size: int
+    inline: bool = Field(default=False, description="Shown in the body (an embedded image)")
+    content_id: str | None = Field(default=None, description="Content-ID the HTML body cites")
+    stored: bool = Field(
+        default=True, description="False: over a limit, kept only in the original message"
+    )
+    note: str | None = Field(default=None, description="Why it was not stored")
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """What intake keeps of an inbound message's files, apart from the original itself."""
+
+    max_bytes: int = 5 * 1_048_576
+    max_count: int = 20
+
+    def refusal(self, index: int, size: int) -> str | None:
+        if index >= self.max_count:
+            return f"beyond the first {self.max_count} files: kept in the original message only"
+        if size > self.max_bytes:
+            return (
+                f"larger than the {self.max_bytes} bytes allowed per file: "
+                "kept in the original message only"
+            )
+        return None
 
 
 class Message(BaseModel):
@@ -135,6 +160,9 @@ class Message(BaseModel):
     created_at: datetime
     mail_message_id: str | None = Field(default=None, description="RFC 5322 Message-ID")
     original: str | None = Field(default=None, description="Whole text, quoted history included")
+    raw_size: int | None = Field(
+        default=None, description="Bytes of the original e-mail, kept whole (…/original)"
+    )
     attachments: list[AttachmentInfo] = Field(default_factory=list)
 
 

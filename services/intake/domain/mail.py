@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage, MIMEPart
+from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
 NUMBER_IN_SUBJECT = re.compile(r"\[(HD-\d{6,})\]", re.IGNORECASE)
@@ -93,6 +94,18 @@ def parse_mail(raw: bytes) -> InboundMail:
     )
 
 
+def sender_and_subject(raw: bytes) -> tuple[str | None, str | None]:
+    """Only the headers, for a message too big to open: who sent it, about what."""
+    try:
+        msg = BytesHeaderParser(policy=policy.default).parsebytes(raw)
+        senders = getaddresses([str(msg.get("From", ""))])
+        subject = str(msg.get("Subject", "") or "").strip() or None
+    except (ValueError, TypeError, IndexError, LookupError):
+        return None, None
+    address = senders[0][1].strip().lower() if senders else ""
+    return (address if "@" in address else None), subject
+
+
 def body_text(msg: EmailMessage) -> str:
     """The message's text: the plain part, else its HTML turned into text."""
     part = msg.get_body(preferencelist=("plain", "html"))
@@ -130,8 +143,10 @@ def _attachment(part: EmailMessage) -> Attachment:
     content_type = part.get_content_type()
     if content_type == "message/rfc822":
         inner = part.get_payload(0) if part.is_multipart() else None
-        content = inner.as_bytes(policy=policy.SMTP) if inner is not None else b""
-        title = str(inner.get("Subject", "") or "") if inner is not None else ""
+        if isinstance(inner, EmailMessage):
+            content, title = inner.as_bytes(policy=policy.SMTP), str(inner.get("Subject") or "")
+        else:
+            content, title = b"", ""
         default_name = (_safe_name(title.replace("/", "-")) or "message") + ".eml"
     else:
         payload = part.get_payload(decode=True)

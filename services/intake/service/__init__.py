@@ -17,6 +17,7 @@ from shared.outbox import OutboxRelay
 from .. import metrics
 from ..domain import (
     Contract,
+    FileLimits,
     Message,
     OpenTicketRequest,
     Organization,
@@ -29,7 +30,7 @@ from ..domain import (
     numbered,
     parse_number,
 )
-from ..store import TICKETS, IntakeStore, NotificationStore
+from ..store import TICKETS, BlobStore, IntakeStore, NotificationStore
 
 MAX_NUMBER_ATTEMPTS = 200
 RESYNC_AFTER = 16
@@ -41,7 +42,10 @@ class IntakeDeps:
     relay: OutboxRelay
     clock: Clock
     notes: NotificationStore
+    blobs: BlobStore
     mail_domain: str = "helpdesk.switchboard.example"
+    max_mail_bytes: int = 10 * 1_048_576
+    file_limits: FileLimits = field(default_factory=FileLimits)
     next_seq: int = 0
     mail_due: asyncio.Event = field(default_factory=asyncio.Event)
     loops: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)

@@ -18,8 +18,8 @@ from shared.events.intake import (
     TicketMessageAddedData,
 )
 
-from ..domain import AddMessageRequest, FeedbackRequest, Message, Ticket
-from ..store import TICKETS
+from ..domain import AddMessageRequest, AttachmentInfo, FeedbackRequest, Message, Ticket
+from ..store import TICKETS, attachment_blob, original_blob
 from . import IntakeDeps, find_ticket
 
 
@@ -104,3 +104,33 @@ async def give_feedback(
         if not await deps.store.add_feedback(ticket.id, stored, [event]):
             raise NotFound(f"no ticket {ticket.id}")
     return data
+
+
+def visible(ticket: Ticket, user: Principal) -> list[Message]:
+    """The conversation as this reader may see it: customers never see internal notes."""
+    if user.is_staff:
+        return ticket.messages
+    return [m for m in ticket.messages if m.visibility is Visibility.PUBLIC]
+
+
+async def read_attachment(
+    ref: str, attachment_id: str, user: Principal, deps: IntakeDeps
+) -> tuple[AttachmentInfo, bytes]:
+    ticket = await find_ticket(ref, user, deps)
+    for message in visible(ticket, user):
+        for info in message.attachments:
+            if info.id == attachment_id and info.stored:
+                content = await deps.blobs.get_blob(attachment_blob(info.id))
+                if content is not None:
+                    return info, content
+    raise NotFound(f"no stored attachment {attachment_id} on ticket {ref}")
+
+
+async def read_original(ref: str, message_id: str, user: Principal, deps: IntakeDeps) -> bytes:
+    ticket = await find_ticket(ref, user, deps)
+    for message in visible(ticket, user):
+        if message.id == message_id and message.raw_size is not None:
+            raw = await deps.blobs.get_blob(original_blob(message.id))
+            if raw is not None:
+                return raw
+    raise NotFound(f"no original e-mail for message {message_id} on ticket {ref}")

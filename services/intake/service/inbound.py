@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from uuid import uuid4
-
-from bson import Binary
 
 from shared.auth import Principal
 from shared.errors import Conflict, DomainError, NotFound
@@ -29,8 +28,9 @@ from ..domain.mail import (
     new_text,
     parse_mail,
     referenced_number,
+    sender_and_subject,
 )
-from ..store import QUARANTINE
+from ..store import QUARANTINE, attachment_blob, held_blob, original_blob
 from . import IntakeDeps, find_ticket, record_ticket
 from .conversation import append
 
@@ -52,14 +52,18 @@ class Quarantined:
 
 async def receive_email(raw: bytes, deps: IntakeDeps) -> Accepted | Quarantined:
     """Every message is kept: it feeds a ticket, or waits in quarantine with the reason."""
+    if len(raw) > deps.max_mail_bytes:
+        sender, subject = sender_and_subject(raw)
+        oversized = f"oversized ({len(raw)} bytes, the limit is {deps.max_mail_bytes})"
+        return await quarantine(raw, oversized, sender, subject, deps)
     try:
         mail = parse_mail(raw)
     except UnreadableMail as exc:
         return await quarantine(raw, str(exc), None, None, deps)
-    reason = loop_reason(mail, deps.mail_domain)
-    if reason is not None:
-        return await quarantine(raw, reason, mail.sender_email, mail.subject, deps)
-    return await _deliver(mail, None, deps)
+    loop = loop_reason(mail, deps.mail_domain)
+    if loop is not None:
+        return await quarantine(raw, loop, mail.sender_email, mail.subject, deps)
+    return await _deliver(mail, raw, None, deps)
 
 
 async def release(
@@ -71,7 +75,7 @@ async def release(
     if item is None:
         raise NotFound(f"no quarantined message {item_id}")
     target = await find_ticket(request.ticket, user, deps) if request.ticket else None
-    raw = bytes(item["raw"])
+    raw = await _held_bytes(item, deps)
     try:
         mail = parse_mail(raw)
     except UnreadableMail:
@@ -90,16 +94,18 @@ async def release(
     now = deps.clock.now()
     if not await deps.store.claim_release(item_id, user.sub, now):
         raise Conflict(f"quarantined message {item_id} was released already")
-    outcome = await _deliver(mail, target, deps)
+    outcome = await _deliver(mail, raw, target, deps)
     await deps.store.mark_released(item_id, outcome.ticket_id, user.sub, now)
     metrics.INBOUND_MAIL.labels("released").inc()
     return outcome
 
 
-async def _deliver(mail: InboundMail, target: Ticket | None, deps: IntakeDeps) -> Accepted:
+async def _deliver(
+    mail: InboundMail, raw: bytes, target: Ticket | None, deps: IntakeDeps
+) -> Accepted:
     """Into the target, or the ticket it answers if the sender may write there, or a new one."""
     ticket = target or await _thread_of(mail, deps)
-    message = _message(mail, deps)
+    message = await _keep(mail, raw, deps)
     if ticket is not None and (
         target is not None or await _may_write(mail.sender_email, ticket, deps)
     ):
@@ -146,9 +152,9 @@ async def quarantine(
         "subject": subject,
         "received_at": now,
         "size": len(raw),
-        "raw": Binary(raw),
         "released": False,
     }
+    await deps.blobs.put_blob(held_blob(item_id), raw, {"kind": "quarantined"})
     async with deps.relay.writing(QUARANTINE, item_id):
         await deps.store.quarantine(item, [event])
     metrics.INBOUND_MAIL.labels("quarantined").inc()
@@ -183,9 +189,30 @@ async def _may_write(sender: str, ticket: Ticket, deps: IntakeDeps) -> bool:
     return org is not None and org.id == ticket.organization_id
 
 
-def _message(mail: InboundMail, deps: IntakeDeps) -> Message:
+async def _keep(mail: InboundMail, raw: bytes, deps: IntakeDeps) -> Message:
+    """The message as it joins a ticket, its files and the original stored first: a crash
+    before the ticket's write leaves only unreferenced bytes, never a reference to nothing."""
+    message_id = str(uuid4())
+    files: list[AttachmentInfo] = []
+    for index, part in enumerate(mail.attachments):
+        refusal = deps.file_limits.refusal(index, part.size)
+        info = AttachmentInfo(
+            id=f"{message_id}.{index}",
+            filename=part.filename,
+            content_type=part.content_type,
+            size=part.size,
+            inline=part.inline,
+            content_id=part.content_id,
+            stored=refusal is None,
+            note=refusal,
+        )
+        if refusal is None:
+            meta = {"kind": "attachment", "filename": part.filename}
+            await deps.blobs.put_blob(attachment_blob(info.id), part.content, meta)
+        files.append(info)
+    await deps.blobs.put_blob(original_blob(message_id), raw, {"kind": "original"})
     return Message(
-        id=str(uuid4()),
+        id=message_id,
         author_type=AuthorType.CUSTOMER,
         author=Person(email=mail.sender_email, name=mail.sender_name),
         visibility=Visibility.PUBLIC,
@@ -194,11 +221,19 @@ def _message(mail: InboundMail, deps: IntakeDeps) -> Message:
         created_at=deps.clock.now(),
         mail_message_id=mail.message_id,
         original=mail.text,
-        attachments=[
-            AttachmentInfo(filename=a.filename, content_type=a.content_type, size=a.size)
-            for a in mail.attachments
-        ],
+        raw_size=len(raw),
+        attachments=files,
     )
+
+
+async def _held_bytes(item: dict[str, Any], deps: IntakeDeps) -> bytes:
+    """A held message's bytes (kept inline by earlier versions, in chunks since)."""
+    if "raw" in item:
+        return bytes(item["raw"])
+    raw = await deps.blobs.get_blob(held_blob(str(item["_id"])))
+    if raw is None:
+        raise NotFound(f"the bytes of quarantined message {item['_id']} are missing")
+    return raw
 
 
 async def _remember(mail: InboundMail, ticket_id: str, deps: IntakeDeps) -> None:
