@@ -8,10 +8,10 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.auth import STAFF, CurrentUser, Principal, Role, require
-from shared.events.common import Channel, Person, ServiceLevel
+from shared.events.common import Channel, Person, ServiceLevel, TicketStatus
 from shared.events.intake import TicketFeedbackReceivedData
 from shared.paging import Cursor, Limit, Page, decode_cursor, encode_cursor
 from shared.runtime import app_deps
@@ -59,11 +59,14 @@ class TicketView(BaseModel):
     created_by: Person | None = None
     resolved_on_contact: bool = False
     linked_ticket_id: str | None = None
+    status: TicketStatus = Field(
+        description="As triage last announced it; new until triage has seen the ticket"
+    )
     created_at: datetime
     messages: list[Message]
 
     @classmethod
-    def of(cls, ticket: Ticket, user: Principal) -> TicketView:
+    def of(cls, ticket: Ticket, user: Principal, status: str | None) -> TicketView:
         details = ticket.details.model_dump(
             include={
                 "contract_id",
@@ -77,8 +80,11 @@ class TicketView(BaseModel):
                 "linked_ticket_id",
             }
         )
-        messages = {"messages": conversation.visible(ticket, user)}
-        return cls.model_validate(ticket.model_dump() | details | messages)
+        extra = {
+            "messages": conversation.visible(ticket, user),
+            "status": status or TicketStatus.NEW,
+        }
+        return cls.model_validate(ticket.model_dump() | details | extra)
 
 
 @router.post("/tickets", status_code=201, response_model=TicketCreatedView)
@@ -93,7 +99,8 @@ async def create_ticket(
 @router.get("/tickets/{ref}", response_model=TicketView)
 async def get_ticket(ref: str, user: CurrentUser, deps: Deps) -> TicketView:
     """A ticket with its conversation, by id or by number (HD-000123)."""
-    return TicketView.of(await service.find_ticket(ref, user, deps), user)
+    ticket = await service.find_ticket(ref, user, deps)
+    return TicketView.of(ticket, user, await deps.store.status_of(ticket.id))
 
 
 @router.get(
@@ -130,14 +137,15 @@ async def list_tickets(
     limit: Limit = 50,
     cursor: Cursor = None,
     organization_id: Annotated[str | None, Query(max_length=100)] = None,
+    status: TicketStatus | None = None,
 ) -> Page[TicketView]:
     """Tickets, newest first; customers see their own organisation's only."""
     before = decode_cursor(cursor)
-    tickets = await service.list_tickets(
-        user, organization_id, int(before) if before and before.isdigit() else None, limit, deps
-    )
+    seq = int(before) if before and before.isdigit() else None
+    tickets = await service.list_tickets(user, organization_id, seq, limit, deps, status)
     nxt = encode_cursor(str(tickets[-1].seq)) if len(tickets) == limit else None
-    return Page[TicketView](items=[TicketView.of(t, user) for t in tickets], next_cursor=nxt)
+    views = [TicketView.of(t, user, await deps.store.status_of(t.id)) for t in tickets]
+    return Page[TicketView](items=views, next_cursor=nxt)
 
 
 @router.post("/organizations", status_code=201, response_model=Organization)

@@ -9,7 +9,12 @@ from shared.events import Event
 from shared.events.common import AuthorType, Visibility
 from shared.events.intake import TicketCreated, TicketMessageAdded
 from shared.events.sla import SlaBreached
-from shared.events.triage import TicketReopened, TicketResolved
+from shared.events.triage import (
+    TicketReopened,
+    TicketResolved,
+    TicketStatusChanged,
+    TicketTriaged,
+)
 
 from .service import IntakeDeps
 from .service.notify import notify_requester, queue_acknowledgement
@@ -27,7 +32,11 @@ def subscribe(consumer: EventConsumer, deps: IntakeDeps) -> None:
                 await notify_requester(event, data.ticket_id, note_id, "reply", context, deps)
 
     async def on_triage(event: Event[Any], _: Delivery) -> None:
-        if isinstance(event, TicketResolved):
+        if isinstance(event, TicketTriaged):
+            await deps.store.record_status(event.data.ticket_id, event.data.status, event.time)
+        elif isinstance(event, TicketStatusChanged):
+            await deps.store.record_status(event.data.ticket_id, event.data.to_status, event.time)
+        elif isinstance(event, TicketResolved):
             context = {"resolution": event.data.resolution}
             note_id = f"resolved-{event.id}"
             await notify_requester(event, event.data.ticket_id, note_id, "resolved", context, deps)
@@ -44,5 +53,6 @@ def subscribe(consumer: EventConsumer, deps: IntakeDeps) -> None:
             await notify_requester(event, data.ticket_id, note_id, "sla_breach", context, deps)
 
     consumer.route("intake", on_own, {TicketCreated.event_type(), TicketMessageAdded.event_type()})
-    consumer.route("triage", on_triage, {TicketResolved.event_type(), TicketReopened.event_type()})
+    from_triage = (TicketTriaged, TicketStatusChanged, TicketResolved, TicketReopened)
+    consumer.route("triage", on_triage, {kind.event_type() for kind in from_triage})
     consumer.route("sla", on_sla, {SlaBreached.event_type()})

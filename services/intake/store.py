@@ -29,6 +29,7 @@ RELEASES = "quarantine_releases"
 NOTIFICATIONS = "notifications"
 MAIL_QUEUE = "mail_queue"
 MAIL_CLAIMS = "mail_claims"
+STATUSES = "ticket_status"  # triage's status of each ticket, as its events tell it
 BLOBS = "blobs"  # raw messages and attachment contents, in chunks: "<blob>" head, "<blob>#n"
 BLOB_CHUNK = 255 * 1024
 
@@ -48,8 +49,14 @@ class IntakeStore(Protocol):
     async def get_ticket(self, ticket_id: str) -> Ticket | None: ...
     async def get_ticket_by_seq(self, seq: int) -> Ticket | None: ...
     async def list_tickets(
-        self, organization_id: str | None, before_seq: int | None, limit: int
+        self,
+        organization_id: str | None,
+        before_seq: int | None,
+        limit: int,
+        status: str | None = None,
     ) -> list[Ticket]: ...
+    async def status_of(self, ticket_id: str) -> str | None: ...
+    async def record_status(self, ticket_id: str, status: str, at: datetime) -> None: ...
     async def insert_organization(self, org: Organization) -> bool: ...
     async def get_organization(self, org_id: str) -> Organization | None: ...
     async def organization_for_domain(self, domain: str) -> Organization | None: ...
@@ -87,6 +94,7 @@ class NotificationStore(Protocol):
 class MongoIntakeStore:
     def __init__(self, db: Database) -> None:
         self._tickets = db[TICKETS]
+        self._statuses = db[STATUSES]
         self._orgs = db[ORGANIZATIONS]
         self._contracts = db[CONTRACTS]
         self._keys = db[CONTRACT_KEYS]
@@ -118,15 +126,32 @@ class MongoIntakeStore:
         return _from_doc(await self._tickets.find_one({"seq": seq}))
 
     async def list_tickets(
-        self, organization_id: str | None, before_seq: int | None, limit: int
+        self,
+        organization_id: str | None,
+        before_seq: int | None,
+        limit: int,
+        status: str | None = None,
     ) -> list[Ticket]:
         query: dict[str, Any] = {}
+        if status is not None:
+            having = await self._statuses.find({"status": status}).to_list(None)
+            query["_id"] = {"$in": [d["_id"] for d in having]}
         if organization_id is not None:
             query["organization_id"] = organization_id
         if before_seq is not None:
             query["seq"] = {"$lt": before_seq}
         docs = await self._tickets.find(query).sort("seq", DESCENDING).limit(limit).to_list(limit)
         return [t for t in map(_from_doc, docs) if t is not None]
+
+    async def status_of(self, ticket_id: str) -> str | None:
+        doc = await self._statuses.find_one({"_id": ticket_id})
+        return str(doc["status"]) if doc else None
+
+    async def record_status(self, ticket_id: str, status: str, at: datetime) -> None:
+        """Only triage's events write here, in the ticket's partition order: one writer."""
+        await self._statuses.replace_one(
+            {"_id": ticket_id}, {"_id": ticket_id, "status": status, "at": at}, upsert=True
+        )
 
     async def insert_organization(self, org: Organization) -> bool:
         return await _insert_new(self._orgs, {"_id": org.id, **org.model_dump()})

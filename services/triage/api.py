@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends
 
 from shared.auth import STAFF, Principal, Role, require
 from shared.errors import Conflict, NotFound
+from shared.events.common import Person
 from shared.paging import Limit, Page
 from shared.runtime import app_deps
 
 from . import service
-from .domain import DEFAULT_QUEUES, Agent
+from .domain import DEFAULT_QUEUES, Agent, CloseRequest, ResolveRequest, StatusRequest
 from .service import TriageDeps
 from .store import WorkItem
 
@@ -38,6 +39,28 @@ async def queue_worklist(key: str, _: Staff, deps: Deps, limit: Limit = 50) -> l
 async def get_work_item(ticket_id: str, _: Staff, deps: Deps) -> WorkItem:
     """One ticket's work item: classification, priority, queue, tier, status, history."""
     return await service.get_work_item(ticket_id, deps)
+
+
+@router.post("/work-items/{ticket_id}/status", response_model=WorkItem)
+async def change_status(ticket_id: str, body: StatusRequest, user: Staff, deps: Deps) -> WorkItem:
+    """Move the work item along its life cycle; 409 lists the moves allowed from here."""
+    return await service.set_status(ticket_id, body, _person(user), deps)
+
+
+@router.post("/work-items/{ticket_id}/resolve", response_model=WorkItem)
+async def resolve(ticket_id: str, body: ResolveRequest, user: Staff, deps: Deps) -> WorkItem:
+    """Record the resolution; the customer is asked whether the ticket may be closed."""
+    return await service.resolve(ticket_id, body, _person(user), deps)
+
+
+@router.post("/work-items/{ticket_id}/close", response_model=WorkItem)
+async def close(ticket_id: str, body: CloseRequest, user: Staff, deps: Deps) -> WorkItem:
+    """Close a resolved ticket (the customer confirmed, or nothing more is expected)."""
+    return await service.close(ticket_id, body, _person(user), deps)
+
+
+def _person(user: Principal) -> Person:
+    return Person(email=user.email, name=user.name, subject_id=user.sub)
 
 
 @router.post("/agents", status_code=201, response_model=Agent)

@@ -106,6 +106,28 @@ def decide(ticket: TicketCreatedData) -> TriageDecision:
     return TriageDecision(kind, impact, urgency, priority, queue, 1, why)
 
 
+RESOLUTION_CODES = ("solved", "workaround", "fix_pending", "fix_released", "no_fault", "duplicate")
+
+
+class StatusRequest(BaseModel):
+    """Move a work item along its life cycle (resolve and close have their own actions)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    status: TicketStatus
+    reason: str = Field(default="", max_length=2_000)
+
+
+class ResolveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    resolution: str = Field(min_length=1, max_length=20_000, description="What solved it")
+    resolution_code: str = Field(default="solved", pattern="^(" + "|".join(RESOLUTION_CODES) + ")$")
+
+
+class CloseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: str = Field(default="confirmed by the customer", min_length=1, max_length=2_000)
+
+
 class Agent(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,62}$", description="Login or short key")

@@ -6,7 +6,7 @@ from typing import Any
 
 from shared.bus import Delivery, EventConsumer
 from shared.events import Event
-from shared.events.intake import TicketCreated
+from shared.events.intake import TicketCreated, TicketCustomerReplied
 
 from . import service
 from .service import TriageDeps
@@ -16,5 +16,8 @@ def subscribe(consumer: EventConsumer, deps: TriageDeps) -> None:
     async def on_intake(event: Event[Any], _: Delivery) -> None:
         if isinstance(event, TicketCreated):
             await service.triage_ticket(event, deps)
+        elif isinstance(event, TicketCustomerReplied):
+            await service.customer_replied(event, deps)
 
-    consumer.route("intake", on_intake, {TicketCreated.event_type()})
+    wanted = {TicketCreated.event_type(), TicketCustomerReplied.event_type()}
+    consumer.route("intake", on_intake, wanted)

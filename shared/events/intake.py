@@ -46,6 +46,9 @@ class TicketCreatedData(TicketData):
     resolved_on_contact: bool = Field(
         default=False, description="Answered on the spot (first-contact resolution)"
     )
+    resolution: str | None = Field(
+        default=None, description="The answer given on the spot, when resolved on contact"
+    )
     linked_ticket_id: str | None = Field(default=None, description="A related earlier ticket")
     created_at: datetime = Field(description="When the contact was recorded")
 

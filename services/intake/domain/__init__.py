@@ -247,6 +247,7 @@ def new_ticket(
         impact=request.impact,
         urgency=request.urgency,
         resolved_on_contact=request.resolved_on_contact,
+        resolution=request.resolution if request.resolved_on_contact else None,
         language=language_of(request.language, f"{request.subject}\n{request.description}"),
         created_at=now,
     )

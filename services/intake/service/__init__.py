@@ -142,12 +142,13 @@ async def list_tickets(
     before_seq: int | None,
     limit: int,
     deps: IntakeDeps,
+    status: str | None = None,
 ) -> list[Ticket]:
     if not user.is_staff:
         if organization_id not in (None, user.org) or user.org is None:
             raise Forbidden("customers see their own organisation's tickets only")
         organization_id = user.org
-    return await deps.store.list_tickets(organization_id, before_seq, limit)
+    return await deps.store.list_tickets(organization_id, before_seq, limit, status)
 
 
 async def add_organization(org: Organization, deps: IntakeDeps) -> Organization:

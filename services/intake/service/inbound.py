@@ -8,7 +8,7 @@ from uuid import uuid4
 
 from shared.auth import Principal
 from shared.errors import Conflict, DomainError, NotFound
-from shared.events.common import AuthorType, Channel, Person, Visibility
+from shared.events.common import AuthorType, Channel, Person, TicketStatus, Visibility
 from shared.events.intake import InboundQuarantined, InboundQuarantinedData
 
 from .. import metrics
@@ -35,13 +35,14 @@ from . import IntakeDeps, find_ticket, record_ticket
 from .conversation import append
 
 SUBJECT_LIMIT = 300
+CLOSED_STATUSES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
 
 @dataclass(frozen=True)
 class Accepted:
     ticket_id: str
     number: str
-    action: str  # created | appended
+    action: str  # created | appended | reopened
 
 
 @dataclass(frozen=True)
@@ -109,10 +110,14 @@ async def _deliver(
     if ticket is not None and (
         target is not None or await _may_write(mail.sender_email, ticket, deps)
     ):
+        # Triage reopens a resolved or closed ticket on the customer's reply (its status
+        # reaches us through its events); the sender is told what will happen.
+        status = await deps.store.status_of(ticket.id)
+        action = "reopened" if status in CLOSED_STATUSES else "appended"
         await append(ticket, message.model_copy(update={"body": new_text(mail.text)}), deps)
         await _remember(mail, ticket.id, deps)
-        metrics.INBOUND_MAIL.labels("appended").inc()
-        return Accepted(ticket.id, ticket.number, "appended")
+        metrics.INBOUND_MAIL.labels(action).inc()
+        return Accepted(ticket.id, ticket.number, action)
     request = OpenTicketRequest(
         subject=(mail.subject or "(no subject)")[:SUBJECT_LIMIT],
         description=mail.text[:50_000],
