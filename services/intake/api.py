@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from shared.auth import STAFF, CurrentUser, Principal, Role, require
+from shared.errors import DomainError
 from shared.events.common import Channel, Person, ServiceLevel, TicketStatus
 from shared.events.intake import TicketFeedbackReceivedData
 from shared.paging import Cursor, Limit, Page, decode_cursor, encode_cursor
@@ -251,10 +252,17 @@ async def list_quarantine(_: Staff, deps: Deps, limit: Limit = 100) -> Page[Quar
 
 @router.get("/notifications", response_model=list[Notification])
 async def list_notifications(
-    _: Staff, deps: Deps, ticket_id: Annotated[str, Query(max_length=100)]
+    _: Staff,
+    deps: Deps,
+    ticket_id: Annotated[str | None, Query(max_length=100)] = None,
+    advisory_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> list[Notification]:
-    """What we sent (or failed to send) about a ticket, with status and attempts."""
-    return await deps.notes.notifications_of(ticket_id)
+    """What we sent (or failed to send) about a ticket or an advisory, with status and attempts."""
+    if (ticket_id is None) == (advisory_id is None):
+        raise DomainError("give exactly one of the query parameters ticket_id and advisory_id")
+    if ticket_id is not None:
+        return await deps.notes.notifications_of("ticket_id", ticket_id)
+    return await deps.notes.notifications_of("advisory_id", str(advisory_id))
 
 
 @router.post(

@@ -8,6 +8,7 @@ from shared.bus import Delivery, EventConsumer
 from shared.events import Event
 from shared.events.common import AuthorType, Visibility
 from shared.events.intake import TicketCreated, TicketMessageAdded
+from shared.events.problems import AdvisoryPublished
 from shared.events.sla import SlaBreached
 from shared.events.triage import (
     TicketReopened,
@@ -17,7 +18,7 @@ from shared.events.triage import (
 )
 
 from .service import IntakeDeps
-from .service.notify import notify_requester, queue_acknowledgement
+from .service.notify import notify_advisory, notify_requester, queue_acknowledgement
 
 
 def subscribe(consumer: EventConsumer, deps: IntakeDeps) -> None:
@@ -55,4 +56,10 @@ def subscribe(consumer: EventConsumer, deps: IntakeDeps) -> None:
     consumer.route("intake", on_own, {TicketCreated.event_type(), TicketMessageAdded.event_type()})
     from_triage = (TicketTriaged, TicketStatusChanged, TicketResolved, TicketReopened)
     consumer.route("triage", on_triage, {kind.event_type() for kind in from_triage})
+
+    async def on_problems(event: Event[Any], _: Delivery) -> None:
+        if isinstance(event, AdvisoryPublished):
+            await notify_advisory(event, deps)
+
     consumer.route("sla", on_sla, {SlaBreached.event_type()})
+    consumer.route("problems", on_problems, {AdvisoryPublished.event_type()})

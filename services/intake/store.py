@@ -88,7 +88,7 @@ class NotificationStore(Protocol):
     async def get_notification(self, notification_id: str) -> Notification | None: ...
     async def settle(self, note: Notification, events: Sequence[Event[Any]]) -> None: ...
     async def retry_later(self, note: Notification, at: datetime) -> None: ...
-    async def notifications_of(self, ticket_id: str) -> list[Notification]: ...
+    async def notifications_of(self, about: str, key: str) -> list[Notification]: ...
 
 
 class MongoIntakeStore:
@@ -284,8 +284,9 @@ class MongoIntakeStore:
         await self._notes.update_one({"_id": note.id}, {"$set": note.model_dump(exclude={"id"})})
         await self._queue.update_one({"_id": note.id}, {"$set": {"at": at}})
 
-    async def notifications_of(self, ticket_id: str) -> list[Notification]:
-        docs = await self._notes.find({"ticket_id": ticket_id}).sort("created_at", 1).to_list(None)
+    async def notifications_of(self, about: str, key: str) -> list[Notification]:
+        """A ticket's ("ticket_id") or an advisory's ("advisory_id") notifications."""
+        docs = await self._notes.find({about: key}).sort("created_at", 1).to_list(None)
         return [Notification.model_validate(without_id(d)) for d in docs]
 
 

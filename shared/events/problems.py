@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -123,7 +124,13 @@ class AdvisoryData(EventData):
     advisory_id: str = Field(description="The notice's id")
     title: str = Field(description="Title")
     kind: str = Field(default="advisory", description="advisory, heads_up, maintenance")
-    organization_ids: list[str] = Field(default_factory=list, description="Customers addressed")
+    organization_ids: list[str] = Field(
+        default_factory=list, description="Customers addressed; empty: every customer"
+    )
+    body: str = Field(default="", description="What the customers are told (plain text)")
+    products: list[str] = Field(default_factory=list, description="Products concerned")
+    starts_at: datetime | None = Field(default=None, description="A maintenance window's start")
+    ends_at: datetime | None = Field(default=None, description="A maintenance window's end")
 
 
 class AdvisoryPublished(Event[AdvisoryData]):

@@ -13,6 +13,7 @@ import pytest
 
 from services.intake.app import IntakeSettings, create_app
 from shared.events import parse_event
+from shared.events.problems import AdvisoryData, AdvisoryPublished
 from shared.events.sla import SlaBreached, SlaTargetData
 from shared.events.triage import TicketResolved, TicketResolvedData
 from shared.smtp_sink import MailSink, start
@@ -149,3 +150,63 @@ async def test_the_customer_hears_of_replies_resolution_reopening_and_breaches_i
                 ack["Message-ID"]
             )  # one thread in the mail client
             assert number in str(later["Subject"])
+
+
+async def test_an_advisory_reaches_every_contact_of_the_customers_addressed_once(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch, mail_sink: tuple[MailSink, int]
+) -> None:
+    mail, port = mail_sink
+    orgs = [
+        {
+            "id": "acme",
+            "name": "ACME",
+            "email_domains": ["acme.example"],
+            "contacts": [
+                {"email": "ops@acme.example", "name": "Ops desk"},
+                {"email": "Eva@Acme.example", "name": "Eva", "language": "sv"},
+                {"email": "ceo@acme.example", "advisories": False},
+            ],
+        },
+        {"id": "globex", "name": "Globex", "contacts": [{"email": "it@globex.example"}]},
+    ]
+    advisory = AdvisoryPublished.create(
+        source="problems",
+        subject="adv-7",
+        time=datetime.now(UTC),
+        data=AdvisoryData(
+            advisory_id="adv-7",
+            title="Database upgrade",
+            kind="maintenance",
+            organization_ids=["acme"],
+            body="We upgrade the replicated cluster to 14.2.",
+            products=["Switchboard DB"],
+            starts_at=datetime(2027, 3, 7, 22, 0, tzinfo=UTC),
+            ends_at=datetime(2027, 3, 8, 2, 0, tzinfo=UTC),
+        ),
+    )
+    async with run_intake(isolated, monkeypatch, port) as intake:
+        for org in orgs:
+            added = await intake.post("/v1/organizations", json=org, headers=auth(["admin"]))
+            assert added.status_code == 201, added.text
+        for _ in range(2):  # a redelivery sends nothing twice
+            await produce(
+                isolated.infra.kafka, isolated.topic("problems"), "adv-7", advisory.to_json()
+            )
+
+        async def all_sent() -> list[Any] | None:
+            notes = (await intake.get("/v1/notifications?advisory_id=adv-7", headers=auth())).json()
+            return notes if len(notes) == 2 and all(n["status"] == "sent" for n in notes) else None
+
+        notes = await wait_for(all_sent, within=30, what="the advisory sent to both contacts")
+        neither = await intake.get("/v1/notifications", headers=auth())
+    assert neither.status_code == 400
+    assert sorted((n["recipient"], n["language"]) for n in notes) == [
+        ("eva@acme.example", "sv"),
+        ("ops@acme.example", "en"),
+    ]
+    received = [message_from_bytes(raw, policy=policy.default) for raw in mail.received]
+    assert sorted(str(m["Subject"]) for m in received) == [
+        "Planerat underhåll: Database upgrade",
+        "Planned maintenance: Database upgrade",
+    ]
+    assert all("2027-03-07 22:00" in m.get_content() for m in received)

@@ -59,12 +59,12 @@ class MemoryNotes:
         self.notes[note.id] = note
         self.queue[note.id] = at
 
-    async def notifications_of(self, ticket_id: str) -> list[Notification]:
-        return [n for n in self.notes.values() if n.ticket_id == ticket_id]
+    async def notifications_of(self, about: str, key: str) -> list[Notification]:
+        return [n for n in self.notes.values() if getattr(n, about) == key]
 
 
 def note(ticket: str = "t1") -> Notification:
-    to = Recipient(ticket, "HD-000001", "Disk full", "ann@acme.example", None, "en")
+    to = Recipient("ann@acme.example", None, "en", ticket, "HD-000001", "Disk full")
     return compose(f"ack-{ticket}", "acknowledgement", to, {}, None, "x.example", START)
 
 

@@ -297,6 +297,18 @@ SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
 DOMAIN = r"^[a-z0-9.-]+\.[a-z]{2,}$"
 
 
+class Contact(BaseModel):
+    """A named person at a customer, who may receive advisories and maintenance notices."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    email: EmailStr
+    name: str | None = Field(default=None, max_length=200)
+    language: str | None = Field(
+        default=None, pattern="^(en|ru|pl|sv)$", description="Language we write to them in"
+    )
+    advisories: bool = Field(default=True, description="Receives advisories and notices")
+
+
 class Organization(BaseModel):
     """A customer organisation; its e-mail domains identify its contacts."""
 
@@ -304,6 +316,7 @@ class Organization(BaseModel):
     id: str = Field(pattern=SLUG, description="Short stable key, e.g. acme")
     name: str = Field(min_length=1, max_length=200)
     email_domains: list[str] = Field(default_factory=list, max_length=50)
+    contacts: list[Contact] = Field(default_factory=list, max_length=500)
 
     @field_validator("email_domains")
     @classmethod

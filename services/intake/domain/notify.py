@@ -20,9 +20,12 @@ NOTIFICATION_HEADER = "X-Switchboard-Notification"
 
 class Notification(BaseModel):
     id: str
-    ticket_id: str
-    number: str
-    kind: str = Field(description="acknowledgement, reply, resolved, reopened, sla_breach")
+    ticket_id: str | None = Field(default=None, description="The ticket it is about, if one")
+    number: str | None = None
+    advisory_id: str | None = Field(default=None, description="The advisory it carries, if one")
+    kind: str = Field(
+        description="acknowledgement, reply, resolved, reopened, sla_breach, advisory"
+    )
     language: str = Field(default="en", description="Language it was written in")
     recipient: str
     subject: str
@@ -38,7 +41,7 @@ class Notification(BaseModel):
 
 LANGUAGES = ("en", "ru", "pl", "sv")
 """Languages we write to customers in (our seeds' customers); anything else gets English."""
-KINDS = ("acknowledgement", "reply", "resolved", "reopened", "sla_breach")
+KINDS = ("acknowledgement", "reply", "resolved", "reopened", "sla_breach", "advisory")
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
     undefined=StrictUndefined,
@@ -76,14 +79,14 @@ def language_of(stated: str | None, text: str) -> str:
 
 @dataclass(frozen=True)
 class Recipient:
-    """What a notification needs to know of its ticket."""
+    """Who a notification goes to, and the ticket it is about (advisories have none)."""
 
-    ticket_id: str
-    number: str
-    subject: str
     email: str
     name: str | None
     language: str
+    ticket_id: str | None = None
+    number: str | None = None
+    subject: str = ""
 
     @classmethod
     def of(cls, details: TicketCreatedData) -> Recipient:
@@ -106,6 +109,7 @@ def compose(
     in_reply_to: str | None,
     domain: str,
     now: datetime,
+    advisory_id: str | None = None,
 ) -> Notification:
     """A notification rendered from templates/<language>/<kind>.txt ("Subject: ..." first)."""
     lang = to.language if to.language in LANGUAGES else "en"
@@ -119,6 +123,7 @@ def compose(
         id=note_id,
         ticket_id=to.ticket_id,
         number=to.number,
+        advisory_id=advisory_id,
         kind=kind,
         language=lang,
         recipient=to.email,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiosmtplib
@@ -19,6 +20,7 @@ from shared.events.intake import (
     NotificationSent,
     TicketCreated,
 )
+from shared.events.problems import AdvisoryPublished
 from shared.outbox import OutboxRelay
 
 from .. import metrics
@@ -29,6 +31,9 @@ from . import IntakeDeps
 log = logging.getLogger(__name__)
 TOO_LATE = timedelta(days=1)
 """A notice is news at once; a day late (a replay of old events) it would only confuse."""
+ADVISORY_TOO_LATE = timedelta(days=7)
+"""An advisory stays news longer, unless the window it announces is over."""
+MAX_ADDRESSED = 10_000
 ORPHAN_AFTER = timedelta(minutes=1)
 """A queue entry this old without its notification was left by a write that crashed."""
 
@@ -80,6 +85,50 @@ async def notify_requester(
     await _queue(note, deps)
 
 
+async def notify_advisory(event: AdvisoryPublished, deps: IntakeDeps) -> int:
+    """An advisory or maintenance notice to every contact of the customers it addresses
+    (all customers when it names none); keyed per contact, so a redelivery sends nothing
+    twice. Returns how many were queued now."""
+    data = event.data
+    now = deps.clock.now()
+    if now - event.time > ADVISORY_TOO_LATE or (data.ends_at and data.ends_at < now):
+        log.info("advisory %s not sent: it is over or too old", data.advisory_id)
+        return 0
+    if data.organization_ids:
+        orgs = [await deps.store.get_organization(org_id) for org_id in data.organization_ids]
+    else:
+        orgs = list(await deps.store.list_organizations(MAX_ADDRESSED))
+    context = {
+        "title": data.title,
+        "kind": data.kind,
+        "body": data.body or data.title,
+        "products": data.products,
+        "starts_at": _minute(data.starts_at),
+        "ends_at": _minute(data.ends_at),
+    }
+    queued = 0
+    for org in orgs:
+        if org is None:
+            log.warning("advisory %s names an unknown organisation", data.advisory_id)
+            continue
+        for contact in org.contacts:
+            if not contact.advisories:
+                continue
+            email = str(contact.email).lower()
+            to = Recipient(email=email, name=contact.name, language=contact.language or "en")
+            key = hashlib.sha256(email.encode()).hexdigest()[:16]
+            note_id = f"advisory-{data.advisory_id}-{key}"
+            note = compose(
+                note_id, "advisory", to, context, None, deps.mail_domain, now, data.advisory_id
+            )
+            queued += await _queue(note, deps)
+    return queued
+
+
+def _minute(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else None
+
+
 def _too_late(event: Event[Any], deps: IntakeDeps) -> bool:
     if deps.clock.now() - event.time <= TOO_LATE:
         return False
@@ -87,10 +136,13 @@ def _too_late(event: Event[Any], deps: IntakeDeps) -> bool:
     return True
 
 
-async def _queue(note: Notification, deps: IntakeDeps) -> None:
-    await deps.store.remember_mail_id(note.message_id, note.ticket_id)  # replies thread back
+async def _queue(note: Notification, deps: IntakeDeps) -> bool:
+    if note.ticket_id:
+        await deps.store.remember_mail_id(note.message_id, note.ticket_id)  # replies thread back
     if await deps.notes.queue_notification(note, deps.clock.now()):
         deps.mail_due.set()
+        return True
+    return False
 
 
 class Mailer:
@@ -192,7 +244,7 @@ class Mailer:
     ) -> None:
         event = kind.create(
             source="intake",
-            subject=note.ticket_id,
+            subject=note.ticket_id or note.advisory_id or note.id,
             time=self._clock.now(),
             data=NotificationData(
                 notification_id=note.id,
