@@ -29,6 +29,7 @@ RELEASES = "quarantine_releases"
 NOTIFICATIONS = "notifications"
 MAIL_QUEUE = "mail_queue"
 MAIL_CLAIMS = "mail_claims"
+NUMBERS = "ticket_numbers"  # "<seq>" -> ticket id: look-ups by number by _id alone
 STATUSES = "ticket_status"  # triage's status of each ticket, as its events tell it
 BLOBS = "blobs"  # raw messages and attachment contents, in chunks: "<blob>" head, "<blob>#n"
 BLOB_CHUNK = 255 * 1024
@@ -95,6 +96,7 @@ class MongoIntakeStore:
     def __init__(self, db: Database) -> None:
         self._tickets = db[TICKETS]
         self._statuses = db[STATUSES]
+        self._numbers = db[NUMBERS]
         self._orgs = db[ORGANIZATIONS]
         self._contracts = db[CONTRACTS]
         self._keys = db[CONTRACT_KEYS]
@@ -117,12 +119,18 @@ class MongoIntakeStore:
             await self._tickets.insert_one(doc)
         except DuplicateKeyError:
             return False
+        await _insert_new(self._numbers, {"_id": str(ticket.seq), "ticket_id": ticket.id})
         return True
 
     async def get_ticket(self, ticket_id: str) -> Ticket | None:
         return _from_doc(await self._tickets.find_one({"_id": ticket_id}))
 
     async def get_ticket_by_seq(self, seq: int) -> Ticket | None:
+        """By the number's alias (an _id look-up); by the indexed field when a crash right after
+        the ticket's insert left no alias (FerretDB scans for that)."""
+        alias = await self._numbers.find_one({"_id": str(seq)})
+        if alias is not None:
+            return await self.get_ticket(str(alias["ticket_id"]))
         return _from_doc(await self._tickets.find_one({"seq": seq}))
 
     async def list_tickets(

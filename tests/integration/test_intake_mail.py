@@ -7,8 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
+from pymongo import AsyncMongoClient
 
 from services.intake.app import IntakeSettings, create_app
+from services.intake.store import NUMBERS
 from shared.events import parse_event
 from tests.helpers import Isolation, TopicReader, auth, in_process
 
@@ -246,3 +248,21 @@ async def test_an_unreadable_message_is_released_as_a_ticket_for_the_requester_n
     ticket = (await intake.get(f"/v1/tickets/{named.json()['number']}", headers=auth())).json()
     assert ticket["requester"]["email"] == "ann@acme.example"
     assert "not a message at all" in ticket["messages"][0]["body"]
+
+
+async def test_a_number_is_found_by_its_alias_and_without_it(
+    intake: httpx.AsyncClient, isolated: Isolation
+) -> None:
+    first = (await post_mail(intake, email("ann@acme.example", "Fan noise", "Loud."))).json()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(isolated.infra.mongodb_uri)
+    try:
+        aliases = client[f"{isolated.db_prefix}intake"][NUMBERS]
+        seq = str(int(first["number"].removeprefix("HD-")))
+        assert await aliases.find_one({"_id": seq}) == {"_id": seq, "ticket_id": first["ticket_id"]}
+        by_alias = await intake.get(f"/v1/tickets/{first['number']}", headers=auth())
+        await aliases.delete_one({"_id": seq})  # as a crash right after the insert leaves it
+    finally:
+        await client.close()
+    reply = email("ann@acme.example", f"Re: [{first['number']}] Fan noise", "Louder now.")
+    assert by_alias.json()["id"] == first["ticket_id"]
+    assert (await post_mail(intake, reply)).json() == {**first, "action": "appended"}
