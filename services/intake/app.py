@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI
 from pydantic import Field
@@ -60,6 +60,18 @@ class IntakeSettings(ServiceSettings):
         default=5 * 1_048_576, ge=1, validation_alias="HELPDESK_MAX_ATTACHMENT_BYTES"
     )
     max_attachments: int = Field(default=20, ge=0, validation_alias="HELPDESK_MAX_ATTACHMENTS")
+    stranger_mail: Literal["new_ticket", "quarantine"] = Field(
+        default="new_ticket",
+        validation_alias="HELPDESK_STRANGER_MAIL",
+        description="Mail into a ticket from someone who is neither a participant nor a "
+        "contact of its customer: a new linked ticket, or held for review",
+    )
+    mail_storm_limit: int = Field(
+        default=20,
+        ge=0,
+        validation_alias="HELPDESK_MAIL_STORM_LIMIT",
+        description="New tickets one sender may open by mail per hour; more are held (0: off)",
+    )
 
     @property
     def transport_limit(self) -> int:
@@ -84,6 +96,8 @@ async def build(runtime: Runtime) -> IntakeDeps:
         mail_domain=settings.mail_domain,
         max_mail_bytes=settings.max_mail_bytes,
         file_limits=FileLimits(settings.max_attachment_bytes, settings.max_attachments),
+        stranger_mail=settings.stranger_mail,
+        storm_limit=settings.mail_storm_limit,
         next_seq=await store.highest_seq() + 1,
     )
     subscribe(runtime.consumer, deps)

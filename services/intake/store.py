@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bson import Binary
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -29,6 +29,7 @@ RELEASES = "quarantine_releases"
 NOTIFICATIONS = "notifications"
 MAIL_QUEUE = "mail_queue"
 MAIL_CLAIMS = "mail_claims"
+OPENED_BY = "mail_opened_by"  # "<sender>|<hour>" -> tickets opened by mail (storm guard)
 NUMBERS = "ticket_numbers"  # "<seq>" -> ticket id: look-ups by number by _id alone
 STATUSES = "ticket_status"  # triage's status of each ticket, as its events tell it
 BLOBS = "blobs"  # raw messages and attachment contents, in chunks: "<blob>" head, "<blob>#n"
@@ -57,6 +58,7 @@ class IntakeStore(Protocol):
         status: str | None = None,
     ) -> list[Ticket]: ...
     async def status_of(self, ticket_id: str) -> str | None: ...
+    async def count_opened(self, sender: str, hour: str) -> int: ...
     async def record_status(self, ticket_id: str, status: str, at: datetime) -> None: ...
     async def insert_organization(self, org: Organization) -> bool: ...
     async def get_organization(self, org_id: str) -> Organization | None: ...
@@ -77,6 +79,7 @@ class IntakeStore(Protocol):
     async def list_quarantine(self, limit: int) -> list[Document]: ...
     async def get_quarantined(self, item_id: str) -> Document | None: ...
     async def claim_release(self, item_id: str, by: str, at: datetime) -> bool: ...
+    async def unclaim_release(self, item_id: str) -> None: ...
     async def mark_released(self, item_id: str, ticket_id: str, by: str, at: datetime) -> None: ...
 
 
@@ -97,6 +100,7 @@ class MongoIntakeStore:
         self._tickets = db[TICKETS]
         self._statuses = db[STATUSES]
         self._numbers = db[NUMBERS]
+        self._opened_by = db[OPENED_BY]
         self._orgs = db[ORGANIZATIONS]
         self._contracts = db[CONTRACTS]
         self._keys = db[CONTRACT_KEYS]
@@ -150,6 +154,17 @@ class MongoIntakeStore:
             query["seq"] = {"$lt": before_seq}
         docs = await self._tickets.find(query).sort("seq", DESCENDING).limit(limit).to_list(limit)
         return [t for t in map(_from_doc, docs) if t is not None]
+
+    async def count_opened(self, sender: str, hour: str) -> int:
+        """Count one more ticket opened by this sender this hour; the count so far. A guard,
+        not a ledger: FerretDB may lose an increment when one sender's mails race."""
+        doc = await self._opened_by.find_one_and_update(
+            {"_id": f"{sender}|{hour}"},
+            {"$inc": {"n": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        return int(doc["n"]) if doc else 1
 
     async def status_of(self, ticket_id: str) -> str | None:
         doc = await self._statuses.find_one({"_id": ticket_id})
@@ -248,6 +263,9 @@ class MongoIntakeStore:
     async def claim_release(self, item_id: str, by: str, at: datetime) -> bool:
         """One release per message, even when two agents press at once: a keyed insert."""
         return await _insert_new(self._releases, {"_id": item_id, "by": by, "at": at})
+
+    async def unclaim_release(self, item_id: str) -> None:
+        await self._releases.delete_one({"_id": item_id})
 
     async def mark_released(self, item_id: str, ticket_id: str, by: str, at: datetime) -> None:
         update = {"released": True, "ticket_id": ticket_id, "released_by": by, "released_at": at}

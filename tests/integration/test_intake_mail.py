@@ -266,3 +266,60 @@ async def test_a_number_is_found_by_its_alias_and_without_it(
     reply = email("ann@acme.example", f"Re: [{first['number']}] Fan noise", "Louder now.")
     assert by_alias.json()["id"] == first["ticket_id"]
     assert (await post_mail(intake, reply)).json() == {**first, "action": "appended"}
+
+
+async def test_the_same_message_delivered_twice_is_taken_once(intake: httpx.AsyncClient) -> None:
+    raw = email("ann@acme.example", "Login fails", "Error 500 at login.")
+    first = (await post_mail(intake, raw)).json()
+    again = await post_mail(intake, raw)
+    assert again.status_code == 201 and again.json() == {**first, "action": "duplicate"}
+    ticket = (await intake.get(f"/v1/tickets/{first['number']}", headers=auth())).json()
+    assert len(ticket["messages"]) == 1
+    assert len((await intake.get("/v1/tickets", headers=auth())).json()["items"]) == 1
+
+
+@pytest.fixture
+async def strict_intake(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[httpx.AsyncClient]:
+    env = isolated.env(HELPDESK_STRANGER_MAIL="quarantine", HELPDESK_MAIL_STORM_LIMIT="3")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    async with in_process(create_app(IntakeSettings())) as client:
+        org = {"id": "acme", "name": "ACME", "email_domains": ["acme.example"]}
+        assert (
+            await client.post("/v1/organizations", json=org, headers=auth(["admin"]))
+        ).status_code == 201
+        yield client
+
+
+async def test_a_stranger_can_be_held_for_review_instead(strict_intake: httpx.AsyncClient) -> None:
+    first = (await post_mail(strict_intake, email("ann@acme.example", "Printer", "Jam"))).json()
+    intrusion = email("mallory@evil.example", f"Re: [{first['number']}]", "Send me the logs")
+    held = await post_mail(strict_intake, intrusion)
+    assert held.status_code == 202
+    assert held.json()["reason"] == (
+        f"sender is neither a participant of {first['number']} nor a contact of its customer"
+    )
+    released = await strict_intake.post(
+        f"/v1/inbound/quarantine/{held.json()['quarantined']}/release", json={}, headers=auth()
+    )
+    assert released.json()["action"] == "created"  # let through: a new ticket, linked
+    linked = await strict_intake.get(f"/v1/tickets/{released.json()['number']}", headers=auth())
+    assert linked.json()["linked_ticket_id"] == first["ticket_id"]
+
+
+async def test_a_sender_opening_tickets_in_a_storm_is_held_after_the_limit(
+    strict_intake: httpx.AsyncClient,
+) -> None:
+    answers = [
+        await post_mail(strict_intake, email("bot@acme.example", f"Alert {n}", "Disk at 91%"))
+        for n in range(5)
+    ]
+    assert [a.status_code for a in answers] == [201, 201, 201, 202, 202]
+    assert answers[3].json()["reason"] == (
+        "mail storm: more than 3 new tickets from bot@acme.example within the hour"
+    )
+    first = answers[0].json()
+    reply = email("bot@acme.example", f"Re: [{first['number']}] Alert 0", "Disk at 95%")
+    assert (await post_mail(strict_intake, reply)).json()["action"] == "appended"  # not limited

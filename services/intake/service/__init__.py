@@ -46,6 +46,10 @@ class IntakeDeps:
     mail_domain: str = "helpdesk.switchboard.example"
     max_mail_bytes: int = 10 * 1_048_576
     file_limits: FileLimits = field(default_factory=FileLimits)
+    stranger_mail: str = "new_ticket"
+    """A stranger writing into a ticket: a new linked ticket, or "quarantine" for review."""
+    storm_limit: int = 20
+    """New tickets one sender may open by mail per hour before more are held (0: no limit)."""
     next_seq: int = 0
     mail_due: asyncio.Event = field(default_factory=asyncio.Event)
     loops: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)

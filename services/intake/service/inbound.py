@@ -42,7 +42,7 @@ CLOSED_STATUSES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 class Accepted:
     ticket_id: str
     number: str
-    action: str  # created | appended | reopened
+    action: str  # created | appended | reopened | duplicate (this message was received before)
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,23 @@ async def receive_email(raw: bytes, deps: IntakeDeps) -> Accepted | Quarantined:
     loop = loop_reason(mail, deps.mail_domain)
     if loop is not None:
         return await quarantine(raw, loop, mail.sender_email, mail.subject, deps)
-    return await _deliver(mail, raw, None, deps)
+    if mail.message_id and (known := await deps.store.ticket_for_mail_id(mail.message_id)):
+        ticket = await deps.store.get_ticket(known)  # the same message delivered again
+        if ticket is not None:
+            metrics.INBOUND_MAIL.labels("duplicate").inc()
+            return Accepted(ticket.id, ticket.number, "duplicate")
+    answered = await _thread_of(mail, deps)
+    if answered is not None and not await _may_write(mail.sender_email, answered, deps):
+        if deps.stranger_mail == "quarantine":
+            why = (
+                f"sender is neither a participant of {answered.number} "
+                "nor a contact of its customer"
+            )
+            return await quarantine(raw, why, mail.sender_email, mail.subject, deps)
+        return await _open(mail, raw, answered, deps, guarded=True)
+    if answered is not None:
+        return await _append(mail, raw, answered, deps)
+    return await _open(mail, raw, None, deps, guarded=True)
 
 
 async def release(
@@ -95,29 +111,61 @@ async def release(
     now = deps.clock.now()
     if not await deps.store.claim_release(item_id, user.sub, now):
         raise Conflict(f"quarantined message {item_id} was released already")
-    outcome = await _deliver(mail, raw, target, deps)
+    try:
+        outcome = await _let_through(mail, raw, target, deps)
+    except Exception:
+        await deps.store.unclaim_release(item_id)  # it did not go through: the agent may retry
+        raise
     await deps.store.mark_released(item_id, outcome.ticket_id, user.sub, now)
     metrics.INBOUND_MAIL.labels("released").inc()
     return outcome
 
 
-async def _deliver(
+async def _let_through(
     mail: InboundMail, raw: bytes, target: Ticket | None, deps: IntakeDeps
 ) -> Accepted:
-    """Into the target, or the ticket it answers if the sender may write there, or a new one."""
-    ticket = target or await _thread_of(mail, deps)
+    """A released message: into the target, or the ticket it answers if the sender may write
+    there, or a new ticket, never held again."""
+    answered = None
+    if target is None:
+        answered = await _thread_of(mail, deps)
+        if answered is not None and await _may_write(mail.sender_email, answered, deps):
+            target = answered
+    if target is not None:
+        return await _append(mail, raw, target, deps)
+    outcome = await _open(mail, raw, answered, deps, guarded=False)
+    assert isinstance(outcome, Accepted)  # unguarded: nothing is held
+    return outcome
+
+
+async def _append(mail: InboundMail, raw: bytes, ticket: Ticket, deps: IntakeDeps) -> Accepted:
+    """The reply joins its ticket; triage reopens a resolved or closed one (its status reaches
+    us through its events), and the sender is told what will happen."""
     message = await _keep(mail, raw, deps)
-    if ticket is not None and (
-        target is not None or await _may_write(mail.sender_email, ticket, deps)
-    ):
-        # Triage reopens a resolved or closed ticket on the customer's reply (its status
-        # reaches us through its events); the sender is told what will happen.
-        status = await deps.store.status_of(ticket.id)
-        action = "reopened" if status in CLOSED_STATUSES else "appended"
-        await append(ticket, message.model_copy(update={"body": new_text(mail.text)}), deps)
-        await _remember(mail, ticket.id, deps)
-        metrics.INBOUND_MAIL.labels(action).inc()
-        return Accepted(ticket.id, ticket.number, action)
+    status = await deps.store.status_of(ticket.id)
+    action = "reopened" if status in CLOSED_STATUSES else "appended"
+    await append(ticket, message.model_copy(update={"body": new_text(mail.text)}), deps)
+    await _remember(mail, ticket.id, deps)
+    metrics.INBOUND_MAIL.labels(action).inc()
+    return Accepted(ticket.id, ticket.number, action)
+
+
+async def _open(
+    mail: InboundMail, raw: bytes, linked: Ticket | None, deps: IntakeDeps, *, guarded: bool
+) -> Accepted | Quarantined:
+    """A new ticket (linked to the one a stranger wrote into). Guarded: a sender opening more
+    tickets in an hour than the storm limit allows is held instead, so a mail loop with a
+    responder that ignores every convention cannot flood the helpdesk."""
+    if guarded and deps.storm_limit:
+        hour = deps.clock.now().strftime("%Y-%m-%dT%H")
+        opened = await deps.store.count_opened(mail.sender_email, hour)
+        if opened > deps.storm_limit:
+            why = (
+                f"mail storm: more than {deps.storm_limit} new tickets from "
+                f"{mail.sender_email} within the hour"
+            )
+            return await quarantine(raw, why, mail.sender_email, mail.subject, deps)
+    message = await _keep(mail, raw, deps)
     request = OpenTicketRequest(
         subject=(mail.subject or "(no subject)")[:SUBJECT_LIMIT],
         description=mail.text[:50_000],
@@ -130,7 +178,7 @@ async def _deliver(
         None,
         deps,
         first=message,
-        linked_ticket_id=ticket.id if ticket else None,
+        linked_ticket_id=linked.id if linked else None,
     )
     await _remember(mail, created.id, deps)
     metrics.INBOUND_MAIL.labels("created").inc()
