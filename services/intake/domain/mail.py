@@ -15,21 +15,30 @@ from email.utils import getaddresses
 
 NUMBER_IN_SUBJECT = re.compile(r"\[(HD-\d{6,})\]", re.IGNORECASE)
 AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
-OUT_OF_OFFICE = re.compile(
-    r"^(auto(matic)?[ -]?(reply|response)|out of (the )?office|abwesenheit|autosvar|"
-    r"automatyczna odpowied|автоответ|нет на месте)",
+OUT_OF_OFFICE = re.compile(  # the mailer's prefix, then a colon: not a person asking about one
+    r"^(auto(matic)?[ -]?(reply|response)|out of (the )?office( auto ?reply)?|"
+    r"abwesenheit(snotiz)?|autosvar|automatiskt svar|automatyczna odpowiedź|"
+    r"odpowiedź automatyczna|автоответ|автоматический ответ|нет на месте)\s*:",
     re.IGNORECASE,
 )
 BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster)@", re.IGNORECASE)
 QUOTE_HEADER = re.compile(
-    r"^(On .{1,200} wrote:|Am .{1,200} schrieb .{1,100}:|-----\s*Original Message\s*-----|"
-    r"From: .+|Från: .+|Od: .+|От: .+|"
-    r"\d{1,2}[./]\d{1,2}[./]\d{2,4}.{0,80}(wrote|пишет|napisał|skrev):?)\s*$",
+    r"^(On .{1,250} wrote:|Am .{1,200} schrieb .{1,100}:|-----\s*Original Message\s*-----|"
+    r"From: .+|Från: .+|Od: .+|От: .+|_{10,}|"
+    r"Den .{1,200} skrev .{0,200}:|(Dnia|W dniu) .{1,200} napisał(\(a\))?:|"
+    r"\d{1,2}[./]\d{1,2}[./]\d{2,4}.{0,200}(wrote|пишет|написал(\(а\))?|napisał(\(a\))?|"
+    r"skrev):?)\s*$",
     re.IGNORECASE,
 )
 TAG = re.compile(r"<[^>]+>")
-BLOCK_END = re.compile(r"</(p|div|tr|li|h\d)>|<br\s*/?>", re.IGNORECASE)
-SCRIPT = re.compile(r"<(script|style)\b.*?</\1>", re.IGNORECASE | re.DOTALL)
+BLOCK_END = re.compile(
+    r"</(p|div|tr|li|h\d|table|ul|ol|blockquote|pre|dt|dd)>|<(br|hr)\b[^>]*>", re.IGNORECASE
+)
+CELL_END = re.compile(r"</t[dh]>", re.IGNORECASE)
+HIDDEN = re.compile(
+    r"<(script|style|title|head)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
+)
+PRE = re.compile(r"<pre\b.*?</pre\s*>", re.IGNORECASE | re.DOTALL)
 
 
 class UnreadableMail(ValueError):
@@ -89,7 +98,7 @@ def parse_mail(raw: bytes) -> InboundMail:
         subject=subject,
         text=text,
         references=re.findall(r"<([^<>\s]+)>", refs),
-        attachments=attachments_of(msg) + uuencoded,
+        attachments=attachments_of(msg, "\r\n" if b"\r\n" in raw else "\n") + uuencoded,
         headers={k.lower(): str(v) for k, v in msg.items()},
     )
 
@@ -107,19 +116,84 @@ def sender_and_subject(raw: bytes) -> tuple[str | None, str | None]:
 
 
 def body_text(msg: EmailMessage) -> str:
-    """The message's text: the plain part, else its HTML turned into text."""
-    part = msg.get_body(preferencelist=("plain", "html"))
-    if part is None:
-        return ""
-    content = _content(part)
-    return html_to_text(content) if part.get_content_subtype() == "html" else content.strip()
+    """The message's text: every piece of the body in order (a phone's mail puts text before
+    and after a photo), each the plain rendering if there is one, else the HTML made text."""
+    pieces = [_piece_text(part) for part in _body_parts(msg, top=True)]
+    return "\n\n".join(p for p in pieces if p)
 
 
-def attachments_of(msg: EmailMessage) -> list[Attachment]:
+def _body_parts(part: EmailMessage, top: bool = False) -> list[EmailMessage]:
+    if part.get_content_maintype() == "multipart":
+        subs = [p for p in part.iter_parts() if isinstance(p, EmailMessage)]
+        if part.get_content_subtype() == "alternative":
+            for want in ("plain", "html"):
+                for sub in subs:
+                    if _renders(sub, want):
+                        return _body_parts(sub)
+            return []
+        if part.get_content_subtype() == "related":
+            subs = subs[:1]  # the root; the rest are what it shows (images)
+        return [found for sub in subs for found in _body_parts(sub)]
+    if part.get_content_type() in ("text/plain", "text/html") and (top or not _is_file(part)):
+        return [part]
+    return []
+
+
+def _renders(part: EmailMessage, subtype: str) -> bool:
+    if part.get_content_maintype() == "multipart":
+        return any(_renders(p, subtype) for p in part.iter_parts() if isinstance(p, EmailMessage))
+    return part.get_content_type() == f"text/{subtype}"
+
+
+def _piece_text(part: EmailMessage) -> str:
+    content = _content(part).replace("\r\n", "\n").replace("\r", "\n")
+    if part.get_content_subtype() == "html":
+        return html_to_text(content)
+    if str(part.get_param("format", "")).lower() == "flowed":
+        content = unflow(content, str(part.get_param("delsp", "")).lower() == "yes")
+    return content.strip()
+
+
+def unflow(text: str, delsp: bool) -> str:
+    """format=flowed (RFC 3676): soft line breaks joined, space-stuffing removed."""
+    lines: list[str] = []
+    joined: tuple[int, str] | None = None
+    for line in text.split("\n"):
+        depth = len(line) - len(line.lstrip(">"))
+        body = line[depth:]
+        body = body[1:] if body.startswith(" ") else body
+        soft = body.endswith(" ") and body != "-- "
+        if soft and delsp:
+            body = body[:-1]
+        if joined is not None and joined[0] == depth:
+            joined = (depth, joined[1] + body)
+        else:
+            if joined is not None:
+                lines.append(_quoted(*joined))
+            joined = (depth, body)
+        if not soft:
+            lines.append(_quoted(*joined))
+            joined = None
+    if joined is not None:
+        lines.append(_quoted(*joined))
+    return "\n".join(lines)
+
+
+def _quoted(depth: int, body: str) -> str:
+    if not depth:
+        return body
+    return ">" * depth + (" " + body.rstrip() if body.strip() else "")
+
+
+def attachments_of(msg: EmailMessage, linesep: str = "\r\n") -> list[Attachment]:
     """Every part that is not the body: files, inline images and attached messages, however
     deeply the multiparts nest (an attached message is kept whole, not opened)."""
-    body = msg.get_body(preferencelist=("plain", "html"))
-    return [_attachment(part) for part in _leaves(msg) if part is not body and _is_file(part)]
+    body = {id(part) for part in _body_parts(msg, top=True)}
+    return [
+        _attachment(part, linesep)
+        for part in _leaves(msg)
+        if id(part) not in body and _is_file(part)
+    ]
 
 
 def _leaves(part: EmailMessage) -> list[EmailMessage]:
@@ -139,15 +213,22 @@ def _is_file(part: EmailMessage) -> bool:
     return part.get_content_disposition() == "attachment" or bool(part.get_filename())
 
 
-def _attachment(part: EmailMessage) -> Attachment:
+def _attachment(part: EmailMessage, linesep: str) -> Attachment:
     content_type = part.get_content_type()
+    # Headers as they came (not refolded), so a forwarded message keeps its signature valid.
+    verbatim = policy.default.clone(linesep=linesep, refold_source="none")
     if content_type == "message/rfc822":
         inner = part.get_payload(0) if part.is_multipart() else None
         if isinstance(inner, EmailMessage):
-            content, title = inner.as_bytes(policy=policy.SMTP), str(inner.get("Subject") or "")
+            content, title = inner.as_bytes(policy=verbatim), str(inner.get("Subject") or "")
         else:
             content, title = b"", ""
         default_name = (_safe_name(title.replace("/", "-")) or "message") + ".eml"
+    elif part.get_content_maintype() == "message" and isinstance(part.get_payload(), list):
+        blocks = [b for b in part.get_payload() if isinstance(b, EmailMessage)]
+        content = b"".join(b.as_bytes(policy=verbatim) for b in blocks)
+        content = content.removesuffix(linesep.encode()) if blocks else content
+        default_name = "unnamed" + (mimetypes.guess_extension(content_type) or "")
     else:
         payload = part.get_payload(decode=True)
         content = payload if isinstance(payload, bytes) else b""
@@ -157,7 +238,8 @@ def _attachment(part: EmailMessage) -> Attachment:
         filename=_safe_name(part.get_filename() or "") or default_name,
         content_type=content_type,
         content=content,
-        inline=part.get_content_disposition() == "inline" or content_id is not None,
+        inline=part.get_content_disposition() == "inline"
+        or (part.get_content_disposition() is None and content_id is not None),
         content_id=content_id,
     )
 
@@ -189,7 +271,10 @@ def _safe_name(name: str) -> str:
 
 
 def html_to_text(markup: str) -> str:
-    text = SCRIPT.sub("", markup)
+    text = HIDDEN.sub("", markup)
+    text = PRE.sub(lambda m: m.group(0).replace("\n", "<br>"), text)
+    text = re.sub(r"\s+", " ", text)  # in HTML a line break in the source is a space
+    text = CELL_END.sub(" ", text)
     text = BLOCK_END.sub("\n", text)
     text = html.unescape(TAG.sub("", text))
     lines = [re.sub(r"[ \t\xa0]+", " ", line).strip() for line in text.splitlines()]
@@ -199,18 +284,19 @@ def html_to_text(markup: str) -> str:
 def loop_reason(mail: InboundMail, our_domain: str) -> str | None:
     """Why this message must not become or feed a ticket (an auto-reply, a bounce, our own)."""
     h = mail.headers
+    # The most telling reason first: our own notices and bounces carry Auto-Submitted too.
+    if mail.sender_email.endswith("@" + our_domain) or "x-switchboard-notification" in h:
+        return "our own notification came back"
+    if "multipart/report" in h.get("content-type", "").lower() or BOUNCE_SENDERS.match(
+        mail.sender_email
+    ):
+        return "bounce (delivery status notification)"
     if h.get("auto-submitted", "no").strip().lower() != "no":
         return f"auto-reply (Auto-Submitted: {h['auto-submitted'].strip()})"
     if "x-autoreply" in h or "x-autorespond" in h:
         return "auto-reply (X-Autoreply)"
     if h.get("precedence", "").strip().lower() in AUTO_PRECEDENCE:
         return f"auto-reply (Precedence: {h['precedence'].strip()})"
-    if "multipart/report" in h.get("content-type", "").lower() or BOUNCE_SENDERS.match(
-        mail.sender_email
-    ):
-        return "bounce (delivery status notification)"
-    if mail.sender_email.endswith("@" + our_domain) or "x-switchboard-notification" in h:
-        return "our own notification came back"
     if OUT_OF_OFFICE.match(mail.subject):
         return "auto-reply (out-of-office subject)"
     return None
@@ -223,12 +309,22 @@ def referenced_number(mail: InboundMail) -> str | None:
 
 def new_text(text: str) -> str:
     """A reply without the quoted history below it (the original is kept whole elsewhere)."""
+    lines = text.splitlines()
     kept: list[str] = []
-    for line in text.splitlines():
-        if QUOTE_HEADER.match(line.strip()) or line.startswith(">"):
+    for index, line in enumerate(lines):
+        # Mailers wrap a long attribution ("On ..., Name <\naddress> wrote:") over two lines.
+        wrapped = f"{line.strip()} {lines[index + 1].strip()}" if index + 1 < len(lines) else ""
+        if line.startswith(">") or QUOTE_HEADER.match(line.strip()):
+            break
+        if wrapped and line.strip() and QUOTE_HEADER.match(wrapped) and _attribution(wrapped):
             break
         kept.append(line)
     return "\n".join(kept).strip() or text.strip()
+
+
+def _attribution(line: str) -> bool:
+    """A joined pair of lines that ends like an attribution (not a From: header line)."""
+    return bool(re.search(r"(wrote|schrieb|skrev|napisał(\(a\))?|пишет|написал(\(а\))?):$", line))
 
 
 def _content(part: MIMEPart) -> str:
