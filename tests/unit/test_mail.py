@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 
 import pytest
 
@@ -187,3 +188,12 @@ def test_an_ordinary_request_is_no_loop() -> None:
 def test_what_cannot_be_read_is_refused_with_a_reason(raw: bytes) -> None:
     with pytest.raises(UnreadableMail):
         parse_mail(raw)
+
+
+def test_a_uuencoded_log_is_a_text_file_whatever_the_hosts_type_table_says() -> None:
+    block = "begin 644 server.log\n" + binascii.b2a_uu(b"ERROR disk full\n").decode() + "`\nend\n"
+    m = parse_mail(mail("Subject: log\r\n", f"See the log.\n\n{block}\nThanks"))
+    assert m.text == "See the log.\n\nThanks"
+    assert [(a.filename, a.content_type, a.content) for a in m.attachments] == [
+        ("server.log", "text/plain", b"ERROR disk full\n")
+    ]

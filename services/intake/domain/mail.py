@@ -41,6 +41,12 @@ HIDDEN = re.compile(
 PRE = re.compile(r"<pre\b.*?</pre\s*>", re.IGNORECASE | re.DOTALL)
 
 
+# Python's own table, not the host's /etc/mime.types: the same file gets the same type anywhere.
+TYPES = mimetypes.MimeTypes(filenames=())
+for _ext, _type in ((".log", "text/plain"), (".eml", "message/rfc822")):
+    TYPES.add_type(_type, _ext)
+
+
 class UnreadableMail(ValueError):
     """The bytes are not a message we can read: it is quarantined, never dropped."""
 
@@ -228,11 +234,11 @@ def _attachment(part: EmailMessage, linesep: str) -> Attachment:
         blocks = [b for b in part.get_payload() if isinstance(b, EmailMessage)]
         content = b"".join(b.as_bytes(policy=verbatim) for b in blocks)
         content = content.removesuffix(linesep.encode()) if blocks else content
-        default_name = "unnamed" + (mimetypes.guess_extension(content_type) or "")
+        default_name = "unnamed" + (TYPES.guess_extension(content_type) or "")
     else:
         payload = part.get_payload(decode=True)
         content = payload if isinstance(payload, bytes) else b""
-        default_name = "unnamed" + (mimetypes.guess_extension(content_type) or "")
+        default_name = "unnamed" + (TYPES.guess_extension(content_type) or "")
     content_id = _angle(str(part.get("Content-ID", ""))) or None
     return Attachment(
         filename=_safe_name(part.get_filename() or "") or default_name,
@@ -256,7 +262,7 @@ def split_uuencoded(text: str) -> tuple[str, list[Attachment]]:
         except binascii.Error:
             return match.group(0)
         name = _safe_name(match["name"]) or "unnamed"
-        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        kind = TYPES.guess_type(name)[0] or "application/octet-stream"
         found.append(Attachment(filename=name, content_type=kind, content=content))
         return ""
 
