@@ -70,6 +70,28 @@ async def test_a_contact_is_matched_by_domain_and_entitled_by_the_best_valid_con
     )
 
 
+async def test_a_named_contact_is_matched_by_address_before_any_domain(
+    intake: httpx.AsyncClient,
+) -> None:
+    consultant = {
+        "id": "initech",
+        "name": "Initech",
+        "email_domains": ["gmail.example"],  # a shared provider's domain, wrongly claimed
+        "contacts": [{"email": "Kim.Private@Mail.example", "name": "Kim"}],
+    }
+    acme = {
+        "id": "acme-ext",
+        "name": "ACME external staff",
+        "contacts": [{"email": "bob@gmail.example", "language": "sv"}],
+    }
+    for org in (consultant, acme):
+        assert (await intake.post("/v1/organizations", json=org, headers=ADMIN)).status_code == 201
+    assert (await open_for(intake, "kim.private@mail.example"))["organization_id"] == "initech"
+    assert (await open_for(intake, "bob@gmail.example"))["organization_id"] == "acme-ext"
+    assert (await open_for(intake, "eve@gmail.example"))["organization_id"] == "initech"
+    assert (await open_for(intake, "nobody@else.example"))["organization_id"] is None
+
+
 async def test_an_expired_contract_leaves_the_ticket_recorded_but_unentitled(
     intake: httpx.AsyncClient,
 ) -> None:

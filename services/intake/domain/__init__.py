@@ -308,6 +308,11 @@ class Contact(BaseModel):
     )
     advisories: bool = Field(default=True, description="Receives advisories and notices")
 
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, email: str) -> str:
+        return email.lower()
+
 
 class Organization(BaseModel):
     """A customer organisation; its e-mail domains identify its contacts."""

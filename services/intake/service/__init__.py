@@ -78,8 +78,7 @@ async def record_ticket(
     """Entitle, number and store a new ticket; every channel ends here."""
     now = deps.clock.now()
     if org_id is None:
-        domain = email_domain(requester.email)
-        org = await deps.store.organization_for_domain(domain) if domain else None
+        org = await organization_of(requester.email, deps)
         org_id = org.id if org else None
     reference = request.contract_reference()
     named = await deps.store.contract_by_key(*reference) if reference else None
@@ -99,6 +98,18 @@ async def record_ticket(
         ticket = await _insert_numbered(draft, now, deps)
     metrics.TICKETS_CREATED.labels(request.channel.value).inc()
     return ticket
+
+
+async def organization_of(email: str | None, deps: IntakeDeps) -> Organization | None:
+    """The customer a sender belongs to: a named contact's organisation (so a contact writing
+    from a private address is known), else the organisation of the address's domain."""
+    if not email:
+        return None
+    org = await deps.store.organization_for_address(email.lower())
+    if org is not None:
+        return org
+    domain = email_domain(email)
+    return await deps.store.organization_for_domain(domain) if domain else None
 
 
 async def _insert_numbered(draft: Ticket, now: datetime, deps: IntakeDeps) -> Ticket:

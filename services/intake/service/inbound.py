@@ -18,7 +18,6 @@ from ..domain import (
     OpenTicketRequest,
     ReleaseRequest,
     Ticket,
-    email_domain,
     parse_number,
 )
 from ..domain.mail import (
@@ -31,7 +30,7 @@ from ..domain.mail import (
     sender_and_subject,
 )
 from ..store import QUARANTINE, attachment_blob, held_blob, original_blob
-from . import IntakeDeps, find_ticket, record_ticket
+from . import IntakeDeps, find_ticket, organization_of, record_ticket
 from .conversation import append
 
 SUBJECT_LIMIT = 300
@@ -235,10 +234,9 @@ async def _may_write(sender: str, ticket: Ticket, deps: IntakeDeps) -> bool:
     participants = {ticket.requester.email} | {m.author.email for m in ticket.messages}
     if sender in {p.lower() for p in participants if p}:
         return True
-    domain = email_domain(sender)
-    if ticket.organization_id is None or domain is None:
+    if ticket.organization_id is None:
         return False
-    org = await deps.store.organization_for_domain(domain)
+    org = await organization_of(sender, deps)
     return org is not None and org.id == ticket.organization_id
 
 
