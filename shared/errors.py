@@ -14,6 +14,18 @@ class DomainError(Exception):
         self.detail = detail
 
 
+class FieldInvalid(DomainError):
+    """A field that passed the schema but breaks a rule known only at run time (a limit)."""
+
+    status = 422
+    title = "Validation failed"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
 class NotFound(DomainError):
     status = 404
     title = "Not found"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -15,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import metrics
-from .errors import DomainError, InvalidTransition
+from .errors import DomainError, FieldInvalid, InvalidTransition
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -67,6 +68,8 @@ async def _domain(_: Request, exc: Exception) -> Response:
     extra: dict[str, Any] = {}
     if isinstance(exc, InvalidTransition):
         extra["allowed"] = exc.allowed
+    if isinstance(exc, FieldInvalid):
+        extra["errors"] = [{"field": exc.field, "message": exc.message, "type": "value_error"}]
     return problem(exc.status, exc.title, exc.detail, **extra)
 
 
@@ -96,21 +99,22 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class BodyLimit:
-    """Refuses bodies larger than the limit with 413 before the route reads them; a few paths
-    (raw e-mail) may have a limit of their own."""
+    """Refuses bodies larger than the limit with 413 before the route reads them; paths
+    matching a pattern of `per_path` (raw e-mail, files) have a limit of their own."""
 
     def __init__(
         self, app: ASGIApp, max_bytes: int, per_path: Mapping[str, int] | None = None
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.per_path = dict(per_path or {})
+        self.per_path = [(re.compile(p), limit) for p, limit in (per_path or {}).items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.per_path.get(scope.get("path", ""), self.max_bytes)
+        path = scope.get("path", "")
+        limit = next((n for p, n in self.per_path if p.fullmatch(path)), self.max_bytes)
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(limit)(scope, receive, send)

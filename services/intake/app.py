@@ -130,7 +130,12 @@ SPEC = ServiceSpec(
     consumes=["intake", "triage", "sla", "problems"],
     tasks=loops,
     indexes=INDEXES,
-    body_limits=lambda settings: {"/v1/inbound/email": settings.transport_limit},
+    body_limits=lambda settings: {
+        "/v1/inbound/email": settings.transport_limit,
+        # files come base64-encoded in JSON (a third larger), as much as a mail may carry
+        r"/v1/tickets(/[^/]+/messages)?": settings.max_body_bytes
+        + settings.max_mail_bytes * 4 // 3,
+    },
 )
 
 

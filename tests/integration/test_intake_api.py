@@ -26,7 +26,9 @@ TICKET = {
 async def intake(
     isolated: Isolation, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[httpx.AsyncClient]:
-    for key, value in isolated.env(HELPDESK_MAX_BODY_BYTES="20000").items():
+    for key, value in isolated.env(
+        HELPDESK_MAX_BODY_BYTES="20000", HELPDESK_MAX_MAIL_BYTES="1024"
+    ).items():
         monkeypatch.setenv(key, value)
     async with in_process(create_app(IntakeSettings())) as client:
         yield client

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
@@ -144,3 +145,61 @@ async def test_an_oversized_message_is_held_whole_and_a_giant_one_refused(
     refused = await intake.post("/v1/inbound/email", content=giant, headers=GATEWAY)
     assert refused.status_code == 413
     assert refused.headers["content-type"] == "application/problem+json"
+
+
+def upload(name: str, data: bytes, ctype: str = "text/plain") -> dict[str, str]:
+    return {"filename": name, "content_type": ctype, "content": base64.b64encode(data).decode()}
+
+
+async def test_files_sent_through_the_api_are_kept_and_refused_whole_over_a_limit(
+    intake: httpx.AsyncClient,
+) -> None:
+    ann = auth(["customer"], org="acme", sub="ann")
+    shot = os.urandom(300_000)
+    created = await intake.post(
+        "/v1/tickets",
+        json={
+            "subject": "Error dialog",
+            "description": "See the screenshot.",
+            "attachments": [upload("dialog.png", shot, "image/png")],
+        },
+        headers=ann,
+    )
+    assert created.status_code == 201, created.text
+    ref = created.json()["number"]
+    reply = await intake.post(
+        f"/v1/tickets/{ref}/messages",
+        json={"body": "And the log.", "attachments": [upload("app.log", b"ERROR 42\n")]},
+        headers=ann,
+    )
+    too_big = await intake.post(
+        f"/v1/tickets/{ref}/messages",
+        json={"body": "dump", "attachments": [upload("core", os.urandom(FILE_LIMIT + 1))]},
+        headers=ann,
+    )
+    too_many = await intake.post(
+        f"/v1/tickets/{ref}/messages",
+        json={"body": "many", "attachments": [upload(f"{n}.txt", b"x") for n in range(4)]},
+        headers=ann,
+    )
+    garbled = await intake.post(
+        f"/v1/tickets/{ref}/messages",
+        json={"body": "x", "attachments": [{"filename": "a", "content": "***"}]},
+        headers=ann,
+    )
+    assert reply.status_code == 201
+    assert (too_big.status_code, too_big.json()["errors"][0]["field"]) == (422, "attachments.0")
+    assert (too_many.status_code, too_many.json()["errors"][0]["field"]) == (422, "attachments.3")
+    assert garbled.status_code == 422
+    assert "attachments" in garbled.json()["errors"][0]["field"]
+    ticket = (await intake.get(f"/v1/tickets/{ref}", headers=ann)).json()
+    assert [m["body"] for m in ticket["messages"]] == ["See the screenshot.", "And the log."]
+    files = [
+        (m["attachments"][0]["filename"], m["attachments"][0]["id"]) for m in ticket["messages"]
+    ]
+    got = [
+        (await intake.get(f"/v1/tickets/{ref}/attachments/{file_id}", headers=ann)).content
+        for _, file_id in files
+    ]
+    assert [name for name, _ in files] == ["dialog.png", "app.log"]
+    assert got == [shot, b"ERROR 42\n"]

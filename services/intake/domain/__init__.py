@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import uuid4
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from shared.events import Event
 from shared.events.common import (
@@ -51,6 +61,29 @@ class Requester(BaseModel):
     name: str | None = Field(default=None, max_length=200)
 
 
+def _base64(value: object) -> bytes:
+    if not isinstance(value, str):
+        raise ValueError("give the content as a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"not base64: {exc}") from None
+
+
+class FileUpload(BaseModel):
+    """A file sent with a request or a reply through the API (the content in base64)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    filename: str = Field(min_length=1, max_length=200)
+    content_type: str = Field(
+        default="application/octet-stream", pattern=r"^[\w.+-]+/[\w.+-]+$", max_length=200
+    )
+    content: Annotated[bytes, BeforeValidator(_base64)] = Field(
+        description="The file's bytes, base64-encoded",
+        json_schema_extra={"type": "string", "contentEncoding": "base64"},
+    )
+
+
 class OpenTicketRequest(BaseModel):
     """A request from the web form or the API, or logged by an agent for a customer."""
 
@@ -62,6 +95,7 @@ class OpenTicketRequest(BaseModel):
         default=None, description="Required when an agent logs it; a customer is the requester"
     )
     organization_id: str | None = Field(default=None, max_length=100)
+    attachments: list[FileUpload] = Field(default_factory=list, max_length=100)
     site: str | None = Field(default=None, max_length=200)
     asset: str | None = Field(default=None, max_length=200)
     product: str | None = Field(default=None, max_length=200)
@@ -173,6 +207,7 @@ class AddMessageRequest(BaseModel):
     body: str = Field(min_length=1, max_length=50_000)
     visibility: Visibility = Visibility.PUBLIC
     channel: Channel = Channel.WEB
+    attachments: list[FileUpload] = Field(default_factory=list, max_length=100)
 
 
 class FeedbackRequest(BaseModel):

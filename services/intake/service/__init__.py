@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from shared.auth import Principal, Role
 from shared.clock import Clock
-from shared.errors import Conflict, DomainError, Forbidden, NotFound
+from shared.errors import Conflict, DomainError, FieldInvalid, Forbidden, NotFound
 from shared.events.common import Person
 from shared.outbox import OutboxRelay
 
 from .. import metrics
 from ..domain import (
+    AttachmentInfo,
     Contract,
     FileLimits,
+    FileUpload,
     Message,
     OpenTicketRequest,
     Organization,
@@ -30,7 +32,7 @@ from ..domain import (
     numbered,
     parse_number,
 )
-from ..store import TICKETS, BlobStore, IntakeStore, NotificationStore
+from ..store import TICKETS, BlobStore, IntakeStore, NotificationStore, attachment_blob
 
 MAX_NUMBER_ATTEMPTS = 200
 RESYNC_AFTER = 16
@@ -87,17 +89,45 @@ async def record_ticket(
     draft = new_ticket(request, requester, created_by, org_id, now)
     details = entitle(draft.details, found)
     details = details.model_copy(update={"linked_ticket_id": linked_ticket_id})
+    opening = first or draft.messages[0]
+    if request.attachments:
+        files = await keep_uploads(opening.id, request.attachments, deps)
+        opening = opening.model_copy(update={"attachments": files})
     draft = draft.model_copy(
         update={
             "details": details,
             "organization_id": details.organization_id,
-            "messages": [first] if first else draft.messages,
+            "messages": [opening, *draft.messages[1:]],
         }
     )
     async with deps.numbering, deps.relay.writing(TICKETS, draft.id):
         ticket = await _insert_numbered(draft, now, deps)
     metrics.TICKETS_CREATED.labels(request.channel.value).inc()
     return ticket
+
+
+async def keep_uploads(
+    message_id: str, uploads: Sequence[FileUpload], deps: IntakeDeps
+) -> list[AttachmentInfo]:
+    """Files sent through the API: refused whole (422 naming the file) when over a limit, as
+    the sender is there to hear it; mail cannot be refused, so its extra files stay in the
+    original instead."""
+    for index, upload in enumerate(uploads):
+        refusal = deps.file_limits.refusal(index, len(upload.content))
+        if refusal is not None:
+            raise FieldInvalid(f"attachments.{index}", refusal.split(":")[0])
+    files = []
+    for index, upload in enumerate(uploads):
+        info = AttachmentInfo(
+            id=f"{message_id}.{index}",
+            filename=upload.filename.replace("/", "-").replace("\\", "-"),
+            content_type=upload.content_type,
+            size=len(upload.content),
+        )
+        meta = {"kind": "attachment", "filename": info.filename}
+        await deps.blobs.put_blob(attachment_blob(info.id), upload.content, meta)
+        files.append(info)
+    return files
 
 
 async def organization_of(email: str | None, deps: IntakeDeps) -> Organization | None:

@@ -20,7 +20,7 @@ from shared.events.intake import (
 
 from ..domain import AddMessageRequest, AttachmentInfo, FeedbackRequest, Message, Ticket
 from ..store import TICKETS, attachment_blob, original_blob
-from . import IntakeDeps, find_ticket
+from . import IntakeDeps, find_ticket, keep_uploads
 
 
 async def add_message(
@@ -31,14 +31,16 @@ async def add_message(
     author_type = AuthorType.AGENT if user.is_staff else AuthorType.CUSTOMER
     if author_type is AuthorType.CUSTOMER and request.visibility is Visibility.INTERNAL:
         raise Forbidden("customers cannot write internal notes")
+    message_id = str(uuid4())
     message = Message(
-        id=str(uuid4()),
+        id=message_id,
         author_type=author_type,
         author=Person(email=user.email, name=user.name, subject_id=user.sub),
         visibility=request.visibility,
         channel=request.channel,
         body=request.body,
         created_at=deps.clock.now(),
+        attachments=await keep_uploads(message_id, request.attachments, deps),
     )
     await append(ticket, message, deps)
     return message
