@@ -157,13 +157,18 @@ def load_demo(stack: Stack, secret: str, path: Path = DEMO_FILE) -> dict[str, st
                 response = http.post(stack.url(service) + path_, json=record)
                 if response.status_code not in (201, 409):
                     raise RuntimeError(f"demo {key} {record.get('id')}: {response.text}")
+        for queue in demo.get("queues", []):  # PUT: loading twice leaves them as they are
+            response = http.put(f"{stack.url('triage')}/v1/queues/{queue['key']}", json=queue)
+            if response.status_code != 200:
+                raise RuntimeError(f"demo queue {queue['key']}: {response.text}")
         fresh = not http.get(stack.url("intake") + "/v1/tickets?limit=1").json()["items"]
         for ticket in demo["tickets"] if fresh else []:
             as_ = {"Authorization": f"Bearer {tokens[ticket['as']]}"}
             http.post(stack.url("intake") + "/v1/tickets", json=ticket["body"], headers=as_)
     print(
         f"demo: {len(demo['organizations'])} organisations, {len(demo['contracts'])} contracts, "
-        f"{len(demo['agents'])} agents; demo tickets " + ("opened" if fresh else "already there")
+        f"{len(demo.get('queues', []))} queues, {len(demo['agents'])} agents; "
+        "demo tickets " + ("opened" if fresh else "already there")
     )
     return tokens
 

@@ -6,18 +6,34 @@ from typing import Any
 
 from shared.bus import Delivery, EventConsumer
 from shared.events import Event
-from shared.events.intake import TicketCreated, TicketCustomerReplied
+from shared.events.intake import TicketCreated, TicketCustomerReplied, TicketFeedbackReceived
+from shared.events.sla import SlaAtRisk, SlaBreached, SlaClockStarted, SlaMet
 
-from . import service
 from .service import TriageDeps
+from .service.lifecycle import customer_replied, feedback
+from .service.reading import sla_planned, triage_ticket
+from .service.work import escalate
 
 
 def subscribe(consumer: EventConsumer, deps: TriageDeps) -> None:
     async def on_intake(event: Event[Any], _: Delivery) -> None:
         if isinstance(event, TicketCreated):
-            await service.triage_ticket(event, deps)
+            await triage_ticket(event, deps)
         elif isinstance(event, TicketCustomerReplied):
-            await service.customer_replied(event, deps)
+            await customer_replied(event, deps)
+        elif isinstance(event, TicketFeedbackReceived):
+            await feedback(event, deps)
 
-    wanted = {TicketCreated.event_type(), TicketCustomerReplied.event_type()}
-    consumer.route("intake", on_intake, wanted)
+    async def on_sla(event: Event[Any], _: Delivery) -> None:
+        if isinstance(event, SlaClockStarted | SlaMet):
+            await sla_planned(event, deps)
+        elif isinstance(event, SlaAtRisk | SlaBreached):
+            data = event.data
+            why = f"SLA {data.target} {'breached' if isinstance(event, SlaBreached) else 'at risk'}"
+            if await deps.store.get_item(data.ticket_id) is not None:
+                await escalate(data.ticket_id, event.type, None, why, deps, cause=event)
+
+    intake = (TicketCreated, TicketCustomerReplied, TicketFeedbackReceived)
+    sla = (SlaClockStarted, SlaMet, SlaAtRisk, SlaBreached)
+    consumer.route("intake", on_intake, {kind.event_type() for kind in intake})
+    consumer.route("sla", on_sla, {kind.event_type() for kind in sla})

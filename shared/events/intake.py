@@ -7,7 +7,16 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .common import AuthorType, Channel, Level, Person, ServiceLevel, TicketType, Visibility
+from .common import (
+    AuthorType,
+    Channel,
+    Level,
+    Person,
+    RequestKind,
+    ServiceLevel,
+    TicketType,
+    Visibility,
+)
 from .envelope import Event, EventData
 
 
@@ -40,6 +49,9 @@ class TicketCreatedData(TicketData):
     version: str | None = Field(default=None, description="Product version or release")
     category: str | None = Field(default=None, description="Category chosen by the customer")
     type_hint: TicketType | None = Field(default=None, description="Type stated by the requester")
+    request_kind: RequestKind | None = Field(
+        default=None, description="Kind of help asked for, when stated (seed 002, step 4)"
+    )
     impact: Level | None = Field(default=None, description="Impact stated by the requester")
     urgency: Level | None = Field(default=None, description="Urgency stated by the requester")
     language: str | None = Field(default=None, description="Language of the request (ISO 639-1)")
@@ -84,6 +96,9 @@ class TicketFeedbackReceivedData(TicketData):
     rating: int = Field(ge=1, le=5, description="Satisfaction, 1 (poor) to 5 (excellent)")
     comment: str = Field(default="", description="Free text")
     author: Person = Field(description="Who gave it")
+    confirms_resolution: bool = Field(
+        default=False, description="The customer confirms the ticket may be closed"
+    )
 
 
 class TicketFeedbackReceived(Event[TicketFeedbackReceivedData]):

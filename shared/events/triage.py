@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import Field
@@ -24,6 +25,13 @@ class TicketTriagedData(TicketData):
     organization_id: str | None = Field(default=None, description="Customer organisation")
     entitled: bool = Field(default=False, description="A valid contract covers the request")
     explanation: list[str] = Field(default_factory=list, description="Which rule set what")
+    scores: dict[str, float] = Field(
+        default_factory=dict, description="Classification scores by type and request kind"
+    )
+    assignee: str | None = Field(default=None, description="Agent responsible, if assigned")
+    corrected_by: Person | None = Field(
+        default=None, description="Set when an agent corrected the classification"
+    )
 
 
 class TicketTriaged(Event[TicketTriagedData]):
@@ -61,6 +69,12 @@ class TicketEscalatedData(TicketData):
     automatic: bool = Field(description="Escalated by an SLA event rather than by an agent")
     reason: str = Field(description="Why, with the symptoms documented")
     by: Person | None = Field(default=None, description="Who escalated; None for automatic")
+    trigger: str = Field(default="manual", description="manual, sla.at_risk or sla.breached")
+    symptoms: str = Field(default="", description="What was observed (seed 001)")
+    assignee: str | None = Field(default=None, description="Who has the ticket now")
+    notified: list[str] = Field(
+        default_factory=list, description="Agents alerted: the queue's and the supervisors"
+    )
 
 
 class TicketEscalated(Event[TicketEscalatedData]):
@@ -72,6 +86,17 @@ class TicketResolvedData(TicketData):
     resolution_code: str = Field(default="solved", description="solved, workaround, fix_released…")
     by: Person | None = Field(default=None, description="Who resolved it")
     first_contact: bool = Field(default=False, description="Resolved at first contact")
+    cause: str | None = Field(default=None, description="Root cause found")
+    workaround: str | None = Field(default=None, description="How to live with it meanwhile")
+    failed_attempts: list[str] = Field(
+        default_factory=list, description="Solutions tried that did not help"
+    )
+    fix_release: str | None = Field(default=None, description="Release that brings the fix")
+    fix_expected_on: date | None = Field(default=None, description="When a pending fix is due")
+    problem_id: str | None = Field(default=None, description="Problem this ticket is linked to")
+    deficiency_report_id: str | None = Field(
+        default=None, description="Deficiency report raised for it"
+    )
 
 
 class TicketResolved(Event[TicketResolvedData]):

@@ -159,7 +159,7 @@ async def test_a_ticket_resolved_on_first_contact_is_recorded_resolved(
         item = await wait_for(
             status_is(triage, f"/v1/work-items/{created['id']}", "resolved"), what="resolved"
         )
-    assert item["first_contact"] and item["resolution"] == call["resolution"]
+    assert item["first_contact"] and item["resolution"]["resolution"] == call["resolution"]
     async with TopicReader(isolated.infra.kafka, isolated.topic("triage")) as reader:
         await reader.read_until(lambda rs: any(b"ticket.resolved" in r.value for r in rs))
     (resolved,) = [parse_event(r.value) for r in reader.records if b"ticket.resolved" in r.value]

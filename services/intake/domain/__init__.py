@@ -26,6 +26,7 @@ from shared.events.common import (
     Channel,
     Level,
     Person,
+    RequestKind,
     ServiceLevel,
     TicketType,
     Visibility,
@@ -102,6 +103,10 @@ class OpenTicketRequest(BaseModel):
     version: str | None = Field(default=None, max_length=100)
     category: str | None = Field(default=None, max_length=100)
     type: TicketType | None = Field(default=None, description="Leave empty to let triage decide")
+    request_kind: RequestKind | None = Field(
+        default=None, description="failure_analysis, problem_resolution, configuration_ or "
+        "usage_consultation; empty: triage decides"
+    )
     impact: Level | None = None
     urgency: Level | None = None
     language: str | None = Field(
@@ -214,6 +219,9 @@ class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     rating: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent)")
     comment: str = Field(default="", max_length=5_000)
+    confirms_resolution: bool = Field(
+        default=False, description="Yes, the ticket may be closed (answers 'may we close it?')"
+    )
 
 
 class Ticket(BaseModel):
@@ -279,6 +287,7 @@ def new_ticket(
         version=request.version,
         category=request.category,
         type_hint=request.type,
+        request_kind=request.request_kind,
         impact=request.impact,
         urgency=request.urgency,
         resolved_on_contact=request.resolved_on_contact,

@@ -98,6 +98,7 @@ async def give_feedback(
         rating=request.rating,
         comment=request.comment,
         author=author,
+        confirms_resolution=request.confirms_resolution,
     )
     now = deps.clock.now()
     event = TicketFeedbackReceived.create(source="intake", subject=ticket.id, time=now, data=data)

@@ -1,29 +1,33 @@
-"""Triage's storage: one work item per ticket, with its outbox."""
+"""Work items: one per ticket, each change a numbered revision claimed by a keyed insert."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from shared.db import Database, Document, without_id
+from shared.db import Database, Document
 from shared.events import Event
-from shared.events.common import Level, Priority, ServiceLevel, TicketStatus, TicketType
+from shared.events.common import (
+    Level,
+    Priority,
+    RequestKind,
+    ServiceLevel,
+    TicketStatus,
+    TicketType,
+)
 from shared.outbox import OUTBOX, serialise
 from shared.runtime import IndexSpec
 
-from .domain import Agent
-
 WORK_ITEMS = "work_items"
 REVISIONS = "work_item_revisions"  # "<ticket>#<n>": the claimed n-th state of a work item
-AGENTS = "agents"
+CLOSE_DUE = "close_due"  # resolved items waiting for the quiet period: small, read by the sweep
 
-INDEXES: list[IndexSpec] = [
-    (AGENTS, [("queues", ASCENDING)], False),
+ITEM_INDEXES: list[IndexSpec] = [
     (
         WORK_ITEMS,
         [("queue", ASCENDING), ("priority_rank", ASCENDING), ("created_at", ASCENDING)],
@@ -39,6 +43,27 @@ class HistoryEntry(BaseModel):
     reason: str = ""
 
 
+class Correction(BaseModel):
+    at: datetime
+    by: str | None
+    changed: dict[str, list[str | None]] = Field(description="field -> [was, now]")
+    reason: str
+
+
+class Resolution(BaseModel):
+    resolution: str
+    resolution_code: str = "solved"
+    cause: str | None = None
+    workaround: str | None = None
+    failed_attempts: list[str] = Field(default_factory=list)
+    fix_release: str | None = None
+    fix_expected_on: date | None = None
+    problem_id: str | None = None
+    deficiency_report_id: str | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime
+
+
 class WorkItem(BaseModel):
     ticket_id: str
     number: str
@@ -46,7 +71,9 @@ class WorkItem(BaseModel):
     organization_id: str | None
     service_level: ServiceLevel | None
     entitled: bool
+    asset_critical: bool = False
     type: TicketType
+    request_kind: RequestKind | None = None
     impact: Level
     urgency: Level
     priority: Priority
@@ -57,13 +84,17 @@ class WorkItem(BaseModel):
     assignee: str | None = None
     created_at: datetime
     explanation: list[str]
+    scores: dict[str, float] = Field(default_factory=dict)
     history: list[HistoryEntry]
+    corrections: list[Correction] = Field(default_factory=list)
+    sla_targets: dict[str, datetime] = Field(default_factory=dict, description="Open targets")
+    sla_due_at: datetime | None = Field(default=None, description="Earliest open SLA target")
+    breaches: int = 0
+    escalations: int = 0
     revision: int = 0
     reopen_count: int = 0
-    resolution: str | None = None
-    resolution_code: str | None = None
     first_contact: bool = False
-    resolved_at: datetime | None = None
+    resolution: Resolution | None = None
     closed_at: datetime | None = None
 
 
@@ -73,20 +104,23 @@ class TriageStore(Protocol):
     async def save(
         self, before: WorkItem, after: WorkItem, events: Sequence[Event[Any]]
     ) -> bool: ...
-
     async def queue_items(self, queue: str, limit: int) -> list[WorkItem]: ...
+    async def mark_close_due(self, ticket_id: str, due: datetime) -> None: ...
+    async def unmark_close_due(self, ticket_id: str) -> None: ...
+    async def close_due(self, now: datetime) -> list[str]: ...
 
 
 class MongoTriageStore:
     def __init__(self, db: Database) -> None:
         self._items = db[WORK_ITEMS]
         self._revisions = db[REVISIONS]
+        self._close_due = db[CLOSE_DUE]
 
     async def insert_item(self, item: WorkItem, events: Sequence[Event[Any]]) -> bool:
         """False when the work item exists already (a redelivered ticket.created)."""
         doc: Document = {
             "_id": item.ticket_id,
-            **item.model_dump(mode="python"),
+            **_stored(item.model_dump(mode="python")),
             OUTBOX: serialise(events),
         }
         try:
@@ -102,7 +136,7 @@ class MongoTriageStore:
             revision = int(doc.get("revision", 0))
             change = await self._revisions.find_one({"_id": f"{ticket_id}#{revision + 1}"})
             if change is None:
-                return WorkItem.model_validate(doc)
+                return WorkItem.model_validate(_dated(doc))
             await self._apply(change, revision)
             doc = await self._items.find_one({"_id": ticket_id})
         return None
@@ -118,7 +152,7 @@ class MongoTriageStore:
         state = after.model_copy(update={"revision": revision}).model_dump(mode="python")
         change: Document = {
             "_id": f"{after.ticket_id}#{revision}",
-            "state": state,
+            "state": _stored(state),
             "events": serialise(events),
         }
         try:
@@ -137,37 +171,35 @@ class MongoTriageStore:
         )
 
     async def queue_items(self, queue: str, limit: int) -> list[WorkItem]:
-        cursor = self._items.find({"queue": queue, "status": {"$nin": ["resolved", "closed"]}})
-        docs = (
-            await cursor.sort([("priority_rank", ASCENDING), ("created_at", ASCENDING)])
-            .limit(limit)
-            .to_list(limit)
+        """The queue's open items (the caller orders them: priority, SLA due time, age)."""
+        query = {"queue": queue, "status": {"$nin": ["resolved", "closed"]}}
+        docs = await self._items.find(query).to_list(None)
+        return [WorkItem.model_validate(_dated(d)) for d in docs]
+
+    async def mark_close_due(self, ticket_id: str, due: datetime) -> None:
+        await self._close_due.replace_one(
+            {"_id": ticket_id}, {"_id": ticket_id, "due": due}, upsert=True
         )
-        return [WorkItem.model_validate(d) for d in docs]
+
+    async def unmark_close_due(self, ticket_id: str) -> None:
+        await self._close_due.delete_one({"_id": ticket_id})
+
+    async def close_due(self, now: datetime) -> list[str]:
+        entries = await self._close_due.find().to_list(None)  # small: resolved, not yet closed
+        return [str(e["_id"]) for e in entries if e["due"] <= now]
 
 
-class AgentStore(Protocol):
-    async def insert_agent(self, agent: Agent) -> bool: ...
-    async def get_agent(self, agent_id: str) -> Agent | None: ...
-    async def list_agents(self, queue: str | None, limit: int) -> list[Agent]: ...
+def _stored(state: Document) -> Document:
+    """Dates as datetimes: BSON has no date-only type."""
+    resolution = state.get("resolution")
+    if resolution and isinstance(resolution.get("fix_expected_on"), date):
+        day: date = resolution["fix_expected_on"]
+        resolution["fix_expected_on"] = datetime(day.year, day.month, day.day)
+    return state
 
 
-class MongoAgentStore:
-    def __init__(self, db: Database) -> None:
-        self._agents = db[AGENTS]
-
-    async def insert_agent(self, agent: Agent) -> bool:
-        try:
-            await self._agents.insert_one({"_id": agent.id, **agent.model_dump()})
-        except DuplicateKeyError:
-            return False
-        return True
-
-    async def get_agent(self, agent_id: str) -> Agent | None:
-        doc = await self._agents.find_one({"_id": agent_id})
-        return Agent.model_validate(without_id(doc)) if doc else None
-
-    async def list_agents(self, queue: str | None, limit: int) -> list[Agent]:
-        query = {} if queue is None else {"queues": queue}
-        docs = await self._agents.find(query).sort("_id", ASCENDING).limit(limit).to_list(limit)
-        return [Agent.model_validate(without_id(d)) for d in docs]
+def _dated(doc: Document) -> Document:
+    resolution = doc.get("resolution")
+    if resolution and isinstance(resolution.get("fix_expected_on"), datetime):
+        resolution["fix_expected_on"] = resolution["fix_expected_on"].date()
+    return doc

@@ -1,0 +1,143 @@
+"""Triage's use cases: the dependencies, reading and changing a work item, the configuration."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.clock import Clock
+from shared.errors import Conflict, NotFound
+from shared.events import Event
+from shared.events.common import Person, TicketStatus
+from shared.events.triage import TicketStatusChanged, TicketStatusChangedData
+from shared.outbox import OutboxRelay
+
+from ..domain import PRIORITY_ORDER, TriageConfig, default_config, transition
+from ..store import WORK_ITEMS, AgentStore, ConfigStore, HistoryEntry, TriageStore, WorkItem
+
+MAX_WRITE_ATTEMPTS = 5
+Change = tuple[WorkItem, list[Event[Any]]]
+
+
+@dataclass
+class TriageDeps:
+    store: TriageStore
+    agents: AgentStore
+    configs: ConfigStore
+    relay: OutboxRelay
+    clock: Clock
+    auto_close_after: timedelta = timedelta(days=5)
+    config_ttl_seconds: float = 2.0
+    loops: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    _config: tuple[float, TriageConfig] | None = field(default=None, repr=False)
+
+
+async def current_config(deps: TriageDeps) -> TriageConfig:
+    """The configuration, read at most every few seconds (changes reach other replicas then)."""
+    cached = deps._config
+    if cached is not None and time.monotonic() - cached[0] < deps.config_ttl_seconds:
+        return cached[1]
+    config = await deps.configs.get_config()
+    if config is None:  # first start: the defaults, stored so supervisors can change them
+        await deps.configs.save_config(0, default_config())
+        config = await deps.configs.get_config() or default_config()
+    deps._config = (time.monotonic(), config)
+    return config
+
+
+def forget_config(deps: TriageDeps) -> None:
+    deps._config = None
+
+
+async def get_work_item(ticket_id: str, deps: TriageDeps) -> WorkItem:
+    item = await deps.store.get_item(ticket_id)
+    if item is None:
+        raise NotFound(f"no work item for ticket {ticket_id}")
+    return item
+
+
+async def change_item(
+    ticket_id: str, deps: TriageDeps, decide: Callable[[WorkItem], Change | None]
+) -> WorkItem | None:
+    """Read, decide, write the next revision; decide again if another writer came first.
+    Returns the new state, or None when `decide` found nothing to change."""
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        async with deps.relay.writing(WORK_ITEMS, ticket_id):
+            item = await get_work_item(ticket_id, deps)
+            decided = decide(item)
+            if decided is None:
+                return None
+            after, events = decided
+            if await deps.store.save(item, after, events):
+                return after.model_copy(update={"revision": item.revision + 1})
+    raise Conflict(f"work item {ticket_id} kept changing; try again")
+
+
+def moved(
+    item: WorkItem,
+    target: TicketStatus,
+    by: Person | None,
+    reason: str,
+    now: datetime,
+    cause: Event[Any] | None = None,
+    stay: bool = False,
+    **changes: Any,
+) -> Change:
+    """The item in its new status, the history line and ticket.status_changed; with `stay`, a
+    change that keeps the status (a reassignment) is recorded without a transition."""
+    if stay and target is item.status:
+        return note(item, f"stays {target.value}", by, reason, now, **changes), []
+    transition(item.status, target)
+    after = note(item, f"{item.status.value} -> {target.value}", by, reason, now, **changes)
+    event = TicketStatusChanged.create(
+        source="triage",
+        subject=item.ticket_id,
+        time=now,
+        correlation_id=cause.correlationid if cause else None,
+        data=TicketStatusChangedData(
+            ticket_id=item.ticket_id,
+            number=item.number,
+            from_status=item.status,
+            to_status=target,
+            by=by,
+            reason=reason,
+        ),
+    )
+    return after.model_copy(update={"status": target}), [event]
+
+
+def note(
+    item: WorkItem, what: str, by: Person | None, reason: str, now: datetime, **changes: Any
+) -> WorkItem:
+    entry = HistoryEntry(at=now, what=what, by=who(by), reason=reason)
+    return item.model_copy(update={"history": [*item.history, entry], **changes})
+
+
+def who(person: Person | None) -> str | None:
+    if person is None:
+        return None
+    return person.subject_id or person.email or person.name
+
+
+def rank(priority: Any) -> int:
+    """0 for the highest priority: queues sort ascending."""
+    return len(PRIORITY_ORDER) - 1 - PRIORITY_ORDER.index(priority)
+
+
+async def worklist(queue: str, limit: int, deps: TriageDeps) -> list[WorkItem]:
+    """The queue's open work: priority, then the SLA due time (soonest first), then age."""
+    config = await current_config(deps)
+    if config.queue(queue) is None:
+        raise NotFound(f"no queue {queue}")
+    items = await deps.store.queue_items(queue, limit)
+    items.sort(
+        key=lambda i: (
+            i.priority_rank,
+            i.sla_due_at.timestamp() if i.sla_due_at else float("inf"),
+            i.created_at.timestamp(),
+        )
+    )
+    return items[:limit]
