@@ -189,9 +189,18 @@ async def test_a_hundred_tickets_are_shared_by_least_load_within_capacity(
     resolved = await triage.post(
         f"/v1/work-items/{done}/resolve", json={"resolution": "Answered"}, headers=auth()
     )
-    claimed = await triage.post(f"/v1/work-items/{unassigned}/claim", headers=auth(sub="amy"))
-    assert resolved.status_code == 200 and claimed.status_code == 200, claimed.text
-    assert (claimed.json()["assignee"], claimed.json()["status"]) == ("amy", "assigned")
+    assert resolved.status_code == 200
+    after = await all_triaged()
+    assert after is not None
+    waiting_now = [i for i in after if i["assignee"] is None]
+    assert len(waiting_now) == 4  # amy's freed place went to the oldest waiting ticket
+    assert Counter(i["assignee"] for i in after if i["status"] != "resolved")["amy"] == 30
+    more = await triage.patch("/v1/agents/dan", json={"capacity": 6}, headers=ADMIN)
+    claimed = await triage.post(
+        f"/v1/work-items/{waiting_now[0]['ticket_id']}/claim", headers=auth(sub="dan")
+    )
+    assert more.status_code == 200 and claimed.status_code == 200, claimed.text
+    assert (claimed.json()["assignee"], claimed.json()["status"]) == ("dan", "assigned")
     assert "claimed from the queue" in claimed.json()["history"][-1]["reason"]
 
 
@@ -251,6 +260,28 @@ async def test_sla_events_escalate_up_the_tiers_to_on_call_and_supervisor(
     ]
     assert escalated[0].data.notified == ["olga", "sam", "sue", "tim"]
     assert all(e.data.automatic for e in escalated)
+
+
+async def test_without_a_configured_on_call_agent_the_one_marked_on_call_takes_it(
+    triage: httpx.AsyncClient, isolated: Isolation
+) -> None:
+    await add_agents(
+        triage,
+        {"id": "ida", "tier": 1, "queues": ["operations"]},
+        {"id": "ned", "tier": 3, "queues": ["operations"], "on_call": True},
+        {"id": "ola", "tier": 3, "queues": ["operations"]},
+    )
+    await send(isolated, "intake", [created(1, "Database crashed")])
+    await item_when(triage, "t-1", lambda i: i["assignee"] == "ida", "assigned")
+    risk = SlaAtRisk.create(
+        source="sla",
+        subject="t-1",
+        time=START,
+        data=SlaTargetData(ticket_id="t-1", target="resolution", reason="trend"),
+    )
+    await send(isolated, "sla", [risk])
+    item = await item_when(triage, "t-1", lambda i: i["escalations"] == 1, "escalated")
+    assert (item["tier"], item["assignee"]) == (1, "ned")
 
 
 async def test_an_agent_escalates_with_symptoms_and_corrects_the_reading(

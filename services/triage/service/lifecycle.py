@@ -24,6 +24,7 @@ from .. import metrics
 from ..domain import DONE, CloseRequest, ResolveRequest, StatusRequest
 from ..store import Resolution, WorkItem
 from . import Change, TriageDeps, change_item, get_work_item, moved, who
+from .work import backfill
 
 log = logging.getLogger(__name__)
 S = TicketStatus
@@ -106,8 +107,11 @@ async def resolve(
     after = await change_item(ticket_id, deps, decide)
     assert after is not None
     await deps.store.mark_close_due(ticket_id, now + deps.auto_close_after)
-    if after.assignee:  # done: the agent's slot is free for new work
+    if after.assignee:  # done: the agent's slot is free for new work, waiting tickets get it
         await deps.agents.free_slot(after.assignee, ticket_id)
+        agent = await deps.agents.get_agent(after.assignee)
+        if agent is not None:
+            await backfill(agent.queues, agent.tier, deps)
     return after
 
 

@@ -18,7 +18,7 @@ from shared.events.triage import (
 from .. import metrics
 from ..domain import ACTIVE, Agent, Queue, candidates, may_work, plan_escalation
 from ..store import Alert, WorkItem
-from . import Change, TriageDeps, change_item, current_config, get_work_item, moved
+from . import Change, TriageDeps, change_item, current_config, get_work_item, moved, worklist
 
 S = TicketStatus
 TAKES_ASSIGNMENT = {S.NEW, S.OPEN, S.REOPENED, S.IN_PROGRESS}
@@ -153,7 +153,7 @@ async def escalate(
             raise Conflict(f"ticket {item.number} is {item.status.value}: nothing to escalate")
         return None
     config = await current_config(deps)
-    queue = config.queue(item.queue) or Queue(key=item.queue, name=item.queue)
+    queue = await _staffed(config.queue(item.queue) or Queue(key=item.queue, name=item.queue), deps)
     breaches = item.breaches + (trigger == "sla.breached")
     plan = plan_escalation(item.tier, item.assignee, queue, trigger, breaches)
     taker = await _taker(plan.assignee, queue, plan.tier, ticket_id, deps)
@@ -205,6 +205,35 @@ async def escalate(
     )
     metrics.ESCALATED.labels(trigger).inc()
     return after
+
+
+async def _staffed(queue: Queue, deps: TriageDeps) -> Queue:
+    """The queue with its on-call agent and supervisor: as configured, else the queue's agent
+    marked on call (highest tier first) and a supervisor working the queue."""
+    if queue.on_call and queue.supervisor:
+        return queue
+    agents = sorted(await deps.agents.list_agents(queue.key, 500), key=lambda a: (-a.tier, a.id))
+    on_call = queue.on_call or next((a.id for a in agents if a.on_call), None)
+    chief = queue.supervisor or next((a.id for a in agents if a.supervisor), None)
+    return queue.model_copy(update={"on_call": on_call, "supervisor": chief})
+
+
+async def backfill(queues: list[str], tier: int, deps: TriageDeps) -> int:
+    """Capacity came free at a tier: the waiting tickets of those queues go to the best agent,
+    most urgent first. Returns how many were assigned."""
+    assigned_now = 0
+    for key in queues:
+        queue = (await current_config(deps)).queue(key)
+        if queue is None or not queue.auto_assign:
+            continue
+        for item in await worklist(key, 500, deps):
+            if item.assignee or item.tier != tier or item.status not in ACTIVE:
+                continue
+            after = await auto_assign(item, deps)
+            if after.assignee is None:
+                break  # nobody has room: the rest wait too
+            assigned_now += 1
+    return assigned_now
 
 
 async def _taker(
