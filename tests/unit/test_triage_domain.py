@@ -1,4 +1,5 @@
-"""Triage rules: the priority matrix, the service-level uplift, routing, the life cycle."""
+"""Triage read whole: a new ticket through `decide` with the default configuration, and the
+invariants of the priority scale and the life cycle."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from hypothesis import strategies as st
 
 from services.triage.domain import (
     ALLOWED,
-    DEFAULT_MATRIX,
     PRIORITY_ORDER,
     decide,
+    default_config,
     raise_priority,
     transition,
 )
@@ -29,41 +30,80 @@ from shared.events.common import (
 from shared.events.intake import TicketCreatedData
 
 
-def ticket(**fields: object) -> TicketCreatedData:
+def ticket(subject: str = "Invoices", **fields: object) -> TicketCreatedData:
     base: dict[str, object] = dict(
-        ticket_id="t",
+        ticket_id="t-1",
         number="HD-000001",
-        subject="s",
+        subject=subject,
+        description="",
         channel=Channel.WEB,
-        requester=Person(email="a@b.example"),
-        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        requester=Person(email="anna@customer.example"),
+        created_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+        entitled=True,
     )
     return TicketCreatedData.model_validate(base | fields)
 
 
-def test_the_matrix_covers_every_impact_and_urgency() -> None:
-    assert set(DEFAULT_MATRIX) == {(i, u) for i in Level for u in Level}
+def test_the_default_matrix_covers_every_impact_and_urgency() -> None:
+    cells = default_config().matrix.cells
+    assert set(cells) == {f"{i.value}/{u.value}" for i in Level for u in Level}
 
 
 def test_business_stopped_is_the_highest_priority() -> None:
-    decision = decide(ticket(impact=Level.HIGH, urgency=Level.HIGH, entitled=True))
-    assert decision.priority is Priority.HIGHEST and decision.queue == "general-questions"
+    decision = decide(ticket(impact=Level.HIGH, urgency=Level.HIGH), default_config())
+    assert decision.priority is Priority.HIGHEST
+    assert "impact high x urgency high gives highest" in decision.explanation
 
 
 def test_a_platinum_contract_raises_the_priority_and_says_so() -> None:
-    decision = decide(ticket(service_level=ServiceLevel.PLATINUM, organization_id="acme"))
+    decision = decide(
+        ticket(service_level=ServiceLevel.PLATINUM, organization_id="acme"), default_config()
+    )
     assert decision.priority is Priority.HIGH
-    assert any("platinum" in line for line in decision.explanation)
+    assert "service level platinum raises it to high" in decision.explanation
 
 
 def test_a_consultation_gets_the_lowest_priority_whatever_the_urgency() -> None:
-    decision = decide(ticket(type_hint=TicketType.CONSULTATION, urgency=Level.HIGH))
+    decision = decide(
+        ticket(type_hint=TicketType.CONSULTATION, impact=Level.HIGH, urgency=Level.HIGH),
+        default_config(),
+    )
+    assert decision.type is TicketType.CONSULTATION
     assert decision.priority is Priority.LOWEST
 
 
+def test_a_question_in_the_customers_words_is_a_consultation_with_the_lowest_priority() -> None:
+    decision = decide(ticket("How do I export a report to Excel?"), default_config())
+    assert decision.type is TicketType.CONSULTATION
+    assert decision.priority is Priority.LOWEST
+    assert decision.queue == "general-questions"
+
+
 def test_a_ticket_without_a_valid_contract_goes_to_verification() -> None:
-    assert decide(ticket()).queue == "verification"
-    assert decide(ticket(organization_id="acme")).queue == "verification"
+    config = default_config()
+    assert decide(ticket(entitled=False), config).queue == "verification"
+    assert decide(ticket(entitled=False, organization_id="acme"), config).queue == "verification"
+
+
+def test_verification_comes_before_any_routing_rule() -> None:
+    unentitled = ticket("Is version 5 compatible with Windows 11?", entitled=False)
+    assert decide(unentitled, default_config()).queue == "verification"
+    assert decide(ticket("Is version 5 compatible with Windows 11?"), default_config()).queue == (
+        "compatibility"
+    )
+
+
+def test_a_decision_explains_type_kind_levels_priority_and_queue() -> None:
+    decision = decide(ticket("The server crashes every night"), default_config())
+    assert decision.explanation == [
+        "type incident: score 1 from incident-words ('crash')",
+        "request kind failure_analysis: score 1 from why-words ('crash')",
+        "impact medium by default",
+        "urgency medium by default",
+        "impact medium x urgency medium gives normal",
+        "queue operations by routing rule operations-incidents",
+    ]
+    assert decision.tier == 1
 
 
 @given(st.sampled_from(PRIORITY_ORDER), st.integers(min_value=-10, max_value=10))
@@ -74,6 +114,7 @@ def test_raising_a_priority_stays_within_the_scale_and_never_goes_the_wrong_way(
     moved = PRIORITY_ORDER.index(raised) - PRIORITY_ORDER.index(priority)
     assert raised in PRIORITY_ORDER
     assert (moved >= 0) if steps >= 0 else (moved <= 0)
+    assert abs(moved) <= abs(steps)
 
 
 @given(st.sampled_from(list(TicketStatus)), st.sampled_from(list(TicketStatus)))

@@ -104,8 +104,9 @@ class OpenTicketRequest(BaseModel):
     category: str | None = Field(default=None, max_length=100)
     type: TicketType | None = Field(default=None, description="Leave empty to let triage decide")
     request_kind: RequestKind | None = Field(
-        default=None, description="failure_analysis, problem_resolution, configuration_ or "
-        "usage_consultation; empty: triage decides"
+        default=None,
+        description="failure_analysis, problem_resolution, configuration_ or "
+        "usage_consultation; empty: triage decides",
     )
     impact: Level | None = None
     urgency: Level | None = None

@@ -52,17 +52,16 @@ def candidates(
     agents: list[Agent], queue: Queue, tier: int, load: dict[str, int], last: str | None
 ) -> list[Agent]:
     """Who may get the ticket, best first: on shift, with room, least open load; equal loads
-    take turns after the agent who got the previous one."""
+    take turns after the agent who got the previous one (even when that one is away now)."""
+    ids = sorted({a.id for a in agents} | ({last} if last else set()))
+    start = ids.index(last) + 1 if last in ids else 0
+    turn = {agent_id: (i - start) % len(ids) for i, agent_id in enumerate(ids)}
     fit = [
         a
         for a in agents
         if may_work(a, queue, tier) and a.on_shift and load.get(a.id, 0) < a.capacity
     ]
-    ordered = sorted(fit, key=lambda a: a.id)
-    ids = [a.id for a in ordered]
-    start = ids.index(last) + 1 if last in ids else 0
-    turn = {a.id: (i - start) % len(ordered) for i, a in enumerate(ordered)} if ordered else {}
-    return sorted(ordered, key=lambda a: (load.get(a.id, 0), turn[a.id]))
+    return sorted(fit, key=lambda a: (load.get(a.id, 0), turn[a.id]))
 
 
 @dataclass(frozen=True)

@@ -75,60 +75,62 @@ def _rule(
     return {"id": rule_id, key: outcome, "keywords": words.split("|"), **extra}
 
 
-# Keywords in the languages of our seeds' customers (English, Russian, Polish, Swedish); stems
-# match at the start of a word.
+# Keywords in the languages of our seeds' customers (English, Russian, Polish, Swedish): whole
+# words or phrases, and stems where they end in "*".
 DEFAULT_CLASSIFICATION = [
     _rule(
         "incident-words",
         TicketType.INCIDENT,
-        "error|fail|crash|is down|went down|outage|not working|broken|stopped|cannot|can't|"
-        "ошибк|сбой|авари|не работает|упал|błąd|awari|nie działa|przestał|fel|kraschar|"
-        "fungerar inte|avbrott",
+        "error*|fail*|crash*|is down|went down|outage*|not working|broken|stopped|cannot|can't|"
+        "ошибк*|сбой*|авари*|не работает|упал*|błąd|błęd*|awari*|nie działa|przestał*|fel|"
+        "felet|kraschar|fungerar inte|avbrott*",
     ),
-    _rule("critical-asset", TicketType.INCIDENT, "", with_asset=True, weight=0.5),
+    _rule("critical-asset", TicketType.INCIDENT, "", critical_asset=True, weight=0.5),
     _rule(
         "consultation-words",
         TicketType.CONSULTATION,
-        "how do i|how to|how can|question|advice|is it possible|как |вопрос|консультац|"
-        "можно ли|подскажите|jak |czy |pytanie|czy można|porad|hur |fråga|går det att|kan ni",
+        "how do i|how to|how can|question*|advice|is it possible|как|вопрос*|консультац*|"
+        "можно ли|подскажите|jak|czy|pytani*|czy można|porad*|hur|fråga*|går det att",
     ),
     _rule(
         "request-words",
         TicketType.SERVICE_REQUEST,
-        "please create|new user|access to|account|password reset|licen|доступ|учетн|"
-        "новый пользовател|dostęp|nowe konto|konto|reset hasła|behörighet|åtkomst|nytt konto",
+        "please create|new user|access to|account|accounts|password reset|licence*|license*|"
+        "доступ*|учетн*|новый пользовател*|dostęp*|nowe konto|konto|reset hasła|behörighet*|"
+        "åtkomst|nytt konto",
     ),
     _rule(
         "maintenance-words",
         TicketType.MAINTENANCE,
-        "maintenance|upgrade|update to|patch|install|обновлени|установ|регламент|aktualizac|"
-        "instalac|konserwac|uppgrader|uppdater|installation|underhåll",
+        "maintenance|upgrade*|update to|patch*|install*|обновлени*|установ*|регламент*|"
+        "aktualizac*|instalac*|konserwac*|uppgrader*|uppdater*|installation*|underhåll*",
     ),
     _rule(
         "change-words",
         TicketType.CHANGE,
-        "change request|please change|modify|изменени|zmian|ändring|ändra",
+        "change request|please change|modify|изменени*|zmian*|ändring*|ändra",
     ),
     _rule(
         "why-words",
         RequestKind.FAILURE_ANALYSIS,
-        "why|root cause|logs|log file|crash|почему|причин|dlaczego|przyczyn|varför|orsak",
+        "why|root cause|logs|log file|crash*|почему|причин*|dlaczego|przyczyn*|varför|orsak*",
     ),
     _rule(
         "fix-words",
         RequestKind.PROBLEM_RESOLUTION,
-        "fix|workaround|solve|repair|restore|исправ|обход|восстанов|napraw|obejśc|åtgärd|laga",
+        "fix*|workaround*|solve*|repair*|restore*|исправ*|обход*|восстанов*|napraw*|obejści*|"
+        "åtgärd*|laga",
     ),
     _rule(
         "configuration-words",
         RequestKind.CONFIGURATION_CONSULTATION,
-        "config|setting|parameter|setup|настройк|конфигур|параметр|konfigur|ustawie|parametr|"
-        "inställning|konfigurer",
+        "config*|setting*|parameter*|setup|настройк*|конфигур*|параметр*|konfigur*|ustawie*|"
+        "parametr*|inställning*",
     ),
     _rule(
         "usage-words",
         RequestKind.USAGE_CONSULTATION,
-        "how do i|how to|how can|use the|как использ|как сделать|jak użyć|jak zrobić|"
+        "how do i|how to|how can|use the|как использ*|как сделать|jak użyć|jak zrobić|"
         "hur använder|hur gör",
     ),
 ]
@@ -137,8 +139,8 @@ DEFAULT_ROUTING = [
         "id": "compatibility",
         "queue": "compatibility",
         "order": 10,
-        "keywords": "compatib|supported version|works with|совместим|поддерживается ли|"
-        "kompatyb|współprac|kompatib|fungerar med".split("|"),
+        "keywords": "compatib*|supported version*|works with|совместим*|поддерживается ли|"
+        "kompatyb*|kompatib*|fungerar med".split("|"),
     },
     {
         "id": "operations-incidents",
@@ -147,16 +149,18 @@ DEFAULT_ROUTING = [
         "types": ["incident", "maintenance"],
     },
 ]
+# Low words are looked for first, so "not urgent" is not taken for "urgent".
 DEFAULT_SIGNALS = {
-    "impact_high": "all users|everyone|whole company|production|nobody can|entire|все пользовател|"
-    "никто не может|весь|wszyscy|nikt nie może|cała firma|produkcj|alla användare|ingen kan|"
-    "hela företaget|produktion".split("|"),
-    "impact_low": "one user|only me|cosmetic|typo|один пользовател|tylko ja|kosmetycz|"
-    "bara jag|kosmetisk".split("|"),
-    "urgency_high": "urgent|asap|immediately|critical|right now|срочно|немедленно|критич|pilne|"
-    "natychmiast|krytycz|brådskande|omedelbart|akut|kritisk".split("|"),
-    "urgency_low": "when you have time|no rush|not urgent|не срочно|когда будет время|niepilne|"
-    "bez pośpiechu|ingen brådska|inte bråttom".split("|"),
+    "impact_high": "all users|everyone|whole company|production|nobody can|entire|"
+    "все пользовател*|никто не может|вся компания|wszyscy|nikt nie może|cała firma|produkcj*|"
+    "alla användare|ingen kan|hela företaget|produktion*".split("|"),
+    "impact_low": "one user|only me|cosmetic|typo|один пользовател*|только у меня|tylko ja|"
+    "kosmetycz*|bara jag|kosmetisk*".split("|"),
+    "urgency_high": "urgent*|asap|immediately|critical|right now|срочно|немедленно|критич*|"
+    "pilne|pilny|natychmiast|krytycz*|brådskande|omedelbart|akut|kritisk*".split("|"),
+    "urgency_low": "when you have time|no rush|not urgent|not critical|не срочно|не критично|"
+    "когда будет время|niepilne|nie pilne|bez pośpiechu|niekrytyczn*|ingen brådska|"
+    "inte bråttom|inte kritisk*".split("|"),
 }
 DEFAULT_QUEUES = [
     {"key": "general-questions", "name": "General questions"},

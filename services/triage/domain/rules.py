@@ -28,8 +28,9 @@ VERIFICATION_QUEUE = "verification"
 
 
 def normalise(text: str) -> str:
-    """Lower case, accents kept apart, whitespace single: what keywords are matched against."""
-    text = unicodedata.normalize("NFKC", text).casefold()
+    """Case folded, one composed form of each letter, typographic apostrophes plain, single
+    spaces: what keywords are matched against."""
+    text = unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'")
     return " " + re.sub(r"\s+", " ", text).strip() + " "
 
 
@@ -39,7 +40,8 @@ def _words(values: list[str]) -> list[str]:
 
 class ClassificationRule(BaseModel):
     """Evidence for a type or a request kind: any keyword (any language), category, channel or
-    a named asset adds the weight to that outcome's score."""
+    a business-critical asset adds the weight (once) to that outcome's score. Keywords are
+    whole words or phrases; one ending in "*" is a stem ("ошибк*" finds "ошибка")."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     id: str = Field(pattern=KEY)
@@ -48,7 +50,9 @@ class ClassificationRule(BaseModel):
     keywords: list[str] = Field(default_factory=list, max_length=200)
     categories: list[str] = Field(default_factory=list, max_length=50)
     channels: list[Channel] = Field(default_factory=list)
-    with_asset: bool = Field(default=False, description="Matches tickets naming an asset")
+    critical_asset: bool = Field(
+        default=False, description="Matches tickets about a business-critical asset"
+    )
     weight: float = Field(default=1.0, gt=0, le=100)
 
     _norm = field_validator("keywords", "categories")(_words)
@@ -72,7 +76,8 @@ class RoutingRule(BaseModel):
 
 
 class TextSignals(BaseModel):
-    """Words that tell impact and urgency when the requester did not say."""
+    """Words that tell impact and urgency when the requester did not say (whole words or
+    phrases, stems ending in "*"); the low words are looked for first."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     impact_high: list[str] = Field(default_factory=list)
@@ -142,19 +147,21 @@ def classify(ticket: TicketCreatedData, rules: list[ClassificationRule]) -> Clas
 
 
 def _evidence(rule: ClassificationRule, ticket: TicketCreatedData, text: str) -> list[str]:
-    hits = [f"'{k}'" for k in rule.keywords if _has(text, k)]
+    hits = [f"'{k.rstrip('*')}'" for k in rule.keywords if _has(text, k)]
     if ticket.category and normalise(ticket.category).strip() in rule.categories:
         hits.append(f"category {ticket.category}")
     if ticket.channel in rule.channels:
         hits.append(f"channel {ticket.channel.value}")
-    if rule.with_asset and ticket.asset:
-        hits.append(f"asset {ticket.asset}")
+    if rule.critical_asset and ticket.asset_critical:
+        hits.append(f"critical asset {ticket.asset}")
     return hits
 
 
 def _has(text: str, keyword: str) -> bool:
-    """A keyword matches at the start of a word (so 'crash' finds 'crashes', not 'ecrash')."""
-    return re.search(r"(?<![\w])" + re.escape(keyword), text) is not None
+    """A whole word or phrase; a stem ("crash*") at the start of a word."""
+    if keyword.endswith("*"):
+        return re.search(r"(?<!\w)" + re.escape(keyword[:-1]), text) is not None
+    return re.search(r"(?<!\w)" + re.escape(keyword) + r"(?!\w)", text) is not None
 
 
 Outcome = TypeVar("Outcome", TicketType, RequestKind)
@@ -196,8 +203,8 @@ def _level(
 ) -> tuple[Level, str]:
     if stated is not None:
         return stated, f"{name} {stated.value} as stated"
-    for level, words in ((Level.HIGH, high), (Level.LOW, low)):
-        found = [w for w in words if _has(text, w)]
+    for level, words in ((Level.LOW, low), (Level.HIGH, high)):  # "not urgent" before "urgent"
+        found = [w.rstrip("*") for w in words if _has(text, w)]
         if found:
             return level, f"{name} {level.value} from the words {', '.join(map(repr, found))}"
     return Level.MEDIUM, f"{name} medium by default"
