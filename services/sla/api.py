@@ -1,53 +1,138 @@
-"""SLA's HTTP routes."""
+"""SLA's HTTP routes: clocks as they stand, policies, calendars and their assignment."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from shared.auth import STAFF, Principal, require
+from shared.auth import STAFF, Principal, Role, require
+from shared.errors import DomainError, FieldInvalid, NotFound
 from shared.events.common import Priority, ServiceLevel
 from shared.runtime import app_deps
 
-from . import service
-from .domain import ALWAYS_ON, policies
-from .service import SlaDeps
-from .store import Clock
+from .domain import Calendar, Pause, Policy, SlaClock
+from .service import SlaDeps, current_setup, forget_setup, get_clock
 
 router = APIRouter(prefix="/v1/sla", tags=["sla"])
 Deps = Annotated[SlaDeps, Depends(app_deps)]
 Staff = Annotated[Principal, Depends(require(*STAFF))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERVISOR))]
 
 
-@router.get("/clocks/{ticket_id}", response_model=Clock)
-async def get_clock(ticket_id: str, _: Staff, deps: Deps) -> Clock:
-    """A ticket's SLA clock: policy, targets, due times and state."""
-    return await service.get_clock(ticket_id, deps)
+class TargetView(BaseModel):
+    name: str
+    state: str
+    target_seconds: int
+    elapsed_seconds: int = Field(description="Business seconds used so far")
+    remaining_seconds: int = Field(description="Business seconds left (0 once due)")
+    due_at: datetime | None
+    breached: bool
+    outcome: str | None
+    round: int
 
 
-class PolicyView(BaseModel):
-    id: str
-    service_level: ServiceLevel
+class ClockView(BaseModel):
+    ticket_id: str
+    number: str | None
+    policy_id: str
+    service_level: ServiceLevel | None
     priority: Priority
-    target_seconds: dict[str, int]
+    calendar_id: str
+    started_at: datetime
+    state: Literal["running", "paused", "stopped"]
+    pauses: list[Pause]
+    next_check_at: datetime | None
+    targets: list[TargetView]
 
 
-class CalendarView(BaseModel):
-    id: str
-    time_zone: str
-    business_hours: str
+@router.get("/clocks/{ticket_id}", response_model=ClockView)
+async def clock_view(ticket_id: str, _: Staff, deps: Deps) -> ClockView:
+    """A ticket's SLA clock now: each target's state, time used and left, due time, pauses."""
+    clock: SlaClock = await get_clock(ticket_id, deps)
+    setup = await current_setup(deps)
+    calendar = setup.calendars.get(clock.calendar_id) or setup.calendars["24x7"]
+    now = deps.clock.now()
+    targets = []
+    for t in clock.targets:
+        used = int(t.used(calendar, now))
+        targets.append(
+            TargetView(
+                name=t.name,
+                state=t.state,
+                target_seconds=t.target_seconds,
+                elapsed_seconds=used,
+                remaining_seconds=max(t.target_seconds - used, 0),
+                due_at=t.due_at,
+                breached=t.breached,
+                outcome=t.outcome,
+                round=t.round,
+            )
+        )
+    states = {t.state for t in clock.targets}
+    state = "paused" if clock.paused else "running" if states & {"running"} else "stopped"
+    return ClockView(
+        **clock.model_dump(
+            exclude={"targets", "paused", "warn_at", "revision", "queue", "organization_id"}
+        ),
+        state=state,
+        targets=targets,
+    )
 
 
-@router.get("/policies", response_model=list[PolicyView])
-async def list_policies(_: Staff) -> list[PolicyView]:
+@router.get("/policies", response_model=list[Policy])
+async def list_policies(_: Staff, deps: Deps) -> list[Policy]:
     """Targets (first response, next update, resolution) per service level and priority."""
-    return [PolicyView.model_validate(asdict(p)) for p in policies()]
+    return sorted((await current_setup(deps)).policies.values(), key=lambda p: p.id)
 
 
-@router.get("/calendars", response_model=list[CalendarView])
-async def list_calendars(_: Staff) -> list[CalendarView]:
-    """The business-hours calendars clocks run on."""
-    return [CalendarView(id=ALWAYS_ON, time_zone="UTC", business_hours="24x7, no holidays")]
+@router.put("/policies/{level}/{priority}", response_model=Policy)
+async def put_policy(
+    level: ServiceLevel, priority: Priority, body: Policy, _: Admin, deps: Deps
+) -> Policy:
+    """Change a policy's targets, calendar or warning fractions; clocks started later use it."""
+    if (body.service_level, body.priority, body.id) != (level, priority, f"{level}/{priority}"):
+        raise DomainError("the body must name the same level, priority and id as the path")
+    if body.calendar_id not in (await current_setup(deps)).calendars:
+        raise FieldInvalid("calendar_id", f"no calendar {body.calendar_id}")
+    await deps.setup_store.put_policy(body)
+    forget_setup(deps)
+    return body
+
+
+@router.get("/calendars", response_model=list[Calendar])
+async def list_calendars(_: Staff, deps: Deps) -> list[Calendar]:
+    """Business-hours calendars: opening hours, time zone, holidays."""
+    return sorted((await current_setup(deps)).calendars.values(), key=lambda c: c.id)
+
+
+@router.put("/calendars/{calendar_id}", response_model=Calendar)
+async def put_calendar(calendar_id: str, body: Calendar, _: Admin, deps: Deps) -> Calendar:
+    """Add or change a calendar."""
+    if body.id != calendar_id:
+        raise DomainError(f"the path names {calendar_id} but the body {body.id}")
+    await deps.setup_store.put_calendar(body)
+    forget_setup(deps)
+    return body
+
+
+class AssignmentRequest(BaseModel):
+    calendar_id: str | None = Field(description="The calendar; null removes the assignment")
+
+
+@router.put("/calendar-assignments/{kind}/{key}", response_model=AssignmentRequest)
+async def assign_calendar(
+    kind: Literal["organization", "queue"],
+    key: str,
+    body: AssignmentRequest,
+    _: Admin,
+    deps: Deps,
+) -> AssignmentRequest:
+    """A customer's (its contract's) or a queue's calendar; the customer's wins."""
+    if body.calendar_id and body.calendar_id not in (await current_setup(deps)).calendars:
+        raise NotFound(f"no calendar {body.calendar_id}")
+    await deps.setup_store.assign(f"{kind}:{key}", body.calendar_id)
+    forget_setup(deps)
+    return body

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
 from fastapi import FastAPI
 from pydantic import Field
 
@@ -12,28 +17,54 @@ from shared.settings import ServiceSettings
 from .api import router
 from .handlers import subscribe
 from .service import SlaDeps
-from .store import CLOCKS, INDEXES, MongoSlaStore
+from .service.scheduler import run
+from .store import CLOCKS, INDEXES, MongoClockStore, MongoSetupStore, MongoTimerStore
 
 
 class SlaSettings(ServiceSettings):
     service_name: str = "sla"
     http_port: int = Field(default=8003, validation_alias="HTTP_PORT")
+    tick_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        validation_alias="HELPDESK_SLA_TICK_SECONDS",
+        description="How often the scheduler looks for due clocks",
+    )
+    setup_ttl_seconds: float = Field(
+        default=2.0, ge=0, validation_alias="HELPDESK_SLA_SETUP_TTL_SECONDS"
+    )
 
 
 async def build(runtime: Runtime) -> SlaDeps:
-    deps = SlaDeps(store=MongoSlaStore(runtime.db), relay=runtime.relay, clock=runtime.clock)
+    settings = runtime.settings
+    assert isinstance(settings, SlaSettings), "sla runs with SlaSettings"
+    deps = SlaDeps(
+        store=MongoClockStore(runtime.db),
+        timers=MongoTimerStore(runtime.db),
+        setup_store=MongoSetupStore(runtime.db),
+        relay=runtime.relay,
+        clock=runtime.clock,
+        holder=f"sla-{uuid.uuid4().hex[:12]}",
+        setup_ttl_seconds=settings.setup_ttl_seconds,
+    )
     subscribe(runtime.consumer, deps)
+    deps.loops.append(partial(run, deps, settings.tick_seconds))
     return deps
+
+
+def loops(deps: SlaDeps) -> list[Callable[[], Any]]:
+    return deps.loops
 
 
 SPEC = ServiceSpec(
     title="Switchboard SLA",
-    description="SLA clocks that warn, pause, breach and escalate.",
+    description="SLA clocks in business time that warn, pause, breach and escalate.",
     routers=[router],
     build=build,
     outbox_collections=[CLOCKS],
     indexes=INDEXES,
     consumes=["triage", "intake"],
+    tasks=loops,
 )
 
 

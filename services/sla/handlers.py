@@ -6,15 +6,33 @@ from typing import Any
 
 from shared.bus import Delivery, EventConsumer
 from shared.events import Event
-from shared.events.triage import TicketTriaged
+from shared.events.intake import TicketMessageAdded
+from shared.events.triage import (
+    TicketClosed,
+    TicketReopened,
+    TicketResolved,
+    TicketStatusChanged,
+    TicketTriaged,
+)
 
-from . import service
-from .service import SlaDeps
+from .service import SlaDeps, clocks
 
 
 def subscribe(consumer: EventConsumer, deps: SlaDeps) -> None:
     async def on_triage(event: Event[Any], _: Delivery) -> None:
         if isinstance(event, TicketTriaged):
-            await service.start_clock(event, deps)
+            await clocks.triaged(event, deps)
+        elif isinstance(event, TicketStatusChanged):
+            await clocks.status_changed(event, deps)
+        elif isinstance(event, TicketResolved | TicketClosed):
+            await clocks.ended(event, deps)
+        elif isinstance(event, TicketReopened):
+            await clocks.reopened(event, deps)
 
-    consumer.route("triage", on_triage, {TicketTriaged.event_type()})
+    async def on_intake(event: Event[Any], _: Delivery) -> None:
+        if isinstance(event, TicketMessageAdded):
+            await clocks.message_added(event, deps)
+
+    triage = (TicketTriaged, TicketStatusChanged, TicketResolved, TicketClosed, TicketReopened)
+    consumer.route("triage", on_triage, {kind.event_type() for kind in triage})
+    consumer.route("intake", on_intake, {TicketMessageAdded.event_type()})

@@ -1,64 +1,181 @@
-"""SLA's storage: one clock per ticket with its targets and outbox."""
+"""SLA's storage: clocks (revisioned, with their outbox), the timer buckets the scheduler reads
+by key, the scheduler's lease and cursor, calendars, their assignments and policy overrides."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from pydantic import BaseModel
-from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from shared.db import Database, Document
+from shared.db import Database, without_id
 from shared.events import Event
-from shared.events.common import Priority, ServiceLevel
-from shared.outbox import OUTBOX, serialise
+from shared.revisions import Revisioned
 from shared.runtime import IndexSpec
 
-CLOCKS = "clocks"
+from .domain import Calendar, Policy, SlaClock
 
-INDEXES: list[IndexSpec] = [(CLOCKS, [("state", ASCENDING), ("next_check_at", ASCENDING)], False)]
+CLOCKS = "sla_clocks"
+TIMERS = "sla_timers"  # "<second>#<n>" -> ticket; "m<minute>" marks a minute with any timer
+SCHEDULER = "sla_scheduler"  # "lease" (holder, until) and "cursor" (last second read)
+CALENDARS = "calendars"
+ASSIGNMENTS = "calendar_assignments"  # "organization:<id>" / "queue:<key>" -> calendar id
+POLICIES = "policy_overrides"
 
-
-class ClockTarget(BaseModel):
-    name: str
-    target_seconds: int
-    due_at: datetime
-    elapsed_seconds: int = 0
-    state: str = "running"
-
-
-class Clock(BaseModel):
-    ticket_id: str
-    number: str
-    policy_id: str
-    service_level: ServiceLevel | None
-    priority: Priority
-    calendar_id: str
-    state: str
-    started_at: datetime
-    next_check_at: datetime
-    targets: list[ClockTarget]
+INDEXES: list[IndexSpec] = []  # every read is by _id: FerretDB serves only those from an index
+SECOND = "%Y%m%d%H%M%S"
 
 
-class SlaStore(Protocol):
-    async def insert_clock(self, clock: Clock, events: Sequence[Event[Any]]) -> bool: ...
-    async def get_clock(self, ticket_id: str) -> Clock | None: ...
+def second_of(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(SECOND)
 
 
-class MongoSlaStore:
+class ClockStore(Protocol):
+    async def insert_clock(self, clock: SlaClock, events: Sequence[Event[Any]]) -> bool: ...
+    async def get_clock(self, ticket_id: str) -> SlaClock | None: ...
+    async def save_clock(
+        self, before: SlaClock, after: SlaClock, events: Sequence[Event[Any]]
+    ) -> bool: ...
+
+
+class TimerStore(Protocol):
+    async def add_timer(self, ticket_id: str, at: datetime) -> None: ...
+    async def timers_at(self, second: datetime) -> list[str]: ...
+    async def minute_has_timers(self, minute: datetime) -> bool: ...
+    async def cursor(self) -> datetime | None: ...
+    async def move_cursor(self, to: datetime) -> None: ...
+    async def take_lease(self, holder: str, now: datetime, hold: timedelta) -> bool: ...
+
+
+class MongoClockStore:
     def __init__(self, db: Database) -> None:
-        self._clocks = db[CLOCKS]
+        self._clocks: Revisioned[SlaClock] = Revisioned(db, CLOCKS, SlaClock)
 
-    async def insert_clock(self, clock: Clock, events: Sequence[Event[Any]]) -> bool:
-        doc: Document = {"_id": clock.ticket_id, **clock.model_dump(), OUTBOX: serialise(events)}
+    async def insert_clock(self, clock: SlaClock, events: Sequence[Event[Any]]) -> bool:
+        return await self._clocks.insert(clock.ticket_id, clock, events)
+
+    async def get_clock(self, ticket_id: str) -> SlaClock | None:
+        return await self._clocks.get(ticket_id)
+
+    async def save_clock(
+        self, before: SlaClock, after: SlaClock, events: Sequence[Event[Any]]
+    ) -> bool:
+        return await self._clocks.save(before.ticket_id, before.revision, after, events)
+
+
+class MongoTimerStore:
+    """Timers by the second they are due, read by _id: a tick costs one look-up per second
+    (one per minute when the minute has none), however many clocks are open."""
+
+    def __init__(self, db: Database) -> None:
+        self._timers = db[TIMERS]
+        self._scheduler = db[SCHEDULER]
+        self._next: dict[str, int] = {}  # per second, where this process tries next
+
+    async def add_timer(self, ticket_id: str, at: datetime) -> None:
+        second = second_of(at)
+        minute = f"m{second[:12]}"
         try:
-            await self._clocks.insert_one(doc)
+            await self._timers.insert_one({"_id": minute})
+        except DuplicateKeyError:
+            pass
+        n = self._next.get(second, 0)
+        while True:
+            try:
+                await self._timers.insert_one({"_id": f"{second}#{n}", "ticket_id": ticket_id})
+            except DuplicateKeyError:
+                n += 1
+                continue
+            self._next[second] = n + 1
+            if len(self._next) > 10_000:
+                self._next.clear()
+            return
+
+    async def timers_at(self, second: datetime) -> list[str]:
+        key = second_of(second)
+        found = []
+        n = 0
+        while doc := await self._timers.find_one({"_id": f"{key}#{n}"}):
+            found.append(str(doc["ticket_id"]))
+            n += 1
+        return found
+
+    async def minute_has_timers(self, minute: datetime) -> bool:
+        return await self._timers.find_one({"_id": f"m{second_of(minute)[:12]}"}) is not None
+
+    async def cursor(self) -> datetime | None:
+        doc = await self._scheduler.find_one({"_id": "cursor"})
+        return doc["at"] if doc else None
+
+    async def move_cursor(self, to: datetime) -> None:
+        await self._scheduler.replace_one(
+            {"_id": "cursor"}, {"_id": "cursor", "at": to}, upsert=True
+        )
+
+    async def take_lease(self, holder: str, now: datetime, hold: timedelta) -> bool:
+        """Hold or renew the scheduler's lease. A lapsed lease is taken over by deleting exactly
+        the lapsed one and inserting anew: of two replicas trying, one insert wins."""
+        doc = await self._scheduler.find_one({"_id": "lease"})
+        if doc is not None and doc["holder"] == holder:
+            await self._scheduler.update_one(
+                {"_id": "lease", "holder": holder}, {"$set": {"until": now + hold}}
+            )
+            return True
+        if doc is not None and doc["until"] > now:
+            return False
+        if doc is not None:
+            await self._scheduler.delete_one(
+                {"_id": "lease", "holder": doc["holder"], "until": doc["until"]}
+            )
+        try:
+            await self._scheduler.insert_one(
+                {"_id": "lease", "holder": holder, "until": now + hold}
+            )
         except DuplicateKeyError:
             return False
         return True
 
-    async def get_clock(self, ticket_id: str) -> Clock | None:
-        doc = await self._clocks.find_one({"_id": ticket_id})
-        return Clock.model_validate(doc) if doc else None
+
+class SetupStore(Protocol):
+    async def calendars(self) -> list[Calendar]: ...
+    async def put_calendar(self, calendar: Calendar) -> None: ...
+    async def assignments(self) -> dict[str, str]: ...
+    async def assign(self, key: str, calendar_id: str | None) -> None: ...
+    async def policy_overrides(self) -> list[Policy]: ...
+    async def put_policy(self, policy: Policy) -> None: ...
+
+
+class MongoSetupStore:
+    def __init__(self, db: Database) -> None:
+        self._calendars = db[CALENDARS]
+        self._assignments = db[ASSIGNMENTS]
+        self._policies = db[POLICIES]
+
+    async def calendars(self) -> list[Calendar]:
+        docs = await self._calendars.find().to_list(None)
+        return [Calendar.model_validate(without_id(d)) for d in docs]
+
+    async def put_calendar(self, calendar: Calendar) -> None:
+        doc = {"_id": calendar.id, **calendar.model_dump(mode="json")}
+        await self._calendars.replace_one({"_id": calendar.id}, doc, upsert=True)
+
+    async def assignments(self) -> dict[str, str]:
+        return {
+            str(d["_id"]): d["calendar_id"] for d in await self._assignments.find().to_list(None)
+        }
+
+    async def assign(self, key: str, calendar_id: str | None) -> None:
+        if calendar_id is None:
+            await self._assignments.delete_one({"_id": key})
+            return
+        doc = {"_id": key, "calendar_id": calendar_id}
+        await self._assignments.replace_one({"_id": key}, doc, upsert=True)
+
+    async def policy_overrides(self) -> list[Policy]:
+        docs = await self._policies.find().to_list(None)
+        return [Policy.model_validate(without_id(d)) for d in docs]
+
+    async def put_policy(self, policy: Policy) -> None:
+        doc = {"_id": policy.id, **policy.model_dump(mode="json")}
+        await self._policies.replace_one({"_id": policy.id}, doc, upsert=True)

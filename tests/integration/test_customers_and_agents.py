@@ -189,7 +189,8 @@ async def test_sla_shows_the_policy_targets_it_applies(
         "next_update": 3600,
         "resolution": 14400,
     }
-    assert [c["id"] for c in calendars] == ["24x7"]
+    assert [c["id"] for c in calendars] == ["24x7", "office"]
+    assert calendars[1]["holiday_country"] == "SE" and calendars[0]["always_on"]
 
 
 COVERED = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import pytest
 from hypothesis import given
@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from services.intake.domain import Contract, format_number, judge, parse_number
 from services.problems.domain import jaccard, tokens
 from services.reporting.domain import add_into, increments
-from services.sla.domain import targets_for
+from services.sla.domain import default_policies, policy_id
 from shared.events.common import Priority, ServiceLevel
 from tests.unit.test_events import created
 
@@ -36,21 +36,32 @@ def test_sequence_numbers_start_at_one() -> None:
 
 
 def test_platinum_highest_answers_within_15_minutes_and_resolves_within_4_hours() -> None:
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    first, _, resolution = targets_for(ServiceLevel.PLATINUM, Priority.HIGHEST, start)
-    assert first.due_at - start == timedelta(minutes=15)
-    assert resolution.due_at - start == timedelta(hours=4)
+    policy = default_policies()["platinum/highest"]
+    assert policy.target_seconds == {
+        "first_response": 15 * 60,
+        "next_update": 60 * 60,
+        "resolution": 4 * 3600,
+    }
+    assert policy.calendar_id == "24x7"
+
+
+def test_bronze_lowest_resolves_within_three_business_days_of_office_hours() -> None:
+    policy = default_policies()["bronze/lowest"]
+    assert policy.target_seconds["resolution"] == 3 * 9 * 3600
+    assert policy.calendar_id == "office"
 
 
 @given(st.sampled_from(list(ServiceLevel)), st.sampled_from(list(Priority)))
-def test_better_service_levels_never_get_longer_targets(level: ServiceLevel, p: Priority) -> None:
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    order = list(ServiceLevel)
-    better = order[max(0, order.index(level) - 1)]
-    for mine, theirs in zip(
-        targets_for(level, p, start), targets_for(better, p, start), strict=True
-    ):
-        assert theirs.seconds <= mine.seconds
+def test_better_service_levels_and_priorities_never_get_longer_targets(
+    level: ServiceLevel, p: Priority
+) -> None:
+    policies = default_policies()
+    levels, priorities = list(ServiceLevel), list(Priority)  # best level first, lowest first
+    better_level = levels[max(0, levels.index(level) - 1)]
+    higher = priorities[min(len(priorities) - 1, priorities.index(p) + 1)]
+    mine = policies[policy_id(level, p)].target_seconds
+    for better in (policy_id(better_level, p), policy_id(level, higher)):
+        assert all(policies[better].target_seconds[n] <= s for n, s in mine.items())
 
 
 def test_tokens_fold_case_and_accents_and_drop_short_words() -> None:

@@ -1,0 +1,72 @@
+"""Which targets a ticket gets: a policy per service level x priority, in business minutes on
+the calendar that applies (24x7 for platinum, office hours otherwise)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events.common import Priority, ServiceLevel
+
+TARGET_NAMES = ("first_response", "next_update", "resolution")
+NO_CONTRACT = ServiceLevel.BRONZE
+P = Priority
+# (first response, next update, resolution) in business minutes; a business day is 9 hours.
+DEFAULT_MINUTES: dict[ServiceLevel, dict[Priority, tuple[int, int, int]]] = {
+    ServiceLevel.PLATINUM: {
+        P.HIGHEST: (15, 60, 240),
+        P.HIGH: (30, 120, 480),
+        P.NORMAL: (60, 240, 540),
+        P.LOW: (120, 240, 1080),
+        P.LOWEST: (240, 540, 1620),
+    },
+    ServiceLevel.GOLD: {
+        P.HIGHEST: (30, 60, 480),
+        P.HIGH: (60, 120, 540),
+        P.NORMAL: (120, 240, 1080),
+        P.LOW: (240, 540, 1620),
+        P.LOWEST: (480, 540, 1620),
+    },
+    ServiceLevel.SILVER: {
+        P.HIGHEST: (60, 120, 540),
+        P.HIGH: (120, 240, 1080),
+        P.NORMAL: (240, 540, 1620),
+        P.LOW: (480, 540, 1620),
+        P.LOWEST: (540, 1080, 1620),
+    },
+    ServiceLevel.BRONZE: {
+        P.HIGHEST: (120, 240, 1080),
+        P.HIGH: (240, 540, 1620),
+        P.NORMAL: (480, 540, 1620),
+        P.LOW: (540, 1080, 1620),
+        P.LOWEST: (540, 1080, 1620),
+    },
+}
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    service_level: ServiceLevel
+    priority: Priority
+    target_seconds: dict[str, int] = Field(description="Business seconds per target")
+    calendar_id: str = Field(description="Default calendar (a contract's or queue's wins)")
+    warn_at: tuple[float, ...] = Field(default=(0.75, 0.9), description="Warning fractions")
+
+
+def policy_id(level: ServiceLevel | None, priority: Priority) -> str:
+    return f"{(level or NO_CONTRACT).value}/{priority.value}"
+
+
+def default_policies() -> dict[str, Policy]:
+    found = {}
+    for level, table in DEFAULT_MINUTES.items():
+        for priority, minutes in table.items():
+            policy = Policy(
+                id=policy_id(level, priority),
+                service_level=level,
+                priority=priority,
+                target_seconds={n: m * 60 for n, m in zip(TARGET_NAMES, minutes, strict=True)},
+                calendar_id="24x7" if level is ServiceLevel.PLATINUM else "office",
+            )
+            found[policy.id] = policy
+    return found

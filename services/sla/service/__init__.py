@@ -1,0 +1,156 @@
+"""SLA's use cases: clocks started and moved by the ticket's events, their warnings, breaches
+and outcomes announced, the setup (calendars, their assignment, policies) read with a TTL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared.clock import Clock
+from shared.errors import Conflict, NotFound
+from shared.events import Event
+from shared.events.common import Priority, ServiceLevel
+from shared.events.sla import (
+    SlaBreached,
+    SlaMet,
+    SlaTargetData,
+    SlaWarning,
+)
+from shared.outbox import OutboxRelay
+
+from .. import metrics
+from ..domain import (
+    Calendar,
+    Happening,
+    Policy,
+    SlaClock,
+    always_on,
+    default_policies,
+    office,
+    policy_id,
+)
+from ..store import CLOCKS, ClockStore, SetupStore, TimerStore
+
+MAX_WRITE_ATTEMPTS = 5
+Change = tuple[SlaClock, list[Event[Any]]]
+
+
+@dataclass(frozen=True)
+class Setup:
+    calendars: dict[str, Calendar]
+    assignments: dict[str, str]
+    policies: dict[str, Policy]
+
+    def policy(self, level: ServiceLevel | None, priority: Priority) -> Policy:
+        return self.policies[policy_id(level, priority)]
+
+    def calendar(self, policy: Policy, organization_id: str | None, queue: str | None) -> Calendar:
+        """The customer's calendar, else the queue's, else the policy's."""
+        for key in (f"organization:{organization_id}", f"queue:{queue}"):
+            chosen = self.assignments.get(key)
+            if chosen in self.calendars:
+                return self.calendars[chosen]
+        return self.calendars.get(policy.calendar_id) or self.calendars["24x7"]
+
+
+def default_calendars() -> dict[str, Calendar]:
+    return {
+        c.id: c
+        for c in (
+            always_on(),
+            office("office", "Europe/Stockholm", "SE", "Office hours, Sweden"),
+        )
+    }
+
+
+@dataclass
+class SlaDeps:
+    store: ClockStore
+    timers: TimerStore
+    setup_store: SetupStore
+    relay: OutboxRelay
+    clock: Clock
+    holder: str = "sla"
+    setup_ttl_seconds: float = 2.0
+    loops: list[Callable[[], Any]] = field(default_factory=list)
+    _setup: tuple[float, Setup] | None = field(default=None, repr=False)
+
+
+async def current_setup(deps: SlaDeps) -> Setup:
+    cached = deps._setup
+    if cached is not None and time.monotonic() - cached[0] < deps.setup_ttl_seconds:
+        return cached[1]
+    calendars = default_calendars() | {c.id: c for c in await deps.setup_store.calendars()}
+    policies = default_policies() | {p.id: p for p in await deps.setup_store.policy_overrides()}
+    setup = Setup(calendars, await deps.setup_store.assignments(), policies)
+    deps._setup = (time.monotonic(), setup)
+    return setup
+
+
+def forget_setup(deps: SlaDeps) -> None:
+    deps._setup = None
+
+
+async def get_clock(ticket_id: str, deps: SlaDeps) -> SlaClock:
+    clock = await deps.store.get_clock(ticket_id)
+    if clock is None:
+        raise NotFound(f"no SLA clock for ticket {ticket_id}")
+    return clock
+
+
+async def change_clock(
+    ticket_id: str, deps: SlaDeps, decide: Callable[[SlaClock, Setup], Change | None]
+) -> SlaClock | None:
+    """Read, decide, claim the next revision; decide again when another writer came first.
+    A new check time gets its timer."""
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        async with deps.relay.writing(CLOCKS, ticket_id):
+            clock = await deps.store.get_clock(ticket_id)
+            if clock is None:
+                return None
+            decided = decide(clock, await current_setup(deps))
+            if decided is None:
+                return clock
+            after, events = decided
+            if not await deps.store.save_clock(clock, after, events):
+                continue
+        await schedule(clock, after, deps)
+        return after
+    raise Conflict(f"the SLA clock of {ticket_id} kept changing")
+
+
+async def schedule(before: SlaClock | None, after: SlaClock, deps: SlaDeps) -> None:
+    if after.next_check_at is not None and (
+        before is None or before.next_check_at != after.next_check_at
+    ):
+        # never behind the scheduler's cursor: an overdue check is made in the next round
+        at = max(after.next_check_at, deps.clock.now())
+        await deps.timers.add_timer(after.ticket_id, at)
+
+
+def announced(clock: SlaClock, happenings: list[Happening], now: datetime) -> list[Event[Any]]:
+    """The events of warnings, breaches and targets met."""
+    events: list[Event[Any]] = []
+    kinds: dict[str, type[SlaWarning] | type[SlaBreached] | type[SlaMet]] = {
+        "warning": SlaWarning,
+        "breached": SlaBreached,
+        "met": SlaMet,
+    }
+    for h in happenings:
+        kind = kinds.get(h.kind)
+        if kind is None:
+            continue  # a miss already announced as a breach
+        data = SlaTargetData(
+            ticket_id=clock.ticket_id,
+            number=clock.number,
+            target=h.target,
+            due_at=h.due_at,
+            elapsed_seconds=h.elapsed_seconds,
+            fraction=round(h.fraction, 4),
+        )
+        events.append(kind.create(source="sla", subject=clock.ticket_id, time=now, data=data))
+        metrics.OUTCOMES.labels(h.kind, h.target).inc()
+    return events

@@ -1,0 +1,88 @@
+"""Documents changed by numbered revisions, for state that several writers touch (a consumer,
+an API call, a scheduler, on any replica).
+
+FerretDB v1 applies updates without a lock, so a change is claimed by a keyed insert of the new
+state and its events into `<collection>_revisions` ("<id>#<n>"); the document is then brought
+up to it. Of two writers deciding from the same revision only one claim succeeds: the other
+reads again and decides again. A writer that dies between claim and write leaves the claim, and
+the next read rolls it in. The events travel in the document's outbox (shared/outbox.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+from pymongo.errors import DuplicateKeyError
+
+from .db import Database, Document
+from .events import Event
+from .outbox import OUTBOX, serialise
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Revisioned(Generic[M]):
+    def __init__(
+        self,
+        db: Database,
+        collection: str,
+        model: type[M],
+        encode: Callable[[Document], Document] = lambda d: d,
+        decode: Callable[[Document], Document] = lambda d: d,
+    ) -> None:
+        self._docs = db[collection]
+        self._revisions = db[f"{collection}_revisions"]
+        self._model = model
+        self._encode = encode
+        self._decode = decode
+
+    async def insert(self, doc_id: str, state: M, events: Sequence[Event[Any]]) -> bool:
+        """The first revision; False when the document exists already."""
+        doc = {"_id": doc_id, **self._state(state, 0), OUTBOX: serialise(events)}
+        try:
+            await self._docs.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def get(self, doc_id: str) -> M | None:
+        doc = await self._docs.find_one({"_id": doc_id})
+        while doc is not None:
+            revision = int(doc.get("revision", 0))
+            change = await self._revisions.find_one({"_id": f"{doc_id}#{revision + 1}"})
+            if change is None:
+                return self._model.model_validate(self._decode(doc))
+            await self._apply(doc_id, change, revision)
+            doc = await self._docs.find_one({"_id": doc_id})
+        return None
+
+    async def save(
+        self, doc_id: str, revision: int, after: M, events: Sequence[Event[Any]]
+    ) -> bool:
+        """Claim revision + 1 with this state; False when another writer claimed it first."""
+        change: Document = {
+            "_id": f"{doc_id}#{revision + 1}",
+            "state": self._state(after, revision + 1),
+            "events": serialise(events),
+        }
+        try:
+            await self._revisions.insert_one(change)
+        except DuplicateKeyError:
+            return False
+        await self._apply(doc_id, change, revision)
+        return True
+
+    def _state(self, state: M, revision: int) -> Document:
+        dumped = state.model_dump(mode="python")
+        dumped["revision"] = revision
+        return self._encode(dumped)
+
+    async def _apply(self, doc_id: str, change: Document, revision: int) -> None:
+        """Bring the document from `revision` to the change's state; a no-op once done."""
+        at = {"$in": [0, None]} if revision == 0 else revision
+        await self._docs.update_one(
+            {"_id": doc_id, "revision": at},
+            {"$set": change["state"], "$push": {OUTBOX: {"$each": change["events"]}}},
+        )
