@@ -136,3 +136,20 @@ async def assign_calendar(
     await deps.setup_store.assign(f"{kind}:{key}", body.calendar_id)
     forget_setup(deps)
     return body
+
+
+class SchedulerView(BaseModel):
+    holder: str | None = Field(description="The replica holding the scheduler's lease")
+    lease_until: datetime | None
+    checked_up_to: datetime | None = Field(description="Every timer up to here has been read")
+
+
+@router.get("/scheduler", response_model=SchedulerView)
+async def scheduler_view(_: Staff, deps: Deps) -> SchedulerView:
+    """Which replica fires the clocks, and how far it has got."""
+    lease = await deps.timers.lease()
+    return SchedulerView(
+        holder=lease[0] if lease else None,
+        lease_until=lease[1] if lease else None,
+        checked_up_to=await deps.timers.cursor(),
+    )

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from pymongo.errors import DuplicateKeyError
 
-from shared.db import Database, without_id
+from shared.db import Database, Document, without_id
 from shared.events import Event
 from shared.revisions import Revisioned
 from shared.runtime import IndexSpec
@@ -46,6 +46,7 @@ class TimerStore(Protocol):
     async def cursor(self) -> datetime | None: ...
     async def move_cursor(self, to: datetime) -> None: ...
     async def take_lease(self, holder: str, now: datetime, hold: timedelta) -> bool: ...
+    async def lease(self) -> tuple[str, datetime] | None: ...
 
 
 class MongoClockStore:
@@ -113,6 +114,10 @@ class MongoTimerStore:
             {"_id": "cursor"}, {"_id": "cursor", "at": to}, upsert=True
         )
 
+    async def lease(self) -> tuple[str, datetime] | None:
+        doc = await self._scheduler.find_one({"_id": "lease"})
+        return (str(doc["holder"]), doc["until"]) if doc else None
+
     async def take_lease(self, holder: str, now: datetime, hold: timedelta) -> bool:
         """Hold or renew the scheduler's lease. A lapsed lease is taken over by deleting exactly
         the lapsed one and inserting anew: of two replicas trying, one insert wins."""
@@ -154,10 +159,10 @@ class MongoSetupStore:
 
     async def calendars(self) -> list[Calendar]:
         docs = await self._calendars.find().to_list(None)
-        return [Calendar.model_validate(without_id(d)) for d in docs]
+        return [Calendar.model_validate(_calendar_from(without_id(d))) for d in docs]
 
     async def put_calendar(self, calendar: Calendar) -> None:
-        doc = {"_id": calendar.id, **calendar.model_dump(mode="json")}
+        doc = {"_id": calendar.id, **_calendar_to(calendar.model_dump(mode="json"))}
         await self._calendars.replace_one({"_id": calendar.id}, doc, upsert=True)
 
     async def assignments(self) -> dict[str, str]:
@@ -179,3 +184,14 @@ class MongoSetupStore:
     async def put_policy(self, policy: Policy) -> None:
         doc = {"_id": policy.id, **policy.model_dump(mode="json")}
         await self._policies.replace_one({"_id": policy.id}, doc, upsert=True)
+
+
+def _calendar_to(doc: Document) -> Document:
+    """Opening hours as "08:00:00-17:00:00" strings: FerretDB stores no nested arrays."""
+    doc["hours"] = {day: [f"{a}-{b}" for a, b in spans] for day, spans in doc["hours"].items()}
+    return doc
+
+
+def _calendar_from(doc: Document) -> Document:
+    doc["hours"] = {day: [s.split("-") for s in spans] for day, spans in doc["hours"].items()}
+    return doc

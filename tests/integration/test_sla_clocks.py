@@ -1,0 +1,328 @@
+"""SLA clocks on real Kafka and FerretDB with an injected clock: started by ticket.triaged,
+paused while waiting for the customer, stopped by the first public reply and the resolution,
+warnings and breaches announced once per target by the scheduler, also with two replicas and
+after a restart."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from services.sla.app import SlaSettings, create_app
+from shared.clock import FixedClock
+from shared.events import Event, parse_event
+from shared.events.common import (
+    AuthorType,
+    Channel,
+    Level,
+    Person,
+    Priority,
+    ServiceLevel,
+    TicketStatus,
+    TicketType,
+    Visibility,
+)
+from shared.events.intake import TicketMessageAdded, TicketMessageAddedData
+from shared.events.triage import (
+    TicketReopened,
+    TicketReopenedData,
+    TicketResolved,
+    TicketResolvedData,
+    TicketStatusChanged,
+    TicketStatusChangedData,
+    TicketTriaged,
+    TicketTriagedData,
+)
+from tests.helpers import Isolation, TopicReader, auth, in_process, wait_for
+from tests.integration.test_triage_work import send
+
+pytestmark = pytest.mark.integration
+START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
+
+
+@asynccontextmanager
+async def sla_service(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch, clock: FixedClock
+) -> AsyncIterator[httpx.AsyncClient]:
+    env = isolated.env(HELPDESK_SLA_TICK_SECONDS="0.1", HELPDESK_SLA_SETUP_TTL_SECONDS="0")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    async with in_process(create_app(SlaSettings(), clock)) as client:
+        yield client
+
+
+def triaged(n: int, level: ServiceLevel = ServiceLevel.PLATINUM, **fields: Any) -> Event[Any]:
+    data = TicketTriagedData(
+        ticket_id=f"t-{n}",
+        number=f"HD-{n:06d}",
+        type=TicketType.INCIDENT,
+        impact=Level.HIGH,
+        urgency=Level.HIGH,
+        priority=fields.pop("priority", Priority.HIGHEST),
+        service_level=level,
+        queue="operations",
+        tier=1,
+        status=TicketStatus.OPEN,
+        organization_id=fields.pop("organization_id", "acme"),
+        entitled=True,
+    )
+    return TicketTriaged.create(
+        source="triage", subject=f"t-{n}", time=fields.get("at", START), data=data
+    )
+
+
+def status(n: int, was: TicketStatus, now: TicketStatus, at: datetime) -> Event[Any]:
+    data = TicketStatusChangedData(
+        ticket_id=f"t-{n}", number=f"HD-{n:06d}", from_status=was, to_status=now
+    )
+    return TicketStatusChanged.create(source="triage", subject=f"t-{n}", time=at, data=data)
+
+
+def agent_reply(n: int, at: datetime, visibility: Visibility = Visibility.PUBLIC) -> Event[Any]:
+    data = TicketMessageAddedData(
+        ticket_id=f"t-{n}",
+        number=f"HD-{n:06d}",
+        message_id=f"m-{n}-{at.timestamp()}",
+        author_type=AuthorType.AGENT,
+        author=Person(email="agent@helpdesk.example"),
+        visibility=visibility,
+        channel=Channel.EMAIL,
+    )
+    return TicketMessageAdded.create(source="intake", subject=f"t-{n}", time=at, data=data)
+
+
+async def clock_when(sla: httpx.AsyncClient, n: int, check: Any, what: str) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        response = await sla.get(f"/v1/sla/clocks/t-{n}", headers=auth())
+        body: dict[str, Any] = response.json()
+        return body if response.status_code == 200 and check(body) else None
+
+    return await wait_for(probe, within=30, what=what)
+
+
+def target(clock: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(t for t in clock["targets"] if t["name"] == name)
+
+
+async def sla_events(isolated: Isolation, enough: Any) -> list[Any]:
+    async with TopicReader(isolated.infra.kafka, isolated.topic("sla")) as reader:
+        await reader.read_until(lambda rs: enough([parse_event(r.value) for r in rs]))
+    return [parse_event(r.value) for r in reader.records]
+
+
+async def test_a_clock_pauses_for_the_customer_and_stops_at_the_first_public_reply(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FixedClock(START)
+    async with sla_service(isolated, monkeypatch, clock) as sla:
+        await send(isolated, "triage", [triaged(1)])
+        started = await clock_when(sla, 1, lambda c: True, "clock started")
+        await send(
+            isolated,
+            "triage",
+            [
+                status(
+                    1,
+                    TicketStatus.ASSIGNED,
+                    TicketStatus.PENDING_CUSTOMER,
+                    START + timedelta(minutes=5),
+                )
+            ],
+        )
+        await clock_when(sla, 1, lambda c: c["state"] == "paused", "paused")
+        clock.advance(timedelta(hours=2))  # waiting for the customer: none of it counts
+        paused = await clock_when(sla, 1, lambda c: True, "still paused")
+        await send(
+            isolated,
+            "triage",
+            [
+                status(
+                    1,
+                    TicketStatus.PENDING_CUSTOMER,
+                    TicketStatus.IN_PROGRESS,
+                    START + timedelta(hours=2, minutes=5),
+                )
+            ],
+        )
+        await clock_when(sla, 1, lambda c: c["state"] == "running", "resumed")
+        await send(
+            isolated,
+            "intake",
+            [agent_reply(1, START + timedelta(hours=2, minutes=8), Visibility.INTERNAL)],
+        )
+        await send(isolated, "intake", [agent_reply(1, START + timedelta(hours=2, minutes=9))])
+        replied = await clock_when(
+            sla, 1, lambda c: target(c, "first_response")["state"] == "stopped", "first response"
+        )
+    assert target(started, "first_response")["due_at"].startswith("2026-11-02T09:15:00")
+    assert target(paused, "first_response")["elapsed_seconds"] == 300  # 09:00 to 09:05
+    assert len(paused["pauses"]) == 1 and paused["pauses"][0]["end"] is None
+    first = target(replied, "first_response")
+    assert (first["outcome"], first["elapsed_seconds"]) == (
+        "met",
+        300 + 240,
+    )  # the internal note did not count
+    assert target(replied, "next_update")["state"] == "running"
+    events = await sla_events(isolated, lambda es: any(e.type == "sla.met" for e in es))
+    assert [e.type for e in events] == [
+        "sla.clock_started",
+        "sla.clock_paused",
+        "sla.clock_resumed",
+        "sla.met",
+    ]
+    assert events[-1].data.target == "first_response"
+
+
+async def test_warnings_and_a_breach_are_announced_once_and_resolution_time_accumulates(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FixedClock(START)
+    async with sla_service(isolated, monkeypatch, clock) as sla:
+        await send(isolated, "triage", [triaged(1)])
+        await clock_when(sla, 1, lambda c: True, "clock started")
+        for minutes in (12, 14, 16, 30):  # first response: 15 min; warnings at 75% and 90%
+            clock.advance(timedelta(minutes=minutes) - (clock.now() - START))
+            await caught_up(sla, clock)
+        breached = await clock_when(
+            sla, 1, lambda c: target(c, "first_response")["breached"], "breach"
+        )
+        resolved_at = START + timedelta(hours=1)
+        clock.advance(resolved_at - clock.now())
+        await send(isolated, "triage", [_resolved(1, resolved_at)])
+        await clock_when(sla, 1, lambda c: target(c, "resolution")["state"] == "stopped", "stopped")
+        clock.advance(timedelta(hours=5))
+        reopened_at = clock.now()
+        await send(isolated, "triage", [_reopened(1, reopened_at)])
+        again = await clock_when(
+            sla, 1, lambda c: target(c, "resolution")["state"] == "running", "reopened"
+        )
+    assert target(breached, "first_response")["remaining_seconds"] == 0
+    events = await sla_events(isolated, lambda es: sum(e.type == "sla.met" for e in es) >= 1)
+    announced = [(e.type, e.data.target) for e in events if e.type != "sla.clock_started"]
+    assert Counter(announced) == Counter(
+        {
+            ("sla.warning", "first_response"): 2,
+            ("sla.breached", "first_response"): 1,
+            ("sla.met", "resolution"): 1,
+        }
+    )
+    assert target(again, "resolution")["elapsed_seconds"] == 3600  # the hour before, kept
+    assert target(again, "first_response")["outcome"] == "missed"
+
+
+async def caught_up(sla: httpx.AsyncClient, clock: FixedClock) -> None:
+    """Wait until the scheduler has read every timer up to the (injected) present."""
+    wanted = clock.now().replace(microsecond=0) - timedelta(seconds=1)
+
+    async def probe() -> bool:
+        view = (await sla.get("/v1/sla/scheduler", headers=auth())).json()
+        up_to = view["checked_up_to"]
+        return up_to is not None and datetime.fromisoformat(up_to) >= wanted
+
+    await wait_for(probe, within=30, what=f"the scheduler at {wanted}")
+
+
+def _resolved(n: int, at: datetime) -> Event[Any]:
+    data = TicketResolvedData(ticket_id=f"t-{n}", number=f"HD-{n:06d}", resolution="fixed")
+    return TicketResolved.create(source="triage", subject=f"t-{n}", time=at, data=data)
+
+
+def _reopened(n: int, at: datetime) -> Event[Any]:
+    data = TicketReopenedData(
+        ticket_id=f"t-{n}", number=f"HD-{n:06d}", reason="reply", reopen_count=1
+    )
+    return TicketReopened.create(source="triage", subject=f"t-{n}", time=at, data=data)
+
+
+async def test_two_replicas_announce_each_breach_once_and_one_takes_over_from_the_other(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FixedClock(START)
+    tickets = range(1, 7)
+    async with AsyncExitStack() as first_replica:
+        a = await first_replica.enter_async_context(sla_service(isolated, monkeypatch, clock))
+
+        async def holder_of_lease() -> str | None:
+            holder: str | None = (await a.get("/v1/sla/scheduler", headers=auth())).json()["holder"]
+            return holder
+
+        holder = await wait_for(holder_of_lease, what="the first replica holding the lease")
+        async with sla_service(isolated, monkeypatch, clock) as b:
+            await send(isolated, "triage", [triaged(n) for n in tickets])
+            for n in tickets:
+                await clock_when(b, n, lambda c: True, f"clock {n}")
+            clock.advance(timedelta(minutes=20))  # every first response (15 min) is late
+            await caught_up(b, clock)
+            await first_replica.aclose()  # the lease holder stops; its lease lapses
+            clock.advance(timedelta(hours=5))  # and every resolution (4 h) is late too
+            await caught_up(b, clock)
+            taken = (await b.get("/v1/sla/scheduler", headers=auth())).json()["holder"]
+    events = await sla_events(
+        isolated, lambda es: sum(e.type == "sla.breached" for e in es) >= 2 * len(tickets)
+    )
+    breaches = Counter((e.subject, e.data.target) for e in events if e.type == "sla.breached")
+    assert breaches == Counter(
+        {(f"t-{n}", t): 1 for n in tickets for t in ("first_response", "resolution")}
+    )
+    assert taken != holder  # the second replica took the lease over
+
+
+async def test_after_a_restart_overdue_clocks_are_checked_at_once(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FixedClock(START)
+    async with sla_service(isolated, monkeypatch, clock) as sla:
+        await send(isolated, "triage", [triaged(1)])
+        await clock_when(sla, 1, lambda c: True, "clock started")
+    clock.advance(timedelta(hours=1))  # down for an hour: the first response fell due meanwhile
+    async with sla_service(isolated, monkeypatch, clock) as sla:
+        late = await clock_when(
+            sla, 1, lambda c: target(c, "first_response")["breached"], "the overdue breach"
+        )
+    assert target(late, "first_response")["elapsed_seconds"] == 3600
+    events = await sla_events(isolated, lambda es: any(e.type == "sla.breached" for e in es))
+    assert [e.data.target for e in events if e.type == "sla.breached"] == ["first_response"]
+
+
+async def test_a_customers_calendar_and_a_new_priority_re_plan_the_clock(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FixedClock(START)
+    admin = auth(["admin"])
+    polish = {
+        "id": "pl-office",
+        "time_zone": "Europe/Warsaw",
+        "hours": {str(d): [["08:00", "16:00"]] for d in range(5)},
+        "holiday_country": "PL",
+    }
+    async with sla_service(isolated, monkeypatch, clock) as sla:
+        put = await sla.put("/v1/sla/calendars/pl-office", json=polish, headers=admin)
+        bad = await sla.put(
+            "/v1/sla/calendars/x1", json={"id": "x1", "time_zone": "Mars/Olympus"}, headers=admin
+        )
+        assigned = await sla.put(
+            "/v1/sla/calendar-assignments/organization/globex",
+            json={"calendar_id": "pl-office"},
+            headers=admin,
+        )
+        assert (put.status_code, bad.status_code, assigned.status_code) == (200, 422, 200)
+        gold = ServiceLevel.GOLD
+        await send(isolated, "triage", [triaged(1, gold, organization_id="globex")])
+        first = await clock_when(sla, 1, lambda c: True, "clock started")
+        clock.advance(timedelta(minutes=20))
+        higher = triaged(1, gold, organization_id="globex", priority=Priority.HIGH)
+        await send(isolated, "triage", [higher])
+        replanned = await clock_when(sla, 1, lambda c: c["priority"] == "high", "re-planned")
+    assert (first["calendar_id"], first["policy_id"]) == ("pl-office", "gold/highest")
+    resolution = target(replanned, "resolution")
+    assert replanned["policy_id"] == "gold/high" and resolution["target_seconds"] == 540 * 60
+    assert resolution["elapsed_seconds"] == 20 * 60  # the time used is kept
+    # 09:00 UTC is 10:00 in Warsaw; 8 h of office a day: 540 min from 10:00 Monday ends
+    # at 11:00 Tuesday local, 10:00 UTC
+    assert resolution["due_at"].startswith("2026-11-03T10:00:00")
