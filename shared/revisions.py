@@ -80,9 +80,18 @@ class Revisioned(Generic[M]):
         return self._encode(dumped)
 
     async def _apply(self, doc_id: str, change: Document, revision: int) -> None:
-        """Bring the document from `revision` to the change's state; a no-op once done."""
-        at = {"$in": [0, None]} if revision == 0 else revision
+        """Bring the document from `revision` to the change's state; a no-op once done.
+
+        The revision is compared here, not in the update's filter: FerretDB answers only a
+        filter of the bare _id from its index and scans the collection for any other. Two
+        appliers racing may push the change's events twice (consumers skip repeated event
+        ids) or, rarely, write an older state over a newer one, which the next read rolls
+        forward again from the claims.
+        """
+        doc = await self._docs.find_one({"_id": doc_id}, {"revision": 1})
+        if doc is None or int(doc.get("revision") or 0) != revision:
+            return
         await self._docs.update_one(
-            {"_id": doc_id, "revision": at},
+            {"_id": doc_id},
             {"$set": change["state"], "$push": {OUTBOX: {"$each": change["events"]}}},
         )

@@ -42,6 +42,7 @@ class ClockStore(Protocol):
 class TimerStore(Protocol):
     async def add_timer(self, ticket_id: str, at: datetime) -> None: ...
     async def timers_at(self, second: datetime) -> list[str]: ...
+    async def purge(self, before: datetime) -> int: ...
     async def minute_has_timers(self, minute: datetime) -> bool: ...
     async def cursor(self) -> datetime | None: ...
     async def move_cursor(self, to: datetime) -> None: ...
@@ -66,8 +67,15 @@ class MongoClockStore:
 
 
 class MongoTimerStore:
-    """Timers by the second they are due, read by _id: a tick costs one look-up per second
-    (one per minute when the minute has none), however many clocks are open."""
+    """Timers by the second they are due, read by _id: a tick costs a few look-ups per second
+    gone by (one per whole minute without timers), however many clocks are open.
+
+    FerretDB v1 finds an existing _id from its index but scans the collection to learn that
+    one is missing, so the scheduler never asks for a key that may be missing: it inserts a
+    tombstone there instead (atomic, O(1)). A duplicate means the key exists and is read; a
+    tombstone closes a second (or a minute) the scheduler has read. A writer whose second or
+    minute is closed already (clocks of two processes a hair apart) moves its timer on.
+    """
 
     def __init__(self, db: Database) -> None:
         self._timers = db[TIMERS]
@@ -75,35 +83,67 @@ class MongoTimerStore:
         self._next: dict[str, int] = {}  # per second, where this process tries next
 
     async def add_timer(self, ticket_id: str, at: datetime) -> None:
-        second = second_of(at)
-        minute = f"m{second[:12]}"
-        try:
-            await self._timers.insert_one({"_id": minute})
-        except DuplicateKeyError:
-            pass
-        n = self._next.get(second, 0)
         while True:
-            try:
-                await self._timers.insert_one({"_id": f"{second}#{n}", "ticket_id": ticket_id})
-            except DuplicateKeyError:
-                n += 1
+            second = second_of(at)
+            if not await self._open(f"m{second[:12]}"):
+                at = at.replace(second=0, microsecond=0) + timedelta(minutes=1)
                 continue
-            self._next[second] = n + 1
-            if len(self._next) > 10_000:
-                self._next.clear()
-            return
+            n = self._next.get(second, 0)
+            while True:
+                key = f"{second}#{n}"
+                try:
+                    await self._timers.insert_one({"_id": key, "ticket_id": ticket_id})
+                except DuplicateKeyError:
+                    if await self._is_tombstone(key):
+                        break  # the scheduler has read this second: the next one
+                    n += 1
+                    continue
+                self._next[second] = n + 1
+                if len(self._next) > 10_000:
+                    self._next.clear()
+                return
+            at = at.replace(microsecond=0) + timedelta(seconds=1)
+
+    async def _open(self, marker: str) -> bool:
+        """Mark a minute as having timers; False when the scheduler closed it already."""
+        try:
+            await self._timers.insert_one({"_id": marker})
+        except DuplicateKeyError:
+            return not await self._is_tombstone(marker)
+        return True
+
+    async def _is_tombstone(self, key: str) -> bool:
+        doc = await self._timers.find_one({"_id": key})
+        return bool(doc and doc.get("closed"))
+
+    async def _probe(self, key: str) -> dict[str, Any] | None:
+        """The document at `key` if a writer put one there; else close the key, for good."""
+        try:
+            await self._timers.insert_one({"_id": key, "closed": True})
+        except DuplicateKeyError:
+            doc = await self._timers.find_one({"_id": key})
+            return None if doc is None or doc.get("closed") else doc
+        return None
 
     async def timers_at(self, second: datetime) -> list[str]:
         key = second_of(second)
         found = []
         n = 0
-        while doc := await self._timers.find_one({"_id": f"{key}#{n}"}):
+        while doc := await self._probe(f"{key}#{n}"):
             found.append(str(doc["ticket_id"]))
             n += 1
         return found
 
+    async def purge(self, before: datetime) -> int:
+        """Drop what the scheduler read long ago (one pass over the collection, now and then)."""
+        second = second_of(before)
+        entries = await self._timers.delete_many({"_id": {"$lt": second}})
+        markers = await self._timers.delete_many({"_id": {"$gte": "m", "$lt": f"m{second[:12]}"}})
+        return entries.deleted_count + markers.deleted_count
+
     async def minute_has_timers(self, minute: datetime) -> bool:
-        return await self._timers.find_one({"_id": f"m{second_of(minute)[:12]}"}) is not None
+        """Only for minutes wholly past: writers no longer aim at them."""
+        return await self._probe(f"m{second_of(minute)[:12]}") is not None
 
     async def cursor(self) -> datetime | None:
         doc = await self._scheduler.find_one({"_id": "cursor"})

@@ -247,7 +247,14 @@ async def test_sla_events_escalate_up_the_tiers_to_on_call_and_supervisor(
     assert (first["tier"], first["assignee"]) == (2, "sam")
     assert (risk["tier"], risk["assignee"]) == (2, "olga")
     assert (second["tier"], second["assignee"]) == (2, "sue")
-    alerts = (await triage.get("/v1/agents/tim/alerts", headers=auth())).json()
+
+    async def three_alerts() -> list[dict[str, Any]] | None:  # written after the escalation
+        found: list[dict[str, Any]] = (
+            await triage.get("/v1/agents/tim/alerts", headers=auth())
+        ).json()
+        return found if len(found) >= 3 else None
+
+    alerts = await wait_for(three_alerts, what="tim alerted three times")
     bystander = (await triage.get("/v1/agents/zed/alerts", headers=auth())).json()
     assert len(alerts) == 3 and "sla.breached" in alerts[0]["what"] and bystander == []
     async with TopicReader(isolated.infra.kafka, isolated.topic("triage")) as reader:

@@ -33,7 +33,8 @@ async def tick(deps: SlaDeps) -> int:
     minute_checked: datetime | None = None
     while at <= last:
         minute = at.replace(second=0)
-        if minute != minute_checked:
+        whole_minute_past = minute + timedelta(minutes=1) <= last + SECOND
+        if minute != minute_checked and at == minute and whole_minute_past:
             minute_checked = minute
             if not await deps.timers.minute_has_timers(minute):
                 at = minute + timedelta(minutes=1)
@@ -61,11 +62,20 @@ async def fire(ticket_id: str, deps: SlaDeps) -> SlaClock | None:
     return await change_clock(ticket_id, deps, due)
 
 
+PURGE_EVERY = timedelta(hours=1)
+KEEP = timedelta(days=1)
+
+
 async def run(deps: SlaDeps, interval: float) -> None:
-    """The scheduler loop, for as long as the service runs."""
+    """The scheduler loop, for as long as the service runs; hourly it drops old timers."""
+    purged_at = deps.clock.now()
     while True:
         try:
             await tick(deps)
+            now = deps.clock.now()
+            if now - purged_at >= PURGE_EVERY:
+                purged_at = now
+                await deps.timers.purge(now - KEEP)
         except Exception:  # an outage: the cursor stays, the next round catches up
             log.exception("SLA scheduler round failed")
         await asyncio.sleep(interval)

@@ -8,7 +8,6 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
 
 from shared.db import Database, Document
 from shared.events import Event
@@ -20,11 +19,11 @@ from shared.events.common import (
     TicketStatus,
     TicketType,
 )
-from shared.outbox import OUTBOX, serialise
+from shared.revisions import Revisioned
 from shared.runtime import IndexSpec
 
 WORK_ITEMS = "work_items"
-REVISIONS = "work_item_revisions"  # "<ticket>#<n>": the claimed n-th state of a work item
+REVISIONS = "work_items_revisions"  # "<ticket>#<n>": the claimed n-th state of a work item
 CLOSE_DUE = "close_due"  # resolved items waiting for the quiet period: small, read by the sweep
 
 ITEM_INDEXES: list[IndexSpec] = [
@@ -113,62 +112,23 @@ class TriageStore(Protocol):
 class MongoTriageStore:
     def __init__(self, db: Database) -> None:
         self._items = db[WORK_ITEMS]
-        self._revisions = db[REVISIONS]
+        self._revised: Revisioned[WorkItem] = Revisioned(
+            db, WORK_ITEMS, WorkItem, encode=_stored, decode=_dated
+        )
         self._close_due = db[CLOSE_DUE]
 
     async def insert_item(self, item: WorkItem, events: Sequence[Event[Any]]) -> bool:
         """False when the work item exists already (a redelivered ticket.created)."""
-        doc: Document = {
-            "_id": item.ticket_id,
-            **_stored(item.model_dump(mode="python")),
-            OUTBOX: serialise(events),
-        }
-        try:
-            await self._items.insert_one(doc)
-        except DuplicateKeyError:
-            return False
-        return True
+        return await self._revised.insert(item.ticket_id, item, events)
 
     async def get_item(self, ticket_id: str) -> WorkItem | None:
         """The current state, with any change a writer claimed but did not write rolled in."""
-        doc = await self._items.find_one({"_id": ticket_id})
-        while doc is not None:
-            revision = int(doc.get("revision", 0))
-            change = await self._revisions.find_one({"_id": f"{ticket_id}#{revision + 1}"})
-            if change is None:
-                return WorkItem.model_validate(_dated(doc))
-            await self._apply(change, revision)
-            doc = await self._items.find_one({"_id": ticket_id})
-        return None
+        return await self._revised.get(ticket_id)
 
     async def save(self, before: WorkItem, after: WorkItem, events: Sequence[Event[Any]]) -> bool:
-        """Write the next revision; False when another writer (another replica) took it first.
-
-        FerretDB v1 applies updates without a lock, so the claim is a keyed insert of the new
-        state and its events; the work item is then brought up to it. A writer that dies in
-        between leaves the claim, and the next read rolls it in.
-        """
-        revision = before.revision + 1
-        state = after.model_copy(update={"revision": revision}).model_dump(mode="python")
-        change: Document = {
-            "_id": f"{after.ticket_id}#{revision}",
-            "state": _stored(state),
-            "events": serialise(events),
-        }
-        try:
-            await self._revisions.insert_one(change)
-        except DuplicateKeyError:
-            return False
-        await self._apply(change, before.revision)
-        return True
-
-    async def _apply(self, change: Document, revision: int) -> None:
-        """Bring the work item from `revision` to the change's state; a no-op once done."""
-        at = {"$in": [0, None]} if revision == 0 else revision  # older items had no revision
-        await self._items.update_one(
-            {"_id": change["state"]["ticket_id"], "revision": at},
-            {"$set": change["state"], "$push": {OUTBOX: {"$each": change["events"]}}},
-        )
+        """Write the next revision; False when another writer (another replica) took it first
+        (shared/revisions.py)."""
+        return await self._revised.save(before.ticket_id, before.revision, after, events)
 
     async def queue_items(self, queue: str, limit: int) -> list[WorkItem]:
         """The queue's open items (the caller orders them: priority, SLA due time, age)."""

@@ -1,0 +1,160 @@
+"""SLA timer benchmark: how late breaches are announced while many clocks are open.
+
+Run from the repository root (Kafka and FerretDB up on loopback):
+
+    .venv/bin/python tests/bench/bench_sla_timers.py --open 20000 --due 200 --window 60
+
+It runs the sla service in this process (its real scheduler, store and relay) against a fresh
+database and topic prefix, writes `--open` clocks whose targets fall due days later (the load)
+and `--due` clocks whose first response falls due at random moments within the next `--window`
+seconds, then reads sla.breached from Kafka and prints the delay between each due time and its
+announcement (p50/p95/p99/max), breaches missing or doubled, and the process's CPU time during
+the window. It prints figures and never asserts; it drops its database and topics at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import resource
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from aiokafka import AIOKafkaConsumer  # noqa: E402
+from aiokafka.admin import AIOKafkaAdminClient  # noqa: E402
+from pymongo import AsyncMongoClient  # noqa: E402
+
+from services.sla.app import SlaSettings, create_app  # noqa: E402
+from services.sla.domain import Policy, always_on, start  # noqa: E402
+from services.sla.store import CLOCKS, MongoTimerStore  # noqa: E402
+from shared.events import parse_event  # noqa: E402
+from shared.events.common import Priority, ServiceLevel  # noqa: E402
+
+KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+MONGO = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27017/?directConnection=true")
+
+
+def policy(first_response: int) -> Policy:
+    return Policy(
+        id="platinum/highest",
+        service_level=ServiceLevel.PLATINUM,
+        priority=Priority.HIGHEST,
+        target_seconds={"first_response": first_response, "next_update": 3600, "resolution": 10**6},
+        calendar_id="24x7",
+        warn_at=(),
+    )
+
+
+async def write_clocks(db: object, timers: MongoTimerStore, items: list[tuple[str, int]]) -> None:
+    """Clocks straight into the store (as sla would write them) with their timers."""
+    now = datetime.now(UTC)
+    docs = []
+    for ticket_id, seconds in items:
+        clock = start(ticket_id, ticket_id, policy(seconds), always_on(), now)
+        docs.append({"_id": ticket_id, **clock.model_dump(mode="python"), "outbox": []})
+    for i in range(0, len(docs), 1000):
+        await db[CLOCKS].insert_many(docs[i : i + 1000])  # type: ignore[index]
+    for doc in docs:
+        await timers.add_timer(doc["_id"], doc["next_check_at"])
+
+
+async def main(args: argparse.Namespace) -> None:
+    tag = f"bench{uuid.uuid4().hex[:8]}"
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
+        "MONGODB_URI": MONGO,
+        "HELPDESK_TOPIC_PREFIX": f"{tag}.",
+        "HELPDESK_DB_PREFIX": f"{tag}_",
+        "HELPDESK_JWT_SECRET": "bench-secret-bench-secret-bench-secret",
+        "HELPDESK_SLA_TICK_SECONDS": str(args.tick),
+    }
+    os.environ.update(env)
+    print(f"machine: {os.cpu_count()} cores, {platform.python_version()}, {platform.platform()}")
+    print(f"parameters: open={args.open} due={args.due} window={args.window}s tick={args.tick}s")
+    app = create_app(SlaSettings())
+    mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(MONGO, tz_aware=True)
+    db = mongo[f"{tag}_sla"]
+    async with app.router.lifespan_context(app):
+        timers = MongoTimerStore(db)
+        began = time.monotonic()
+        load = [(f"open-{n}", 5 * 86400 + n) for n in range(args.open)]
+        await write_clocks(db, timers, load)
+        print(f"wrote {args.open} open clocks in {time.monotonic() - began:.1f} s")
+        lead = 10
+        due = [(f"due-{n}", lead + random.uniform(0, args.window)) for n in range(args.due)]
+        await write_clocks(db, timers, [(t, int(s)) for t, s in due])
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        await asyncio.sleep(lead + args.window + 5)
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        delays = await breach_delays(f"{tag}.helpdesk.sla.v1", db)
+    await mongo.drop_database(f"{tag}_sla")
+    await mongo.close()
+    await drop_topics(tag)
+    report(delays, args, cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime)
+
+
+async def breach_delays(topic: str, db: object) -> dict[str, list[float]]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=KAFKA, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    found: dict[str, list[float]] = {}
+    try:
+        batch = await consumer.getmany(timeout_ms=3000)
+        while batch:
+            for records in batch.values():
+                for record in records:
+                    event = parse_event(record.value)
+                    if event.type == "sla.breached" and event.data.due_at is not None:
+                        late = (event.time - event.data.due_at).total_seconds()
+                        found.setdefault(event.subject, []).append(late)
+            batch = await consumer.getmany(timeout_ms=2000)
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def drop_topics(tag: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(f"{tag}.")]
+        if mine:
+            await admin.delete_topics(mine)
+    finally:
+        await admin.close()
+
+
+def report(delays: dict[str, list[float]], args: argparse.Namespace, cpu: float) -> None:
+    firsts = sorted(v[0] for k, v in delays.items() if k.startswith("due-"))
+    doubled = sum(len(v) > 1 for v in delays.values())
+    early = sum(k.startswith("open-") for k in delays)
+
+    def pct(p: float) -> str:
+        return f"{firsts[min(len(firsts) - 1, int(p * len(firsts)))]:.3f}" if firsts else "-"
+
+    print(f"breaches announced: {len(firsts)} of {args.due}; doubled: {doubled}; of open: {early}")
+    print(
+        f"delay from due time to sla.breached (s): p50 {pct(0.5)} p95 {pct(0.95)} "
+        f"p99 {pct(0.99)} max {firsts[-1] if firsts else '-'}"
+    )
+    print(f"CPU of this process (sla service + bench) during the window: {cpu:.1f} s")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--open", type=int, default=20_000)
+    parser.add_argument("--due", type=int, default=200)
+    parser.add_argument("--window", type=float, default=60.0)
+    parser.add_argument("--tick", type=float, default=0.5)
+    asyncio.run(main(parser.parse_args()))
