@@ -76,10 +76,19 @@ def office(calendar_id: str, zone: str, country: str | None, name: str = "") -> 
 
 @lru_cache(maxsize=256)
 def _holidays(country: str, subdivision: str | None, year: int) -> frozenset[date]:
+    """Public holidays, and the de-facto ones where the package knows them (Sweden's
+    Christmas, Midsummer and New Year's Eves: offices are closed)."""
     try:
-        found = holidays.country_holidays(country, subdiv=subdivision, years=year)
+        found = set(holidays.country_holidays(country, subdiv=subdivision, years=year))
     except (NotImplementedError, KeyError) as exc:
         raise ValueError(f"no holidays known for {country}/{subdivision}: {exc}") from None
+    try:
+        extra = holidays.country_holidays(
+            country, subdiv=subdivision, years=year, categories=("de_facto",)
+        )
+        found |= set(extra)
+    except (NotImplementedError, KeyError, ValueError):
+        pass  # no de-facto holidays for this country
     return frozenset(found)
 
 
@@ -111,8 +120,8 @@ def add_business(calendar: Calendar, start: datetime, seconds: float) -> datetim
     """The moment `seconds` of business time after `start`."""
     if seconds <= 0:
         return start
-    if calendar.always_on:
-        return start + timedelta(seconds=seconds)
+    if calendar.always_on:  # in UTC: a local day across a DST change is not 24 hours
+        return start.astimezone(UTC) + timedelta(seconds=seconds)
     left = timedelta(seconds=seconds)
     for begin, end in open_intervals(calendar, start):
         if end <= start:
@@ -129,7 +138,7 @@ def business_seconds(calendar: Calendar, start: datetime, end: datetime) -> floa
     if end <= start:
         return 0.0
     if calendar.always_on:
-        return (end - start).total_seconds()
+        return (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
     total = timedelta()
     for begin, close in open_intervals(calendar, start):
         if begin >= end:

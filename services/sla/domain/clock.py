@@ -21,6 +21,7 @@ from .calendar import Calendar, add_business, business_seconds
 from .policies import Policy
 
 TargetState = Literal["waiting", "running", "paused", "stopped"]
+EPSILON = 1e-6
 
 
 class TargetClock(BaseModel):
@@ -112,12 +113,14 @@ def start(
     return planned(clock, calendar)
 
 
-def replan(clock: SlaClock, policy: Policy, calendar: Calendar, now: datetime) -> SlaClock:
-    """Another policy or calendar (the priority or level changed): the time used so far stays,
-    the targets and due times change."""
+def replan(
+    clock: SlaClock, policy: Policy, calendar: Calendar, now: datetime, was: Calendar
+) -> SlaClock:
+    """Another policy or calendar (the priority or level changed): the time used so far (on
+    the calendar it ran on, `was`) stays, the targets and due times change."""
     targets = []
     for t in clock.targets:
-        folded = _fold(t, calendar, now)
+        folded = _fold(t, was, now)
         seconds = policy.target_seconds.get(t.name, t.target_seconds)
         warned = [f for f in folded.warned if f * seconds <= folded.elapsed_seconds]
         targets.append(folded.model_copy(update={"target_seconds": seconds, "warned": warned}))
@@ -190,7 +193,10 @@ def resolved(
         elif t.state == "waiting":
             t = t.model_copy(update={"state": "stopped"})
         targets.append(t)
-    changed = clock.model_copy(update={"targets": targets, "paused": False})
+    pauses = clock.pauses
+    if clock.paused and pauses and pauses[-1].end is None:  # resolved while waiting
+        pauses = [*pauses[:-1], pauses[-1].model_copy(update={"end": now})]
+    changed = clock.model_copy(update={"targets": targets, "paused": False, "pauses": pauses})
     return planned(changed, calendar), happened
 
 
@@ -224,8 +230,9 @@ def check(clock: SlaClock, calendar: Calendar, now: datetime) -> tuple[SlaClock,
         if t.state == "running" and not t.breached:
             used = t.used(calendar, now)
             fraction = used / t.target_seconds if t.target_seconds else 1.0
-            fresh = [f for f in clock.warn_at if fraction >= f and f not in t.warned]
-            if used >= t.target_seconds:
+            # a hair of tolerance: 8.1 / 9 is 0.8999999999999999 in floating point
+            fresh = [f for f in clock.warn_at if fraction >= f - EPSILON and f not in t.warned]
+            if used >= t.target_seconds - EPSILON:
                 happened.append(Happening("breached", t.name, t.due_at, int(used), fraction))
                 t = t.model_copy(update={"breached": True, "warned": [*t.warned, *fresh]})
             elif fresh:

@@ -44,7 +44,8 @@ async def triaged(event: TicketTriaged, deps: SlaDeps) -> SlaClock | None:
         calendar = setup.calendar(policy, data.organization_id, data.queue)
         if (policy.id, calendar.id) == (clock.policy_id, clock.calendar_id):
             return None
-        return domain.replan(clock, policy, calendar, now), []
+        was = setup.calendars.get(clock.calendar_id) or setup.calendars["24x7"]
+        return domain.replan(clock, policy, calendar, now, was), []
 
     return await change_clock(data.ticket_id, deps, replanned)
 
