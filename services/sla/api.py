@@ -153,3 +153,33 @@ async def scheduler_view(_: Staff, deps: Deps) -> SchedulerView:
         lease_until=lease[1] if lease else None,
         checked_up_to=await deps.timers.cursor(),
     )
+
+
+class RiskView(BaseModel):
+    ticket_id: str
+    number: str | None
+    queue: str | None
+    priority: Priority
+    target: str
+    due_at: datetime | None
+    reason: str
+
+
+@router.get("/at-risk", response_model=list[RiskView])
+async def at_risk(_: Staff, deps: Deps) -> list[RiskView]:
+    """Tickets that will probably miss a target, soonest due first, with the reason."""
+    found = [
+        RiskView(
+            ticket_id=c.ticket_id,
+            number=c.number,
+            queue=c.queue,
+            priority=c.priority,
+            target=t.name,
+            due_at=t.due_at,
+            reason=t.risk_reason or "",
+        )
+        for c in await deps.store.all_clocks()
+        for t in c.targets
+        if t.at_risk and t.state == "running" and not t.breached
+    ]
+    return sorted(found, key=lambda r: r.due_at.timestamp() if r.due_at else float("inf"))

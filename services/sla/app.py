@@ -16,7 +16,7 @@ from shared.settings import ServiceSettings
 
 from .api import router
 from .handlers import subscribe
-from .service import SlaDeps
+from .service import SlaDeps, predictor
 from .service.scheduler import run
 from .store import CLOCKS, INDEXES, MongoClockStore, MongoSetupStore, MongoTimerStore
 
@@ -32,6 +32,12 @@ class SlaSettings(ServiceSettings):
     )
     setup_ttl_seconds: float = Field(
         default=2.0, ge=0, validation_alias="HELPDESK_SLA_SETUP_TTL_SECONDS"
+    )
+    predict_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias="HELPDESK_SLA_PREDICT_SECONDS",
+        description="How often the clocks' history is read to see breaches coming",
     )
 
 
@@ -49,6 +55,7 @@ async def build(runtime: Runtime) -> SlaDeps:
     )
     subscribe(runtime.consumer, deps)
     deps.loops.append(partial(run, deps, settings.tick_seconds))
+    deps.loops.append(partial(predictor.run, deps, settings.predict_seconds))
     return deps
 
 

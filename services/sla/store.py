@@ -37,6 +37,7 @@ class ClockStore(Protocol):
     async def save_clock(
         self, before: SlaClock, after: SlaClock, events: Sequence[Event[Any]]
     ) -> bool: ...
+    async def all_clocks(self) -> list[SlaClock]: ...
 
 
 class TimerStore(Protocol):
@@ -53,6 +54,12 @@ class TimerStore(Protocol):
 class MongoClockStore:
     def __init__(self, db: Database) -> None:
         self._clocks: Revisioned[SlaClock] = Revisioned(db, CLOCKS, SlaClock)
+        self._docs = db[CLOCKS]
+
+    async def all_clocks(self) -> list[SlaClock]:
+        """Every clock (a pass over the collection: for the predictor, once a minute)."""
+        docs = await self._docs.find({}, {"outbox": 0}).to_list(None)
+        return [SlaClock.model_validate(without_id(d)) for d in docs]
 
     async def insert_clock(self, clock: SlaClock, events: Sequence[Event[Any]]) -> bool:
         return await self._clocks.insert(clock.ticket_id, clock, events)

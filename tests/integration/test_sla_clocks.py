@@ -326,3 +326,32 @@ async def test_a_customers_calendar_and_a_new_priority_re_plan_the_clock(
     # 09:00 UTC is 10:00 in Warsaw; 8 h of office a day: 540 min from 10:00 Monday ends
     # at 11:00 Tuesday local, 10:00 UTC
     assert resolution["due_at"].startswith("2026-11-03T10:00:00")
+
+
+async def test_a_breach_seen_coming_is_announced_once_and_listed_with_its_reason(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HELPDESK_SLA_PREDICT_SECONDS", "0.2")
+    clock = FixedClock(START + timedelta(hours=1))
+    async with sla_service(isolated, monkeypatch, clock) as sla:
+        # history: the operations queue took 25 min over its 15-min first responses
+        await send(isolated, "triage", [triaged(n, at=START) for n in range(1, 7)])
+        for n in range(1, 7):
+            await clock_when(sla, n, lambda c: True, f"clock {n}")
+        replies = [agent_reply(n, START + timedelta(minutes=25)) for n in range(1, 7)]
+        await send(isolated, "intake", replies)
+        for n in range(1, 7):
+            await clock_when(sla, n, lambda c: target(c, "first_response")["outcome"], "stopped")
+        await send(isolated, "triage", [triaged(9, at=clock.now())])
+
+        async def listed() -> list[dict[str, Any]] | None:
+            found: list[dict[str, Any]] = (await sla.get("/v1/sla/at-risk", headers=auth())).json()
+            return found if any(r["ticket_id"] == "t-9" for r in found) else None
+
+        risks = await wait_for(listed, within=30, what="the new ticket seen at risk")
+    mine = [r for r in risks if r["ticket_id"] == "t-9"]
+    assert [r["target"] for r in mine] == ["first_response"]
+    assert "takes 25 min (median of 6)" in mine[0]["reason"]
+    events = await sla_events(isolated, lambda es: any(e.type == "sla.at_risk" for e in es))
+    flagged = [(e.subject, e.data.target) for e in events if e.type == "sla.at_risk"]
+    assert flagged == [("t-9", "first_response")]

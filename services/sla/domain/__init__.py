@@ -15,6 +15,7 @@ from .clock import (
     TargetClock,
     agent_replied,
     check,
+    flagged,
     pause,
     planned,
     reopened,
@@ -24,6 +25,7 @@ from .clock import (
     start,
 )
 from .policies import TARGET_NAMES, Policy, default_policies, policy_id
+from .predict import QueueStats, Risk, assess, learn
 
 __all__ = [
     "ALWAYS_ON",
@@ -32,13 +34,18 @@ __all__ = [
     "Happening",
     "Pause",
     "Policy",
+    "QueueStats",
+    "Risk",
     "SlaClock",
     "TargetClock",
     "add_business",
     "agent_replied",
     "always_on",
     "business_seconds",
+    "assess",
     "check",
+    "flagged",
+    "learn",
     "default_policies",
     "office",
     "pause",

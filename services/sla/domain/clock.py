@@ -35,6 +35,8 @@ class TargetClock(BaseModel):
     warned: list[float] = Field(default_factory=list)
     breached: bool = False
     outcome: Literal["met", "missed"] | None = None
+    at_risk: bool = Field(default=False, description="A breach was predicted (this round)")
+    risk_reason: str | None = None
 
     def used(self, calendar: Calendar, now: datetime) -> float:
         running = business_seconds(calendar, self.since, now) if self.since else 0.0
@@ -311,6 +313,17 @@ def _started_over(
             "warned": [],
             "breached": False,
             "outcome": None,
+            "at_risk": False,
+            "risk_reason": None,
         }
     )
     return fresh, happened
+
+
+def flagged(clock: SlaClock, target: str, reason: str) -> SlaClock:
+    """The target marked at risk (announced once per round)."""
+    targets = [
+        t.model_copy(update={"at_risk": True, "risk_reason": reason}) if t.name == target else t
+        for t in clock.targets
+    ]
+    return clock.model_copy(update={"targets": targets})

@@ -1,0 +1,77 @@
+"""The predictor: once a minute (by the replica holding the scheduler's lease) the clocks'
+history is read, and a target that will probably be missed is announced as sla.at_risk once,
+ahead of the warnings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from shared.events.sla import SlaAtRisk, SlaTargetData
+
+from .. import domain
+from ..domain import SlaClock
+from . import Change, Setup, SlaDeps, change_clock
+from .scheduler import LEASE
+
+log = logging.getLogger(__name__)
+
+
+async def predict(deps: SlaDeps) -> int:
+    """Announce the targets newly at risk; returns how many."""
+    now = deps.clock.now()
+    if not await deps.timers.take_lease(deps.holder, now, LEASE):
+        return 0
+    clocks = await deps.store.all_clocks()
+    stats = domain.learn(clocks, now)
+    flagged = 0
+    for clock in clocks:
+        for target in clock.targets:
+            if target.state == "running" and not target.at_risk:
+                if await _flag(clock, target.name, stats, deps):
+                    flagged += 1
+    return flagged
+
+
+async def _flag(
+    clock: SlaClock, name: str, stats: dict[tuple[str, str], domain.QueueStats], deps: SlaDeps
+) -> bool:
+    now = deps.clock.now()
+    raised = False
+
+    def at_risk(current: SlaClock, setup: Setup) -> Change | None:
+        nonlocal raised
+        target = current.target(name)
+        if target is None or target.at_risk:
+            return None
+        calendar = setup.calendars.get(current.calendar_id) or setup.calendars["24x7"]
+        risk = domain.assess(
+            current, target, stats.get((current.queue or "-", name)), calendar, now
+        )
+        if risk is None:
+            return None
+        raised = True
+        used = target.used(calendar, now)
+        data = SlaTargetData(
+            ticket_id=current.ticket_id,
+            number=current.number,
+            target=name,
+            due_at=target.due_at,
+            elapsed_seconds=int(used),
+            fraction=round(used / target.target_seconds, 4) if target.target_seconds else 1.0,
+            reason=risk.reason,
+        )
+        event = SlaAtRisk.create(source="sla", subject=current.ticket_id, time=now, data=data)
+        return domain.flagged(current, name, risk.reason), [event]
+
+    await change_clock(clock.ticket_id, deps, at_risk)
+    return raised
+
+
+async def run(deps: SlaDeps, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await predict(deps)
+        except Exception:  # an outage: the next round tries again
+            log.exception("SLA prediction round failed")
