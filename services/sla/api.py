@@ -15,6 +15,7 @@ from shared.runtime import app_deps
 
 from .domain import Calendar, Pause, Policy, SlaClock
 from .service import SlaDeps, current_setup, forget_setup, get_clock
+from .service.recalc import RecalculationReport, RecalculationRequest, recalculate
 
 router = APIRouter(prefix="/v1/sla", tags=["sla"])
 Deps = Annotated[SlaDeps, Depends(app_deps)]
@@ -183,3 +184,10 @@ async def at_risk(_: Staff, deps: Deps) -> list[RiskView]:
         if t.at_risk and t.state == "running" and not t.breached
     ]
     return sorted(found, key=lambda r: r.due_at.timestamp() if r.due_at else float("inf"))
+
+
+@router.post("/recalculations", response_model=RecalculationReport)
+async def recalculations(body: RecalculationRequest, _: Admin, deps: Deps) -> RecalculationReport:
+    """Replay the affected clocks' events under today's policies and calendars; report the
+    outcomes that change, and with `apply` store them."""
+    return await recalculate(body, deps)

@@ -18,7 +18,14 @@ from .api import router
 from .handlers import subscribe
 from .service import SlaDeps, predictor
 from .service.scheduler import run
-from .store import CLOCKS, INDEXES, MongoClockStore, MongoSetupStore, MongoTimerStore
+from .store import (
+    CLOCKS,
+    INDEXES,
+    MongoClockStore,
+    MongoInputStore,
+    MongoSetupStore,
+    MongoTimerStore,
+)
 
 
 class SlaSettings(ServiceSettings):
@@ -48,6 +55,7 @@ async def build(runtime: Runtime) -> SlaDeps:
         store=MongoClockStore(runtime.db),
         timers=MongoTimerStore(runtime.db),
         setup_store=MongoSetupStore(runtime.db),
+        inputs=MongoInputStore(runtime.db),
         relay=runtime.relay,
         clock=runtime.clock,
         holder=f"sla-{uuid.uuid4().hex[:12]}",

@@ -15,24 +15,24 @@ from shared.events.triage import (
     TicketTriaged,
 )
 
-from .service import SlaDeps, clocks
+from .service import SlaDeps
+from .service.clocks import on_event
+
+CLOCK_INPUTS = (
+    TicketTriaged,
+    TicketStatusChanged,
+    TicketResolved,
+    TicketClosed,
+    TicketReopened,
+    TicketMessageAdded,
+)
 
 
 def subscribe(consumer: EventConsumer, deps: SlaDeps) -> None:
-    async def on_triage(event: Event[Any], _: Delivery) -> None:
-        if isinstance(event, TicketTriaged):
-            await clocks.triaged(event, deps)
-        elif isinstance(event, TicketStatusChanged):
-            await clocks.status_changed(event, deps)
-        elif isinstance(event, TicketResolved | TicketClosed):
-            await clocks.ended(event, deps)
-        elif isinstance(event, TicketReopened):
-            await clocks.reopened(event, deps)
+    async def on_ticket_event(event: Event[Any], _: Delivery) -> None:
+        if isinstance(event, CLOCK_INPUTS):
+            await on_event(event, event.data.ticket_id, deps)
 
-    async def on_intake(event: Event[Any], _: Delivery) -> None:
-        if isinstance(event, TicketMessageAdded):
-            await clocks.message_added(event, deps)
-
-    triage = (TicketTriaged, TicketStatusChanged, TicketResolved, TicketClosed, TicketReopened)
-    consumer.route("triage", on_triage, {kind.event_type() for kind in triage})
-    consumer.route("intake", on_intake, {TicketMessageAdded.event_type()})
+    kinds = {kind.event_type() for kind in CLOCK_INPUTS}
+    consumer.route("triage", on_ticket_event, kinds - {TicketMessageAdded.event_type()})
+    consumer.route("intake", on_ticket_event, {TicketMessageAdded.event_type()})

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from pymongo.errors import DuplicateKeyError
 
 from shared.db import Database, Document, without_id
-from shared.events import Event
+from shared.events import Event, parse_event
 from shared.revisions import Revisioned
 from shared.runtime import IndexSpec
 
@@ -22,6 +22,7 @@ SCHEDULER = "sla_scheduler"  # "lease" (holder, until) and "cursor" (last second
 CALENDARS = "calendars"
 ASSIGNMENTS = "calendar_assignments"  # "organization:<id>" / "queue:<key>" -> calendar id
 POLICIES = "policy_overrides"
+INPUTS = "clock_inputs"  # "<ticket>|<event id>" -> the event, for recalculation
 
 INDEXES: list[IndexSpec] = []  # every read is by _id: FerretDB serves only those from an index
 SECOND = "%Y%m%d%H%M%S"
@@ -187,6 +188,34 @@ class MongoTimerStore:
         except DuplicateKeyError:
             return False
         return True
+
+
+class InputStore(Protocol):
+    async def remember(self, ticket_id: str, event: Event[Any]) -> None: ...
+    async def inputs_of(self, ticket_id: str) -> list[Event[Any]]: ...
+
+
+class MongoInputStore:
+    """The events each clock was moved by (keyed, so a redelivery keeps one copy)."""
+
+    def __init__(self, db: Database) -> None:
+        self._inputs = db[INPUTS]
+
+    async def remember(self, ticket_id: str, event: Event[Any]) -> None:
+        doc = {
+            "_id": f"{ticket_id}|{event.id}",
+            "ticket_id": ticket_id,
+            "time": event.time,
+            "event": event.to_json().decode(),
+        }
+        try:
+            await self._inputs.insert_one(doc)
+        except DuplicateKeyError:
+            pass
+
+    async def inputs_of(self, ticket_id: str) -> list[Event[Any]]:
+        docs = await self._inputs.find({"ticket_id": ticket_id}).to_list(None)
+        return [parse_event(d["event"].encode()) for d in sorted(docs, key=lambda d: d["time"])]
 
 
 class SetupStore(Protocol):

@@ -355,3 +355,42 @@ async def test_a_breach_seen_coming_is_announced_once_and_listed_with_its_reason
     events = await sla_events(isolated, lambda es: any(e.type == "sla.at_risk" for e in es))
     flagged = [(e.subject, e.data.target) for e in events if e.type == "sla.at_risk"]
     assert flagged == [("t-9", "first_response")]
+
+
+async def test_a_changed_policy_is_applied_to_history_and_the_changed_outcomes_reported(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FixedClock(START + timedelta(hours=1))
+    admin = auth(["admin"])
+    async with sla_service(isolated, monkeypatch, clock) as sla:
+        await send(isolated, "triage", [triaged(1, at=START), triaged(2, at=START)])
+        await send(isolated, "intake", [agent_reply(1, START + timedelta(minutes=20))])
+        await send(isolated, "intake", [agent_reply(2, START + timedelta(minutes=10))])
+        for n in (1, 2):
+            await clock_when(sla, n, lambda c: target(c, "first_response")["outcome"], "replied")
+        kinder = {
+            "id": "platinum/highest",
+            "service_level": "platinum",
+            "priority": "highest",
+            "target_seconds": {"first_response": 1800, "next_update": 3600, "resolution": 14400},
+            "calendar_id": "24x7",
+        }
+        assert (
+            await sla.put("/v1/sla/policies/platinum/highest", json=kinder, headers=admin)
+        ).is_success
+        scope = {"policy_id": "platinum/highest"}
+        dry = (await sla.post("/v1/sla/recalculations", json=scope, headers=admin)).json()
+        before = await sla.get("/v1/sla/clocks/t-1", headers=auth())
+        done = await sla.post(
+            "/v1/sla/recalculations", json={**scope, "apply": True}, headers=admin
+        )
+        after = await sla.get("/v1/sla/clocks/t-1", headers=auth())
+        nothing = await sla.post("/v1/sla/recalculations", json={}, headers=admin)
+    assert (dry["clocks_checked"], dry["clocks_changed"], dry["applied"]) == (2, 2, False)
+    first = {c["ticket_id"]: c for c in dry["changes"]}["t-1"]
+    response = {t["target"]: t for t in first["targets"]}["first_response"]
+    assert (response["before"], response["after"]) == ("missed", "met")
+    assert target(before.json(), "first_response")["outcome"] == "missed"  # a dry run
+    assert done.json()["applied"] and target(after.json(), "first_response")["outcome"] == "met"
+    assert target(after.json(), "first_response")["target_seconds"] == 1800
+    assert nothing.status_code == 422

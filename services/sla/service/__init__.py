@@ -32,7 +32,7 @@ from ..domain import (
     office,
     policy_id,
 )
-from ..store import CLOCKS, ClockStore, SetupStore, TimerStore
+from ..store import CLOCKS, ClockStore, InputStore, SetupStore, TimerStore
 
 MAX_WRITE_ATTEMPTS = 5
 Change = tuple[SlaClock, list[Event[Any]]]
@@ -71,6 +71,7 @@ class SlaDeps:
     store: ClockStore
     timers: TimerStore
     setup_store: SetupStore
+    inputs: InputStore
     relay: OutboxRelay
     clock: Clock
     holder: str = "sla"

@@ -1,14 +1,12 @@
-"""A ticket's events move its clock: triaged (start, re-plan), the agent's public reply,
-waiting for the customer, resolved, reopened, closed."""
+"""A ticket's events move its clock (domain.replay.advance): triaged starts or re-plans it,
+the agent's public reply, waiting for the customer, resolved, reopened, closed. Each event is
+kept as the clock's input, so the clock can be recalculated from its history."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from shared.events import Event
-from shared.events.common import AuthorType, TicketStatus, Visibility
-from shared.events.intake import TicketMessageAdded
 from shared.events.sla import (
     SlaClockPaused,
     SlaClockPauseData,
@@ -17,50 +15,52 @@ from shared.events.sla import (
     SlaClockStartedData,
     SlaTarget,
 )
-from shared.events.triage import (
-    TicketClosed,
-    TicketReopened,
-    TicketResolved,
-    TicketStatusChanged,
-    TicketTriaged,
-)
 
-from .. import domain, metrics
+from .. import metrics
 from ..domain import SlaClock
+from ..domain.replay import advance
 from ..store import CLOCKS
 from . import Change, Setup, SlaDeps, announced, change_clock, current_setup, schedule
 
 
-async def triaged(event: TicketTriaged, deps: SlaDeps) -> SlaClock | None:
-    """The first ticket.triaged starts the clock; a later one (a corrected priority) re-plans
-    it on the new policy, keeping the time used."""
-    data = event.data
-    if await deps.store.get_clock(data.ticket_id) is None:
-        return await _start(event, deps)
+async def on_event(event: Event[Any], ticket_id: str, deps: SlaDeps) -> SlaClock | None:
+    """Keep the event as an input of the clock, then apply it."""
+    await deps.inputs.remember(ticket_id, event)
+    if await deps.store.get_clock(ticket_id) is None:
+        return await _start(event, ticket_id, deps)
     now = deps.clock.now()
 
-    def replanned(clock: SlaClock, setup: Setup) -> Change | None:
-        policy = setup.policy(data.service_level, data.priority)
-        calendar = setup.calendar(policy, data.organization_id, data.queue)
-        if (policy.id, calendar.id) == (clock.policy_id, clock.calendar_id):
+    def moved(clock: SlaClock, setup: Setup) -> Change | None:
+        step = advance(clock, event, setup, event.time)
+        if step.clock is None or (step.clock == clock and not step.happened):
             return None
-        was = setup.calendars.get(clock.calendar_id) or setup.calendars["24x7"]
-        return domain.replan(clock, policy, calendar, now, was), []
+        events = announced(clock, step.happened, now)
+        if step.note in ("paused", "resumed"):
+            reason = "waiting for the customer" if step.note == "paused" else "answered"
+            kind = SlaClockPaused if step.note == "paused" else SlaClockResumed
+            data = SlaClockPauseData(ticket_id=clock.ticket_id, number=clock.number, reason=reason)
+            events.append(
+                kind.create(
+                    source="sla",
+                    subject=clock.ticket_id,
+                    time=now,
+                    correlation_id=event.correlationid,
+                    data=data,
+                )
+            )
+        return step.clock, events
 
-    return await change_clock(data.ticket_id, deps, replanned)
+    return await change_clock(ticket_id, deps, moved)
 
 
-async def _start(event: TicketTriaged, deps: SlaDeps) -> SlaClock:
-    data = event.data
-    setup = await current_setup(deps)
-    policy = setup.policy(data.service_level, data.priority)
-    calendar = setup.calendar(policy, data.organization_id, data.queue)
-    clock = domain.start(
-        data.ticket_id, data.number, policy, calendar, event.time, data.organization_id, data.queue
-    )
+async def _start(event: Event[Any], ticket_id: str, deps: SlaDeps) -> SlaClock | None:
+    step = advance(None, event, await current_setup(deps), event.time)
+    clock = step.clock
+    if clock is None:
+        return None  # an event before ticket.triaged: the clock starts with that one
     started = SlaClockStarted.create(
         source="sla",
-        subject=data.ticket_id,
+        subject=ticket_id,
         time=deps.clock.now(),
         correlation_id=event.correlationid,
         data=SlaClockStartedData(
@@ -81,79 +81,5 @@ async def _start(event: TicketTriaged, deps: SlaDeps) -> SlaClock:
     if inserted:
         metrics.CLOCKS_STARTED.labels(clock.policy_id).inc()
         await schedule(None, clock, deps)
-    return clock
-
-
-async def status_changed(event: TicketStatusChanged, deps: SlaDeps) -> SlaClock | None:
-    """Waiting for the customer does not count (seed 004, slide 6)."""
-    data, at, now = event.data, event.time, deps.clock.now()
-    waiting = TicketStatus.PENDING_CUSTOMER
-    if waiting not in (data.to_status, data.from_status):
-        return None
-
-    def moved(clock: SlaClock, setup: Setup) -> Change | None:
-        calendar = setup.calendars.get(clock.calendar_id) or setup.calendars["24x7"]
-        info = SlaClockPauseData(ticket_id=clock.ticket_id, number=clock.number, reason="")
-        if data.to_status is waiting and not clock.paused:
-            after = domain.pause(clock, calendar, at, "waiting for the customer")
-            paused = info.model_copy(update={"reason": "waiting for the customer"})
-            return after, [_event(SlaClockPaused, clock, paused, now, event)]
-        if data.from_status is waiting and clock.paused:
-            after = domain.resume(clock, calendar, at)
-            resumed = info.model_copy(update={"reason": f"now {data.to_status.value}"})
-            return after, [_event(SlaClockResumed, clock, resumed, now, event)]
-        return None
-
-    return await change_clock(data.ticket_id, deps, moved)
-
-
-def _event(
-    kind: type[SlaClockPaused] | type[SlaClockResumed],
-    clock: SlaClock,
-    data: SlaClockPauseData,
-    now: datetime,
-    cause: Event[Any],
-) -> Event[Any]:
-    return kind.create(
-        source="sla",
-        subject=clock.ticket_id,
-        time=now,
-        correlation_id=cause.correlationid,
-        data=data,
-    )
-
-
-async def message_added(event: TicketMessageAdded, deps: SlaDeps) -> SlaClock | None:
-    """A public agent reply gives the first response and starts the next-update clock over."""
-    data = event.data
-    if data.author_type is not AuthorType.AGENT or data.visibility is not Visibility.PUBLIC:
-        return None
-    now = deps.clock.now()
-
-    def replied(clock: SlaClock, setup: Setup) -> Change:
-        calendar = setup.calendars.get(clock.calendar_id) or setup.calendars["24x7"]
-        after, happened = domain.agent_replied(clock, calendar, event.time)
-        return after, announced(clock, happened, now)
-
-    return await change_clock(data.ticket_id, deps, replied)
-
-
-async def ended(event: TicketResolved | TicketClosed, deps: SlaDeps) -> SlaClock | None:
-    now = deps.clock.now()
-
-    def stopped(clock: SlaClock, setup: Setup) -> Change | None:
-        calendar = setup.calendars.get(clock.calendar_id) or setup.calendars["24x7"]
-        after, happened = domain.resolved(clock, calendar, event.time)
-        if after == clock:
-            return None
-        return after, announced(clock, happened, now)
-
-    return await change_clock(event.data.ticket_id, deps, stopped)
-
-
-async def reopened(event: TicketReopened, deps: SlaDeps) -> SlaClock | None:
-    def going_on(clock: SlaClock, setup: Setup) -> Change:
-        calendar = setup.calendars.get(clock.calendar_id) or setup.calendars["24x7"]
-        return domain.reopened(clock, calendar, event.time), []
-
-    return await change_clock(event.data.ticket_id, deps, going_on)
+        return clock
+    return await on_event(event, ticket_id, deps)  # another replica started it meanwhile
