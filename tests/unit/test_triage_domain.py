@@ -3,8 +3,6 @@ invariants of the priority scale and the life cycle."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,29 +17,13 @@ from services.triage.domain import (
 )
 from shared.errors import InvalidTransition
 from shared.events.common import (
-    Channel,
     Level,
-    Person,
     Priority,
     ServiceLevel,
     TicketStatus,
     TicketType,
 )
-from shared.events.intake import TicketCreatedData
-
-
-def ticket(subject: str = "Invoices", **fields: object) -> TicketCreatedData:
-    base: dict[str, object] = dict(
-        ticket_id="t-1",
-        number="HD-000001",
-        subject=subject,
-        description="",
-        channel=Channel.WEB,
-        requester=Person(email="anna@customer.example"),
-        created_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
-        entitled=True,
-    )
-    return TicketCreatedData.model_validate(base | fields)
+from tests.unit.triage_tickets import ticket
 
 
 def test_the_default_matrix_covers_every_impact_and_urgency() -> None:

@@ -3,7 +3,7 @@ a ticket."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -14,41 +14,12 @@ from pydantic import ValidationError
 from services.triage.domain import (
     Agent,
     ClassifyRequest,
-    PriorityMatrix,
     Queue,
     ResolveRequest,
     candidates,
-    default_config,
     plan_escalation,
 )
 from shared.errors import Conflict
-from shared.events.common import (
-    Channel,
-    Level,
-    Person,
-)
-from shared.events.intake import TicketCreatedData
-
-H, M, L = Level.HIGH, Level.MEDIUM, Level.LOW
-
-
-def ticket(subject: str = "Invoices", **fields: object) -> TicketCreatedData:
-    base: dict[str, object] = dict(
-        ticket_id="t-1",
-        number="HD-000001",
-        subject=subject,
-        description="",
-        channel=Channel.WEB,
-        requester=Person(email="anna@customer.example"),
-        created_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
-        entitled=True,
-    )
-    return TicketCreatedData.model_validate(base | fields)
-
-
-def matrix() -> PriorityMatrix:
-    return default_config().matrix
-
 
 # Who gets a ticket
 

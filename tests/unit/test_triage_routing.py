@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from services.triage.domain import (
-    PriorityMatrix,
     RoutingRule,
     TriageConfig,
     decide,
@@ -17,33 +15,10 @@ from services.triage.domain import (
     route,
 )
 from shared.events.common import (
-    Channel,
-    Level,
-    Person,
     TicketType,
 )
 from shared.events.intake import TicketCreatedData
-
-H, M, L = Level.HIGH, Level.MEDIUM, Level.LOW
-
-
-def ticket(subject: str = "Invoices", **fields: object) -> TicketCreatedData:
-    base: dict[str, object] = dict(
-        ticket_id="t-1",
-        number="HD-000001",
-        subject=subject,
-        description="",
-        channel=Channel.WEB,
-        requester=Person(email="anna@customer.example"),
-        created_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
-        entitled=True,
-    )
-    return TicketCreatedData.model_validate(base | fields)
-
-
-def matrix() -> PriorityMatrix:
-    return default_config().matrix
-
+from tests.unit.triage_tickets import ticket
 
 # Routing
 
