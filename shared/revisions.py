@@ -4,8 +4,12 @@ an API call, a scheduler, on any replica).
 FerretDB v1 applies updates without a lock, so a change is claimed by a keyed insert of the new
 state and its events into `<collection>_revisions` ("<id>#<n>"); the document is then brought
 up to it. Of two writers deciding from the same revision only one claim succeeds: the other
-reads again and decides again. A writer that dies between claim and write leaves the claim, and
-the next read rolls it in. The events travel in the document's outbox (shared/outbox.py).
+reads again and decides again. The events travel in the document's outbox (shared/outbox.py).
+
+A writer that dies between claim and write leaves the claim unapplied. Reads do not look for
+that (FerretDB answers "no such key" only by scanning the collection); the next writer finds
+the claim in its way and applies it before deciding again, and `recover` applies what is left
+when a service starts.
 """
 
 from __future__ import annotations
@@ -49,14 +53,7 @@ class Revisioned(Generic[M]):
 
     async def get(self, doc_id: str) -> M | None:
         doc = await self._docs.find_one({"_id": doc_id})
-        while doc is not None:
-            revision = int(doc.get("revision", 0))
-            change = await self._revisions.find_one({"_id": f"{doc_id}#{revision + 1}"})
-            if change is None:
-                return self._model.model_validate(self._decode(doc))
-            await self._apply(doc_id, change, revision)
-            doc = await self._docs.find_one({"_id": doc_id})
-        return None
+        return self._model.model_validate(self._decode(doc)) if doc is not None else None
 
     async def save(
         self, doc_id: str, revision: int, after: M, events: Sequence[Event[Any]]
@@ -70,9 +67,31 @@ class Revisioned(Generic[M]):
         try:
             await self._revisions.insert_one(change)
         except DuplicateKeyError:
+            claimed = await self._revisions.find_one({"_id": change["_id"]})
+            if claimed is not None:  # applied already, or left by a writer that died
+                await self._apply(doc_id, claimed, revision)
             return False
         await self._apply(doc_id, change, revision)
         return True
+
+    async def recover(self) -> int:
+        """Apply the claims a writer left unapplied (one pass over the claims, at start)."""
+        latest: dict[str, int] = {}
+        for claim in await self._revisions.find({}, {"_id": 1}).to_list(None):
+            doc_id, _, number = str(claim["_id"]).rpartition("#")
+            latest[doc_id] = max(latest.get(doc_id, 0), int(number))
+        applied = 0
+        for doc_id, newest in latest.items():
+            doc = await self._docs.find_one({"_id": doc_id}, {"revision": 1})
+            revision = int(doc.get("revision") or 0) if doc else newest
+            while revision < newest:
+                pending = await self._revisions.find_one({"_id": f"{doc_id}#{revision + 1}"})
+                if pending is None:
+                    break
+                await self._apply(doc_id, pending, revision)
+                revision += 1
+                applied += 1
+        return applied
 
     def _state(self, state: M, revision: int) -> Document:
         dumped = state.model_dump(mode="python")

@@ -24,6 +24,7 @@ ORGANIZATIONS = "organizations"
 CONTRACTS = "contracts"
 CONTRACT_KEYS = "contract_keys"  # "number:<KEY>" / "licence:<KEY>" -> contract id, by _id
 MAIL_IDS = "mail_message_ids"
+SEEN = "inbound_seen"  # Message-IDs of inbound mail seen at least once
 QUARANTINE = "quarantine"
 RELEASES = "quarantine_releases"
 NOTIFICATIONS = "notifications"
@@ -76,6 +77,7 @@ class IntakeStore(Protocol):
     ) -> bool: ...
     async def remember_mail_id(self, mail_id: str, ticket_id: str) -> None: ...
     async def ticket_for_mail_id(self, mail_id: str) -> str | None: ...
+    async def first_sight(self, mail_id: str) -> bool: ...
     async def quarantine(self, item: Document, events: Sequence[Event[Any]]) -> None: ...
     async def list_quarantine(self, limit: int) -> list[Document]: ...
     async def get_quarantined(self, item_id: str) -> Document | None: ...
@@ -106,6 +108,7 @@ class MongoIntakeStore:
         self._contracts = db[CONTRACTS]
         self._keys = db[CONTRACT_KEYS]
         self._mail_ids = db[MAIL_IDS]
+        self._seen = db[SEEN]
         self._quarantine = db[QUARANTINE]
         self._releases = db[RELEASES]
         self._notes = db[NOTIFICATIONS]
@@ -254,6 +257,10 @@ class MongoIntakeStore:
 
     async def remember_mail_id(self, mail_id: str, ticket_id: str) -> None:
         await _insert_new(self._mail_ids, {"_id": mail_id, "ticket_id": ticket_id})
+
+    async def first_sight(self, mail_id: str) -> bool:
+        """True the first time an inbound Message-ID is seen (a keyed insert)."""
+        return await _insert_new(self._seen, {"_id": mail_id})
 
     async def ticket_for_mail_id(self, mail_id: str) -> str | None:
         doc = await self._mail_ids.find_one({"_id": mail_id})

@@ -61,6 +61,7 @@ async def build(runtime: Runtime) -> SlaDeps:
         holder=f"sla-{uuid.uuid4().hex[:12]}",
         setup_ttl_seconds=settings.setup_ttl_seconds,
     )
+    await deps.store.recover()  # changes a writer claimed but did not apply before it died
     subscribe(runtime.consumer, deps)
     deps.loops.append(partial(run, deps, settings.tick_seconds))
     deps.loops.append(partial(predictor.run, deps, settings.predict_seconds))

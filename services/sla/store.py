@@ -39,6 +39,7 @@ class ClockStore(Protocol):
         self, before: SlaClock, after: SlaClock, events: Sequence[Event[Any]]
     ) -> bool: ...
     async def all_clocks(self) -> list[SlaClock]: ...
+    async def recover(self) -> int: ...
 
 
 class TimerStore(Protocol):
@@ -56,6 +57,9 @@ class MongoClockStore:
     def __init__(self, db: Database) -> None:
         self._clocks: Revisioned[SlaClock] = Revisioned(db, CLOCKS, SlaClock)
         self._docs = db[CLOCKS]
+
+    async def recover(self) -> int:
+        return await self._clocks.recover()
 
     async def all_clocks(self) -> list[SlaClock]:
         """Every clock (a pass over the collection: for the predictor, once a minute)."""

@@ -60,6 +60,7 @@ async def build(runtime: Runtime) -> TriageDeps:
         auto_close_after=timedelta(hours=settings.auto_close_hours),
         config_ttl_seconds=settings.config_ttl_seconds,
     )
+    await deps.store.recover()  # changes a writer claimed but did not apply before it died
     subscribe(runtime.consumer, deps)
     deps.loops.append(partial(sweep, deps, settings.sweep_seconds))
     return deps

@@ -63,9 +63,11 @@ async def receive_email(raw: bytes, deps: IntakeDeps) -> Accepted | Quarantined:
     loop = loop_reason(mail, deps.mail_domain)
     if loop is not None:
         return await quarantine(raw, loop, mail.sender_email, mail.subject, deps)
-    if mail.message_id and (known := await deps.store.ticket_for_mail_id(mail.message_id)):
-        ticket = await deps.store.get_ticket(known)  # the same message delivered again
-        if ticket is not None:
+    # A message seen before is looked up; a new one is not (FerretDB scans for a missing key).
+    if mail.message_id and not await deps.store.first_sight(mail.message_id):
+        known = await deps.store.ticket_for_mail_id(mail.message_id)
+        ticket = await deps.store.get_ticket(known) if known else None
+        if ticket is not None:  # the same message delivered again
             metrics.INBOUND_MAIL.labels("duplicate").inc()
             return Accepted(ticket.id, ticket.number, "duplicate")
     answered = await _thread_of(mail, deps)

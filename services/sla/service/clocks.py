@@ -15,6 +15,7 @@ from shared.events.sla import (
     SlaClockStartedData,
     SlaTarget,
 )
+from shared.events.triage import TicketTriaged
 
 from .. import metrics
 from ..domain import SlaClock
@@ -26,8 +27,10 @@ from . import Change, Setup, SlaDeps, announced, change_clock, current_setup, sc
 async def on_event(event: Event[Any], ticket_id: str, deps: SlaDeps) -> SlaClock | None:
     """Keep the event as an input of the clock, then apply it."""
     await deps.inputs.remember(ticket_id, event)
-    if await deps.store.get_clock(ticket_id) is None:
-        return await _start(event, ticket_id, deps)
+    if isinstance(event, TicketTriaged):  # the first starts the clock (a keyed insert)
+        started = await _start(event, ticket_id, deps)
+        if started is not None:
+            return started
     now = deps.clock.now()
 
     def moved(clock: SlaClock, setup: Setup) -> Change | None:
@@ -78,8 +81,8 @@ async def _start(event: Event[Any], ticket_id: str, deps: SlaDeps) -> SlaClock |
     )
     async with deps.relay.writing(CLOCKS, clock.ticket_id):
         inserted = await deps.store.insert_clock(clock, [started])
-    if inserted:
-        metrics.CLOCKS_STARTED.labels(clock.policy_id).inc()
-        await schedule(None, clock, deps)
-        return clock
-    return await on_event(event, ticket_id, deps)  # another replica started it meanwhile
+    if not inserted:
+        return None  # started before: this ticket.triaged re-plans it
+    metrics.CLOCKS_STARTED.labels(clock.policy_id).inc()
+    await schedule(None, clock, deps)
+    return clock

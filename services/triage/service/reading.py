@@ -25,11 +25,9 @@ from .work import auto_assign
 
 async def triage_ticket(event: TicketCreated, deps: TriageDeps) -> WorkItem:
     """Classify, prioritise and queue a new ticket, announce ticket.triaged, then give it to
-    the best agent of the queue. A redelivered ticket.created finds the item and stops."""
+    the best agent of the queue. A redelivered ticket.created meets the keyed insert and stops
+    (no look-up first: FerretDB scans to say a key is missing)."""
     ticket = event.data
-    existing = await deps.store.get_item(ticket.ticket_id)
-    if existing is not None:
-        return existing
     now = deps.clock.now()
     decision = decide(ticket, await current_config(deps))
     first_contact = ticket.resolved_on_contact

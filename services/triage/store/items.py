@@ -107,6 +107,7 @@ class TriageStore(Protocol):
     async def mark_close_due(self, ticket_id: str, due: datetime) -> None: ...
     async def unmark_close_due(self, ticket_id: str) -> None: ...
     async def close_due(self, now: datetime) -> list[str]: ...
+    async def recover(self) -> int: ...
 
 
 class MongoTriageStore:
@@ -129,6 +130,9 @@ class MongoTriageStore:
         """Write the next revision; False when another writer (another replica) took it first
         (shared/revisions.py)."""
         return await self._revised.save(before.ticket_id, before.revision, after, events)
+
+    async def recover(self) -> int:
+        return await self._revised.recover()
 
     async def queue_items(self, queue: str, limit: int) -> list[WorkItem]:
         """The queue's open items (the caller orders them: priority, SLA due time, age)."""
