@@ -14,15 +14,16 @@ when a service starts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from pymongo.errors import DuplicateKeyError
 
 from .db import Database, Document
+from .errors import Conflict
 from .events import Event
-from .outbox import OUTBOX, serialise
+from .outbox import OUTBOX, OutboxRelay, serialise
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -114,3 +115,31 @@ class Revisioned(Generic[M]):
             {"_id": doc_id},
             {"$set": change["state"], "$push": {OUTBOX: {"$each": change["events"]}}},
         )
+
+
+MAX_WRITE_ATTEMPTS = 5
+
+
+async def rewrite(
+    relay: OutboxRelay,
+    collection: str,
+    doc_id: str,
+    read: Callable[[], Awaitable[M | None]],
+    decide: Callable[[M], Awaitable[tuple[M, list[Event[Any]]] | None]],
+    save: Callable[[M, M, list[Event[Any]]], Awaitable[bool]],
+) -> tuple[M, M] | None:
+    """Read, decide, claim the next revision; read and decide again when another writer came
+    first. Returns (before, after), after being before when nothing was to change; None when
+    there is no such document."""
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        async with relay.writing(collection, doc_id):
+            before = await read()
+            if before is None:
+                return None
+            decided = await decide(before)
+            if decided is None:
+                return before, before
+            after, events = decided
+            if await save(before, after, events):
+                return before, after
+    raise Conflict(f"{collection} {doc_id} kept changing; try again")

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.clock import Clock
-from shared.errors import Conflict, NotFound
+from shared.errors import NotFound
 from shared.events import Event
 from shared.events.common import Priority, ServiceLevel
 from shared.events.sla import (
@@ -20,6 +20,7 @@ from shared.events.sla import (
     SlaWarning,
 )
 from shared.outbox import OutboxRelay
+from shared.revisions import rewrite
 
 from .. import metrics
 from ..domain import (
@@ -34,7 +35,6 @@ from ..domain import (
 )
 from ..store import CLOCKS, ClockStore, InputStore, SetupStore, TimerStore
 
-MAX_WRITE_ATTEMPTS = 5
 Change = tuple[SlaClock, list[Event[Any]]]
 
 
@@ -107,20 +107,24 @@ async def change_clock(
 ) -> SlaClock | None:
     """Read, decide, claim the next revision; decide again when another writer came first.
     A new check time gets its timer."""
-    for _ in range(MAX_WRITE_ATTEMPTS):
-        async with deps.relay.writing(CLOCKS, ticket_id):
-            clock = await deps.store.get_clock(ticket_id)
-            if clock is None:
-                return None
-            decided = decide(clock, await current_setup(deps))
-            if decided is None:
-                return clock
-            after, events = decided
-            if not await deps.store.save_clock(clock, after, events):
-                continue
-        await schedule(clock, after, deps)
-        return after
-    raise Conflict(f"the SLA clock of {ticket_id} kept changing")
+
+    async def decided(clock: SlaClock) -> Change | None:
+        return decide(clock, await current_setup(deps))
+
+    done = await rewrite(
+        deps.relay,
+        CLOCKS,
+        ticket_id,
+        lambda: deps.store.get_clock(ticket_id),
+        decided,
+        deps.store.save_clock,
+    )
+    if done is None:
+        return None
+    before, after = done
+    if after is not before:
+        await schedule(before, after, deps)
+    return after
 
 
 async def schedule(before: SlaClock | None, after: SlaClock, deps: SlaDeps) -> None:

@@ -9,16 +9,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.clock import Clock
-from shared.errors import Conflict, NotFound
+from shared.errors import NotFound
 from shared.events import Event
 from shared.events.common import Person, TicketStatus
 from shared.events.triage import TicketStatusChanged, TicketStatusChangedData
 from shared.outbox import OutboxRelay
+from shared.revisions import rewrite
 
 from ..domain import PRIORITY_ORDER, TriageConfig, default_config, transition
 from ..store import WORK_ITEMS, AgentStore, ConfigStore, HistoryEntry, TriageStore, WorkItem
 
-MAX_WRITE_ATTEMPTS = 5
 Change = tuple[WorkItem, list[Event[Any]]]
 
 
@@ -64,16 +64,22 @@ async def change_item(
 ) -> WorkItem | None:
     """Read, decide, write the next revision; decide again if another writer came first.
     Returns the new state, or None when `decide` found nothing to change."""
-    for _ in range(MAX_WRITE_ATTEMPTS):
-        async with deps.relay.writing(WORK_ITEMS, ticket_id):
-            item = await get_work_item(ticket_id, deps)
-            decided = decide(item)
-            if decided is None:
-                return None
-            after, events = decided
-            if await deps.store.save(item, after, events):
-                return after.model_copy(update={"revision": item.revision + 1})
-    raise Conflict(f"work item {ticket_id} kept changing; try again")
+
+    async def decided(item: WorkItem) -> Change | None:
+        return decide(item)
+
+    done = await rewrite(
+        deps.relay,
+        WORK_ITEMS,
+        ticket_id,
+        lambda: get_work_item(ticket_id, deps),
+        decided,
+        deps.store.save,
+    )
+    if done is None or done[1] is done[0]:
+        return None
+    before, after = done
+    return after.model_copy(update={"revision": before.revision + 1})
 
 
 def moved(
