@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 
 from shared.auth import issue_token
+from shared.events import parse_event
 
 T = TypeVar("T")
 SECRET = "test-secret-" + uuid.uuid4().hex
@@ -152,6 +153,16 @@ class TopicReader:
                         self._seen.add(where)
                         self.records.append(record)
         return self.records
+
+    def distinct_events(self, marker: bytes = b"") -> list[Any]:
+        """The events read (those whose bytes hold `marker`), each event id once: delivery is
+        at least once, and consumers skip an id they have seen."""
+        found: dict[str, Any] = {}
+        for record in self.records:
+            if marker in record.value:
+                event = parse_event(record.value)
+                found.setdefault(event.id, event)
+        return list(found.values())
 
     def events(self) -> list[dict[str, Any]]:
         return [json.loads(r.value) for r in self.records]

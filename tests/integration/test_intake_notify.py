@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from services.intake.app import IntakeSettings, create_app
-from shared.events import parse_event
 from shared.events.problems import AdvisoryData, AdvisoryPublished
 from shared.events.sla import SlaBreached, SlaTargetData
 from shared.events.triage import TicketResolved, TicketResolvedData
@@ -62,7 +61,7 @@ async def test_the_requester_gets_an_acknowledgement_with_the_number_at_once(
         assert threaded.json()["action"] == "appended", threaded.text
     async with TopicReader(isolated.infra.kafka, isolated.topic("intake")) as reader:
         await reader.read_until(lambda rs: any(b"notification.sent" in r.value for r in rs))
-    sent = [parse_event(r.value) for r in reader.records if b"notification.sent" in r.value]
+    sent = reader.distinct_events(b"notification.sent")
     assert [(e.data.kind, e.data.recipient) for e in sent] == [
         ("acknowledgement", "ann@acme.example")
     ]

@@ -14,7 +14,6 @@ from services.intake.app import IntakeSettings
 from services.intake.app import create_app as create_intake
 from services.triage.app import TriageSettings
 from services.triage.app import create_app as create_triage
-from shared.events import parse_event
 from shared.smtp_sink import MailSink
 from tests.helpers import Isolation, TopicReader, auth, in_process, wait_for
 
@@ -162,5 +161,5 @@ async def test_a_ticket_resolved_on_first_contact_is_recorded_resolved(
     assert item["first_contact"] and item["resolution"]["resolution"] == call["resolution"]
     async with TopicReader(isolated.infra.kafka, isolated.topic("triage")) as reader:
         await reader.read_until(lambda rs: any(b"ticket.resolved" in r.value for r in rs))
-    (resolved,) = [parse_event(r.value) for r in reader.records if b"ticket.resolved" in r.value]
+    (resolved,) = reader.distinct_events(b"ticket.resolved")
     assert resolved.data.first_contact and resolved.data.resolution == call["resolution"]
