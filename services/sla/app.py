@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import Field
 
+from shared.cache import Expiring
 from shared.clock import Clock
 from shared.runtime import Runtime, ServiceSpec, create_service_app
 from shared.settings import ServiceSettings
@@ -59,7 +60,7 @@ async def build(runtime: Runtime) -> SlaDeps:
         relay=runtime.relay,
         clock=runtime.clock,
         holder=f"sla-{uuid.uuid4().hex[:12]}",
-        setup_ttl_seconds=settings.setup_ttl_seconds,
+        setup=Expiring(settings.setup_ttl_seconds),
     )
     await deps.store.recover()  # changes a writer claimed but did not apply before it died
     subscribe(runtime.consumer, deps)

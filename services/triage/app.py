@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import Field
 
+from shared.cache import Expiring
 from shared.clock import Clock
 from shared.runtime import Runtime, ServiceSpec, create_service_app
 from shared.settings import ServiceSettings
@@ -58,7 +59,7 @@ async def build(runtime: Runtime) -> TriageDeps:
         relay=runtime.relay,
         clock=runtime.clock,
         auto_close_after=timedelta(hours=settings.auto_close_hours),
-        config_ttl_seconds=settings.config_ttl_seconds,
+        config=Expiring(settings.config_ttl_seconds),
     )
     await deps.store.recover()  # changes a writer claimed but did not apply before it died
     subscribe(runtime.consumer, deps)

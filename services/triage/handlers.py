@@ -30,8 +30,7 @@ def subscribe(consumer: EventConsumer, deps: TriageDeps) -> None:
         elif isinstance(event, SlaAtRisk | SlaBreached):
             data = event.data
             why = f"SLA {data.target} {'breached' if isinstance(event, SlaBreached) else 'at risk'}"
-            if await deps.store.get_item(data.ticket_id) is not None:
-                await escalate(data.ticket_id, event.type, None, why, deps, cause=event)
+            await escalate(data.ticket_id, event.type, None, why, deps, cause=event)
 
     intake = (TicketCreated, TicketCustomerReplied, TicketFeedbackReceived)
     sla = (SlaClockStarted, SlaMet, SlaAtRisk, SlaBreached)

@@ -3,12 +3,12 @@ and outcomes announced, the setup (calendars, their assignment, policies) read w
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.cache import Expiring
 from shared.clock import Clock
 from shared.errors import NotFound
 from shared.events import Event
@@ -75,24 +75,23 @@ class SlaDeps:
     relay: OutboxRelay
     clock: Clock
     holder: str = "sla"
-    setup_ttl_seconds: float = 2.0
+    setup: Expiring[Setup] = field(default_factory=lambda: Expiring(2.0))
     loops: list[Callable[[], Any]] = field(default_factory=list)
-    _setup: tuple[float, Setup] | None = field(default=None, repr=False)
 
 
 async def current_setup(deps: SlaDeps) -> Setup:
-    cached = deps._setup
-    if cached is not None and time.monotonic() - cached[0] < deps.setup_ttl_seconds:
-        return cached[1]
+    """Calendars, their assignments and policies, read at most every few seconds."""
+    return await deps.setup.get(lambda: _load_setup(deps))
+
+
+async def _load_setup(deps: SlaDeps) -> Setup:
     calendars = default_calendars() | {c.id: c for c in await deps.setup_store.calendars()}
     policies = default_policies() | {p.id: p for p in await deps.setup_store.policy_overrides()}
-    setup = Setup(calendars, await deps.setup_store.assignments(), policies)
-    deps._setup = (time.monotonic(), setup)
-    return setup
+    return Setup(calendars, await deps.setup_store.assignments(), policies)
 
 
 def forget_setup(deps: SlaDeps) -> None:
-    deps._setup = None
+    deps.setup.forget()
 
 
 async def get_clock(ticket_id: str, deps: SlaDeps) -> SlaClock:

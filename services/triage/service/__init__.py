@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.cache import Expiring
 from shared.clock import Clock
 from shared.errors import NotFound
 from shared.events import Event
@@ -30,26 +30,25 @@ class TriageDeps:
     relay: OutboxRelay
     clock: Clock
     auto_close_after: timedelta = timedelta(days=5)
-    config_ttl_seconds: float = 2.0
+    config: Expiring[TriageConfig] = field(default_factory=lambda: Expiring(2.0))
     loops: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
-    _config: tuple[float, TriageConfig] | None = field(default=None, repr=False)
 
 
 async def current_config(deps: TriageDeps) -> TriageConfig:
     """The configuration, read at most every few seconds (changes reach other replicas then)."""
-    cached = deps._config
-    if cached is not None and time.monotonic() - cached[0] < deps.config_ttl_seconds:
-        return cached[1]
+    return await deps.config.get(lambda: _load_config(deps))
+
+
+async def _load_config(deps: TriageDeps) -> TriageConfig:
     config = await deps.configs.get_config()
     if config is None:  # first start: the defaults, stored so supervisors can change them
         await deps.configs.save_config(0, default_config())
         config = await deps.configs.get_config() or default_config()
-    deps._config = (time.monotonic(), config)
     return config
 
 
 def forget_config(deps: TriageDeps) -> None:
-    deps._config = None
+    deps.config.forget()
 
 
 async def get_work_item(ticket_id: str, deps: TriageDeps) -> WorkItem:

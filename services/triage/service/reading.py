@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.errors import FieldInvalid
+from shared.errors import FieldInvalid, NotFound
 from shared.events import Event
 from shared.events.common import Person, TicketStatus
 from shared.events.intake import TicketCreated
@@ -179,8 +179,6 @@ async def correct(
 async def sla_planned(event: SlaClockStarted | SlaMet, deps: TriageDeps) -> None:
     """The SLA's due times order the worklists: the soonest open target counts."""
     ticket_id = event.data.ticket_id
-    if await deps.store.get_item(ticket_id) is None:
-        return  # the clock started before triage stored the item: the next event sets it
 
     def learn(item: WorkItem) -> Change | None:
         if isinstance(event, SlaClockStarted):
@@ -192,4 +190,7 @@ async def sla_planned(event: SlaClockStarted | SlaMet, deps: TriageDeps) -> None
         soonest = min(targets.values()) if targets else None
         return item.model_copy(update={"sla_targets": targets, "sla_due_at": soonest}), []
 
-    await change_item(ticket_id, deps, learn)
+    try:
+        await change_item(ticket_id, deps, learn)
+    except NotFound:
+        return  # the clock started before triage stored the item: the next event sets it

@@ -147,7 +147,12 @@ async def escalate(
 ) -> WorkItem | None:
     """Up a tier, to the on-call agent or to the supervisor (seed 004, slide 11); every agent
     of the queue and the supervisors are alerted. Automatic ones skip tickets not in work."""
-    item = await get_work_item(ticket_id, deps)
+    try:
+        item = await get_work_item(ticket_id, deps)
+    except NotFound:
+        if trigger == "manual":
+            raise
+        return None  # an SLA event about a ticket triage has not stored
     if item.status not in ACTIVE:
         if trigger == "manual":
             raise Conflict(f"ticket {item.number} is {item.status.value}: nothing to escalate")

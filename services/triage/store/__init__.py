@@ -5,7 +5,6 @@ from shared.runtime import IndexSpec
 from .items import (
     CLOSE_DUE,
     ITEM_INDEXES,
-    REVISIONS,
     WORK_ITEMS,
     Correction,
     HistoryEntry,
@@ -30,7 +29,6 @@ __all__ = [
     "AGENTS",
     "CLOSE_DUE",
     "INDEXES",
-    "REVISIONS",
     "WORK_ITEMS",
     "AgentStore",
     "Alert",

@@ -23,7 +23,6 @@ from shared.revisions import Revisioned
 from shared.runtime import IndexSpec
 
 WORK_ITEMS = "work_items"
-REVISIONS = "work_items_revisions"  # "<ticket>#<n>": the claimed n-th state of a work item
 CLOSE_DUE = "close_due"  # resolved items waiting for the quiet period: small, read by the sweep
 
 ITEM_INDEXES: list[IndexSpec] = [
