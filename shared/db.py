@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -57,3 +58,21 @@ def is_duplicate(exc: Exception) -> bool:
 def without_id(doc: Document) -> Document:
     """A stored document as its model sees it: the _id duplicates the model's own key."""
     return {k: v for k, v in doc.items() if k != "_id"}
+
+
+def partition_of(name: str, key: str, parts: int) -> str:
+    """The collection of `name` that holds `key` when `name` is split into `parts` collections.
+
+    FerretDB v1 (SQLite) never answers an _id lookup from its index: the pushed-down filter's
+    path expression differs from the index's, so every find, update or delete by _id scans
+    the table (a find of an existing key stops where it is found). Splitting a collection
+    that grows large bounds that scan; on MongoDB the split is harmless. The split is by a
+    stable hash, so every process agrees on it; changing `parts` moves documents.
+    """
+    if parts <= 1:
+        return name
+    return f"{name}_p{zlib.crc32(key.encode()) % parts:03d}"
+
+
+def partition_names(name: str, parts: int) -> list[str]:
+    return [name] if parts <= 1 else [f"{name}_p{n:03d}" for n in range(parts)]

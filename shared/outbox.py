@@ -5,7 +5,7 @@ The relay publishes a document's events in order, then removes exactly those. A 
 write and the publish loses nothing; a crash between the publish and the removal publishes again,
 which consumers absorb by event id.
 
-Finding what is left to relay: FerretDB v1 answers only `_id` lookups from an index, so scanning the
+Finding what is left to relay: FerretDB v1 pushes only `_id` lookups down to SQLite, so scanning the
 big collections for pending events is kept to one pass at start-up (what a crash left behind). While
 running, each write is preceded by a marker in the small `outbox_pending` collection, removed when
 the document's outbox is empty; the periodic sweep reads the markers, not the big collections.

@@ -10,6 +10,10 @@ A writer that dies between claim and write leaves the claim unapplied. Reads do 
 that (FerretDB answers "no such key" only by scanning the collection); the next writer finds
 the claim in its way and applies it before deciding again, and `recover` applies what is left
 when a service starts.
+
+With `parts` > 1 the documents and their claims are split into that many collections by a
+hash of the id (shared.db.partition_of), which bounds FerretDB's _id scans; the outbox relay
+and `rewrite` then take the document's own collection, `collection_of(id)`.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 from pymongo.errors import DuplicateKeyError
 
-from .db import Database, Document
+from .db import Database, Document, partition_names, partition_of
 from .errors import Conflict
 from .events import Event
 from .outbox import OUTBOX, OutboxRelay, serialise
@@ -36,24 +40,38 @@ class Revisioned(Generic[M]):
         model: type[M],
         encode: Callable[[Document], Document] = lambda d: d,
         decode: Callable[[Document], Document] = lambda d: d,
+        parts: int = 1,
     ) -> None:
-        self._docs = db[collection]
-        self._revisions = db[f"{collection}_revisions"]
+        self._db = db
+        self._collection = collection
+        self._parts = parts
         self._model = model
         self._encode = encode
         self._decode = decode
+
+    def collection_of(self, doc_id: str) -> str:
+        return partition_of(self._collection, doc_id, self._parts)
+
+    def collections(self) -> list[str]:
+        return partition_names(self._collection, self._parts)
+
+    def _docs(self, doc_id: str) -> Any:
+        return self._db[self.collection_of(doc_id)]
+
+    def _revisions(self, doc_id: str) -> Any:
+        return self._db[f"{self.collection_of(doc_id)}_revisions"]
 
     async def insert(self, doc_id: str, state: M, events: Sequence[Event[Any]]) -> bool:
         """The first revision; False when the document exists already."""
         doc = {"_id": doc_id, **self._state(state, 0), OUTBOX: serialise(events)}
         try:
-            await self._docs.insert_one(doc)
+            await self._docs(doc_id).insert_one(doc)
         except DuplicateKeyError:
             return False
         return True
 
     async def get(self, doc_id: str) -> M | None:
-        doc = await self._docs.find_one({"_id": doc_id})
+        doc = await self._docs(doc_id).find_one({"_id": doc_id})
         return self._model.model_validate(self._decode(doc)) if doc is not None else None
 
     async def save(
@@ -66,9 +84,9 @@ class Revisioned(Generic[M]):
             "events": serialise(events),
         }
         try:
-            await self._revisions.insert_one(change)
+            await self._revisions(doc_id).insert_one(change)
         except DuplicateKeyError:
-            claimed = await self._revisions.find_one({"_id": change["_id"]})
+            claimed = await self._revisions(doc_id).find_one({"_id": change["_id"]})
             if claimed is not None:  # applied already, or left by a writer that died
                 await self._apply(doc_id, claimed, revision)
             return False
@@ -78,15 +96,19 @@ class Revisioned(Generic[M]):
     async def recover(self) -> int:
         """Apply the claims a writer left unapplied (one pass over the claims, at start)."""
         latest: dict[str, int] = {}
-        for claim in await self._revisions.find({}, {"_id": 1}).to_list(None):
-            doc_id, _, number = str(claim["_id"]).rpartition("#")
-            latest[doc_id] = max(latest.get(doc_id, 0), int(number))
+        for name in self.collections():
+            claims = self._db[f"{name}_revisions"].find({}, {"_id": 1})
+            for claim in await claims.to_list(None):
+                doc_id, _, number = str(claim["_id"]).rpartition("#")
+                latest[doc_id] = max(latest.get(doc_id, 0), int(number))
         applied = 0
         for doc_id, newest in latest.items():
-            doc = await self._docs.find_one({"_id": doc_id}, {"revision": 1})
+            doc = await self._docs(doc_id).find_one({"_id": doc_id}, {"revision": 1})
             revision = int(doc.get("revision") or 0) if doc else newest
             while revision < newest:
-                pending = await self._revisions.find_one({"_id": f"{doc_id}#{revision + 1}"})
+                pending = await self._revisions(doc_id).find_one(
+                    {"_id": f"{doc_id}#{revision + 1}"}
+                )
                 if pending is None:
                     break
                 await self._apply(doc_id, pending, revision)
@@ -102,16 +124,18 @@ class Revisioned(Generic[M]):
     async def _apply(self, doc_id: str, change: Document, revision: int) -> None:
         """Bring the document from `revision` to the change's state; a no-op once done.
 
-        The revision is compared here, not in the update's filter: FerretDB answers only a
-        filter of the bare _id from its index and scans the collection for any other. Two
+        The revision is compared here, not in the update's filter: FerretDB pushes only a
+        filter of the bare _id down to SQLite and reads every document of the collection for
+        any other. Two
         appliers racing may push the change's events twice (consumers skip repeated event
         ids) or, rarely, write an older state over a newer one, which the next read rolls
         forward again from the claims.
         """
-        doc = await self._docs.find_one({"_id": doc_id}, {"revision": 1})
+        docs = self._docs(doc_id)
+        doc = await docs.find_one({"_id": doc_id}, {"revision": 1})
         if doc is None or int(doc.get("revision") or 0) != revision:
             return
-        await self._docs.update_one(
+        await docs.update_one(
             {"_id": doc_id},
             {"$set": change["state"], "$push": {OUTBOX: {"$each": change["events"]}}},
         )

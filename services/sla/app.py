@@ -20,12 +20,12 @@ from .handlers import subscribe
 from .service import SlaDeps, predictor
 from .service.scheduler import run
 from .store import (
-    CLOCKS,
     INDEXES,
     MongoClockStore,
     MongoInputStore,
     MongoSetupStore,
     MongoTimerStore,
+    clock_collections,
 )
 
 
@@ -78,7 +78,7 @@ SPEC = ServiceSpec(
     description="SLA clocks in business time that warn, pause, breach and escalate.",
     routers=[router],
     build=build,
-    outbox_collections=[CLOCKS],
+    outbox_collections=clock_collections(),
     indexes=INDEXES,
     consumes=["triage", "intake"],
     tasks=loops,

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from pymongo.errors import DuplicateKeyError
 
-from shared.db import Database, Document, without_id
+from shared.db import Database, Document, partition_names, partition_of, without_id
 from shared.events import Event, parse_event
 from shared.revisions import Revisioned
 from shared.runtime import IndexSpec
@@ -24,8 +24,17 @@ ASSIGNMENTS = "calendar_assignments"  # "organization:<id>" / "queue:<key>" -> c
 POLICIES = "policy_overrides"
 INPUTS = "clock_inputs"  # "<ticket>|<event id>" -> the event, for recalculation
 
-INDEXES: list[IndexSpec] = []  # every read is by _id: FerretDB serves only those from an index
+INDEXES: list[IndexSpec] = []  # every read is by _id, the only filter FerretDB v1 pushes down
 SECOND = "%Y%m%d%H%M%S"
+# Clocks (by ticket) and timers (by minute) are split into this many collections each, which
+# bounds FerretDB's _id scans (shared.db.partition_of): 100,000 open clocks make ~1,600 a
+# collection. Changing it strands what is stored; it is a constant, not a setting.
+PARTS = 64
+
+
+def clock_collections() -> list[str]:
+    """Every collection holding clocks, with their outboxes (for the relay's start-up pass)."""
+    return partition_names(CLOCKS, PARTS)
 
 
 def second_of(moment: datetime) -> str:
@@ -40,6 +49,7 @@ class ClockStore(Protocol):
     ) -> bool: ...
     async def all_clocks(self) -> list[SlaClock]: ...
     async def recover(self) -> int: ...
+    def collection_of(self, ticket_id: str) -> str: ...
 
 
 class TimerStore(Protocol):
@@ -55,16 +65,22 @@ class TimerStore(Protocol):
 
 class MongoClockStore:
     def __init__(self, db: Database) -> None:
-        self._clocks: Revisioned[SlaClock] = Revisioned(db, CLOCKS, SlaClock)
-        self._docs = db[CLOCKS]
+        self._clocks: Revisioned[SlaClock] = Revisioned(db, CLOCKS, SlaClock, parts=PARTS)
+        self._db = db
+
+    def collection_of(self, ticket_id: str) -> str:
+        return self._clocks.collection_of(ticket_id)
 
     async def recover(self) -> int:
         return await self._clocks.recover()
 
     async def all_clocks(self) -> list[SlaClock]:
-        """Every clock (a pass over the collection: for the predictor, once a minute)."""
-        docs = await self._docs.find({}, {"outbox": 0}).to_list(None)
-        return [SlaClock.model_validate(without_id(d)) for d in docs]
+        """Every clock (a pass over the collections: for the predictor, once a minute)."""
+        clocks: list[SlaClock] = []
+        for name in self._clocks.collections():
+            docs = await self._db[name].find({}, {"outbox": 0}).to_list(None)
+            clocks.extend(SlaClock.model_validate(without_id(d)) for d in docs)
+        return clocks
 
     async def insert_clock(self, clock: SlaClock, events: Sequence[Event[Any]]) -> bool:
         return await self._clocks.insert(clock.ticket_id, clock, events)
@@ -82,15 +98,17 @@ class MongoTimerStore:
     """Timers by the second they are due, read by _id: a tick costs a few look-ups per second
     gone by (one per whole minute without timers), however many clocks are open.
 
-    FerretDB v1 finds an existing _id from its index but scans the collection to learn that
-    one is missing, so the scheduler never asks for a key that may be missing: it inserts a
-    tombstone there instead (atomic, O(1)). A duplicate means the key exists and is read; a
-    tombstone closes a second (or a minute) the scheduler has read. A writer whose second or
-    minute is closed already (clocks of two processes a hair apart) moves its timer on.
+    FerretDB v1 checks a unique key from its index on insert but finds an _id only by scanning
+    (a missing one by scanning all), so the scheduler never asks for a key that may be
+    missing: it inserts a tombstone there instead (atomic, cheap). A duplicate means the key
+    exists and is read; a tombstone closes a second (or a minute) the scheduler has read. A
+    writer whose second or minute is closed already (clocks of two processes a hair apart)
+    moves its timer on. A minute's timers and marker share one of PARTS collections, so
+    reading an existing key scans a small collection.
     """
 
     def __init__(self, db: Database) -> None:
-        self._timers = db[TIMERS]
+        self._db = db
         self._scheduler = db[SCHEDULER]
         self._next: dict[str, int] = {}  # per second, where this process tries next
 
@@ -104,7 +122,7 @@ class MongoTimerStore:
             while True:
                 key = f"{second}#{n}"
                 try:
-                    await self._timers.insert_one({"_id": key, "ticket_id": ticket_id})
+                    await self._of(key).insert_one({"_id": key, "ticket_id": ticket_id})
                 except DuplicateKeyError:
                     if await self._is_tombstone(key):
                         break  # the scheduler has read this second: the next one
@@ -116,24 +134,29 @@ class MongoTimerStore:
                 return
             at = at.replace(microsecond=0) + timedelta(seconds=1)
 
+    def _of(self, key: str) -> Any:
+        """The collection of an entry ("<second>#<n>") or of a minute's marker ("m<minute>")."""
+        minute = key[1:13] if key.startswith("m") else key[:12]
+        return self._db[partition_of(TIMERS, minute, PARTS)]
+
     async def _open(self, marker: str) -> bool:
         """Mark a minute as having timers; False when the scheduler closed it already."""
         try:
-            await self._timers.insert_one({"_id": marker})
+            await self._of(marker).insert_one({"_id": marker})
         except DuplicateKeyError:
             return not await self._is_tombstone(marker)
         return True
 
     async def _is_tombstone(self, key: str) -> bool:
-        doc = await self._timers.find_one({"_id": key})
+        doc = await self._of(key).find_one({"_id": key})
         return bool(doc and doc.get("closed"))
 
     async def _probe(self, key: str) -> dict[str, Any] | None:
         """The document at `key` if a writer put one there; else close the key, for good."""
         try:
-            await self._timers.insert_one({"_id": key, "closed": True})
+            await self._of(key).insert_one({"_id": key, "closed": True})
         except DuplicateKeyError:
-            doc = await self._timers.find_one({"_id": key})
+            doc = await self._of(key).find_one({"_id": key})
             return None if doc is None or doc.get("closed") else doc
         return None
 
@@ -147,11 +170,16 @@ class MongoTimerStore:
         return found
 
     async def purge(self, before: datetime) -> int:
-        """Drop what the scheduler read long ago (one pass over the collection, now and then)."""
+        """Drop what the scheduler read long ago (one pass over the collections, now and then)."""
         second = second_of(before)
-        entries = await self._timers.delete_many({"_id": {"$lt": second}})
-        markers = await self._timers.delete_many({"_id": {"$gte": "m", "$lt": f"m{second[:12]}"}})
-        return entries.deleted_count + markers.deleted_count
+        dropped = 0
+        for name in partition_names(TIMERS, PARTS):
+            entries = await self._db[name].delete_many({"_id": {"$lt": second}})
+            markers = await self._db[name].delete_many(
+                {"_id": {"$gte": "m", "$lt": f"m{second[:12]}"}}
+            )
+            dropped += entries.deleted_count + markers.deleted_count
+        return dropped
 
     async def minute_has_timers(self, minute: datetime) -> bool:
         """Only for minutes wholly past: writers no longer aim at them."""

@@ -33,7 +33,7 @@ from ..domain import (
     office,
     policy_id,
 )
-from ..store import CLOCKS, ClockStore, InputStore, SetupStore, TimerStore
+from ..store import ClockStore, InputStore, SetupStore, TimerStore
 
 Change = tuple[SlaClock, list[Event[Any]]]
 
@@ -112,7 +112,7 @@ async def change_clock(
 
     done = await rewrite(
         deps.relay,
-        CLOCKS,
+        deps.store.collection_of(ticket_id),
         ticket_id,
         lambda: deps.store.get_clock(ticket_id),
         decided,
