@@ -46,6 +46,10 @@ class ClockView(BaseModel):
     state: Literal["running", "paused", "stopped"]
     pauses: list[Pause]
     next_check_at: datetime | None
+    quiet_hours: bool = Field(description="Announcements wait for the calendar to open")
+    held_until: datetime | None = Field(
+        description="Warnings or breaches found while the calendar was closed, announced then"
+    )
     targets: list[TargetView]
 
 

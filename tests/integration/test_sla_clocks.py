@@ -401,3 +401,64 @@ async def test_a_changed_policy_is_applied_to_history_and_the_changed_outcomes_r
     assert done.json()["applied"] and target(after.json(), "first_response")["outcome"] == "met"
     assert target(after.json(), "first_response")["target_seconds"] == 1800
     assert nothing.status_code == 422
+
+
+async def test_a_breach_found_at_night_waits_for_the_office_unless_24x7_or_the_policy_says_not(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    friday = datetime(2026, 11, 6, 15, 45, tzinfo=UTC)  # 16:45 in Stockholm
+    monday = datetime(2026, 11, 9, 7, 0, tzinfo=UTC)  # the office opens: 08:00 in Stockholm
+    clock = FixedClock(friday)
+    admin = auth(["admin"])
+    ten_minutes = {"first_response": 600, "next_update": 3600, "resolution": 28800}
+    async with sla_service(isolated, monkeypatch, clock) as sla:
+        for priority, quiet in (("high", True), ("normal", False)):
+            policy = {
+                "id": f"gold/{priority}",
+                "service_level": "gold",
+                "priority": priority,
+                "target_seconds": ten_minutes,
+                "calendar_id": "office",
+                "quiet_hours": quiet,
+            }
+            put = await sla.put(f"/v1/sla/policies/gold/{priority}", json=policy, headers=admin)
+            assert put.status_code == 200
+        gold = ServiceLevel.GOLD
+        await send(
+            isolated,
+            "triage",
+            [
+                triaged(1, gold, priority=Priority.HIGH, at=friday),  # quiet hours
+                triaged(2, gold, priority=Priority.NORMAL, at=friday),  # announced at once
+                triaged(3, at=friday),  # platinum: 24x7
+            ],
+        )
+        for n in (1, 2, 3):
+            await clock_when(sla, n, lambda c: True, f"clock {n}")
+    clock.advance(timedelta(hours=9))  # sla was down until 01:45 on Saturday night
+    async with sla_service(isolated, monkeypatch, clock) as sla:
+        loud = await clock_when(
+            sla, 2, lambda c: target(c, "first_response")["breached"], "the loud breach"
+        )
+        await clock_when(sla, 3, lambda c: target(c, "first_response")["breached"], "24x7")
+        held = await clock_when(sla, 1, lambda c: c["held_until"] is not None, "held")
+        night = await sla_events(
+            isolated, lambda es: sum(e.type == "sla.breached" for e in es) >= 3
+        )
+        clock.advance(monday - clock.now() + timedelta(seconds=1))
+        morning = await clock_when(
+            sla, 1, lambda c: target(c, "first_response")["breached"], "the morning breach"
+        )
+    assert target(loud, "first_response")["due_at"].startswith("2026-11-06T15:55:00")
+    assert target(held, "first_response")["breached"] is False
+    assert (held["held_until"], held["next_check_at"]) == ("2026-11-09T07:00:00Z",) * 2
+    breaches = {(e.subject, e.data.target) for e in night if e.type == "sla.breached"}
+    assert ("t-1", "first_response") not in breaches
+    assert {("t-2", "first_response"), ("t-3", "first_response")} <= breaches
+    assert morning["held_until"] is None
+    events = await sla_events(
+        isolated, lambda es: any(e.type == "sla.breached" and e.subject == "t-1" for e in es)
+    )
+    first = [e for e in events if e.subject == "t-1" and e.type in ("sla.warning", "sla.breached")]
+    assert [(e.type, e.data.target) for e in first] == [("sla.breached", "first_response")]
+    assert first[0].time >= monday and first[0].data.due_at == friday + timedelta(minutes=10)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from services.sla.domain import Calendar, add_business, always_on, business_seconds, office
-from services.sla.domain.calendar import open_intervals
+from services.sla.domain.calendar import QUIET_GRACE, closed_until, open_intervals
 
 STOCKHOLM, WARSAW = ZoneInfo("Europe/Stockholm"), ZoneInfo("Europe/Warsaw")
 SE = office("office-se", "Europe/Stockholm", "SE")
@@ -149,6 +149,29 @@ def test_nothing_left_to_add_is_due_at_once_even_at_night(
     calendar: Calendar, start: datetime, seconds: float
 ) -> None:
     assert add_business(calendar, start, seconds) == start
+
+
+@given(calendars, moments)
+def test_quiet_hours_last_from_a_while_after_closing_to_the_next_opening(
+    calendar: Calendar, now: datetime
+) -> None:
+    opens = closed_until(calendar, now)
+    if opens is None:  # open now, or closed less than the grace ago
+        assert business_seconds(calendar, now - QUIET_GRACE, now + timedelta(microseconds=1)) > 0
+    else:
+        assert business_seconds(calendar, now - QUIET_GRACE, now) == 0
+        assert opens > now and business_seconds(calendar, now, opens) == 0
+        assert business_seconds(calendar, opens, opens + timedelta(minutes=1)) == 60
+
+
+def test_quiet_hours_of_a_swedish_office_run_from_five_past_five_to_eight_on_a_workday() -> None:
+    friday = date(2026, 11, 6)
+    monday = at(date(2026, 11, 9), 8)
+    assert closed_until(SE, at(friday, 17) + timedelta(minutes=4)) is None
+    assert closed_until(SE, at(friday, 17) + timedelta(minutes=6)) == monday
+    assert closed_until(SE, at(date(2026, 11, 8), 23)) == monday
+    assert closed_until(SE, at(date(2026, 12, 24), 9)) == at(date(2026, 12, 28), 8)  # Christmas
+    assert closed_until(ON, at(date(2026, 11, 8), 3)) is None
 
 
 @given(moments, durations)

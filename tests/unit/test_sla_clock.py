@@ -82,7 +82,7 @@ def test_on_office_hours_the_targets_fall_due_in_business_time() -> None:
     assert target(clock, "first_response").due_at == friday + timedelta(minutes=30)
     assert target(clock, "resolution").due_at == datetime(2026, 1, 12, 15, tzinfo=stockholm)
     assert clock.next_check_at == friday + timedelta(minutes=22.5)
-    clock, happened = check(clock, SE, datetime(2026, 1, 11, 23, tzinfo=stockholm))
+    clock, happened = check(clock, SE, datetime(2026, 1, 9, 16, 30, 1, tzinfo=stockholm))
     assert said(happened) == [("breached", "first_response")]
     monday = datetime(2026, 1, 12, 14, tzinfo=stockholm)
     clock, happened = check(clock, SE, monday)
@@ -228,6 +228,64 @@ def test_resolving_while_waiting_for_the_customer_ends_the_pause() -> None:
     clock = pause(new_clock(), ON, minutes(5), WAITING)
     clock, _ = resolved(clock, ON, minutes(50))
     assert clock.pauses == [Pause(start=minutes(5), end=minutes(50), reason=WAITING)]
+
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+FRIDAY_LATE = datetime(2026, 1, 9, 16, 45, tzinfo=STOCKHOLM)  # gold/highest: 30 min first response
+
+
+def test_a_breach_found_at_night_on_office_hours_is_held_until_the_office_opens() -> None:
+    clock = new_clock(POLICIES["gold/highest"], SE, FRIDAY_LATE)
+    due = target(clock, "first_response").due_at
+    assert due == datetime(2026, 1, 12, 8, 15, tzinfo=STOCKHOLM)  # 15 min on Friday, 15 Monday
+    clock = replan(
+        clock,
+        POLICIES["gold/highest"].model_copy(
+            update={
+                "target_seconds": {"first_response": 600, "next_update": 3600, "resolution": 28800}
+            }
+        ),
+        SE,
+        FRIDAY_LATE + timedelta(minutes=1),
+        SE,
+    )  # tightened: due Friday 16:55
+    saturday = datetime(2026, 1, 10, 0, 30, tzinfo=STOCKHOLM)  # sla was down overnight
+    clock, happened = check(clock, SE, saturday)
+    monday = datetime(2026, 1, 12, 8, tzinfo=STOCKHOLM)
+    assert happened == []
+    assert (clock.held_until, clock.next_check_at) == (monday, monday)
+    assert not target(clock, "first_response").breached
+    clock, happened = check(clock, SE, monday)
+    assert said(happened) == [("breached", "first_response")]
+    assert happened[0].due_at == datetime(2026, 1, 9, 16, 55, tzinfo=STOCKHOLM)
+    assert clock.held_until is None
+
+
+def test_a_breach_at_closing_time_is_not_held_nor_one_on_24x7_or_when_the_policy_says_so() -> None:
+    closing = datetime(2026, 1, 9, 17, tzinfo=STOCKHOLM)
+    clock = new_clock(POLICIES["gold/highest"], SE, closing - timedelta(minutes=30))
+    assert target(clock, "first_response").due_at == closing
+    _, happened = check(clock, SE, closing + timedelta(seconds=2))  # the scheduler's delay
+    assert said(happened) == [("breached", "first_response")]
+    _, happened = check(new_clock(), ON, datetime(2026, 1, 10, 3, tzinfo=STOCKHOLM))
+    assert ("breached", "first_response") in said(happened)  # platinum: 24x7, midnight too
+    loud = POLICIES["gold/highest"].model_copy(update={"quiet_hours": False})
+    clock = new_clock(loud, SE, closing - timedelta(minutes=30))
+    _, happened = check(clock, SE, datetime(2026, 1, 10, 3, tzinfo=STOCKHOLM))
+    assert said(happened) == [("breached", "first_response")]
+
+
+def test_warnings_found_at_night_are_held_too_and_pausing_meanwhile_keeps_them_held() -> None:
+    clock = new_clock(POLICIES["gold/highest"], SE, datetime(2026, 1, 9, 16, 35, tzinfo=STOCKHOLM))
+    night = datetime(2026, 1, 9, 22, tzinfo=STOCKHOLM)  # 25 of 30 min used: the 75% warning
+    clock, happened = check(clock, SE, night)
+    assert happened == [] and clock.held_until == datetime(2026, 1, 12, 8, tzinfo=STOCKHOLM)
+    clock = pause(clock, SE, night + timedelta(hours=1), WAITING)
+    clock = resume(clock, SE, night + timedelta(hours=2))
+    clock, happened = check(clock, SE, night + timedelta(hours=2))
+    assert happened == [] and clock.held_until == datetime(2026, 1, 12, 8, tzinfo=STOCKHOLM)
+    clock, happened = check(clock, SE, datetime(2026, 1, 12, 8, tzinfo=STOCKHOLM))
+    assert [(h.kind, h.fraction) for h in happened] == [("warning", 0.75)]
 
 
 def walk_the_checks(clock: SlaClock, calendar: Calendar) -> None:

@@ -6,6 +6,7 @@ from .calendar import (
     add_business,
     always_on,
     business_seconds,
+    closed_until,
     office,
 )
 from .clock import (
@@ -42,6 +43,7 @@ __all__ = [
     "agent_replied",
     "always_on",
     "business_seconds",
+    "closed_until",
     "assess",
     "check",
     "flagged",

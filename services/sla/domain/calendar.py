@@ -147,3 +147,21 @@ def business_seconds(calendar: Calendar, start: datetime, end: datetime) -> floa
         if overlap > timedelta():
             total += overlap
     return total.total_seconds()
+
+
+QUIET_GRACE = timedelta(minutes=5)
+
+
+def closed_until(
+    calendar: Calendar, now: datetime, grace: timedelta = QUIET_GRACE
+) -> datetime | None:
+    """When the calendar has been closed for longer than `grace` at `now`, the moment it opens
+    again; None while it is open or has just closed (a target due at closing time is still
+    announced at once)."""
+    if calendar.always_on:
+        return None
+    for begin, end in open_intervals(calendar, now - grace):
+        if end <= now - grace:
+            continue
+        return None if begin <= now else begin
+    raise AssertionError("unreachable: open_intervals raises first")

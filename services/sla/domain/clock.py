@@ -5,6 +5,11 @@ first_response runs from the start to the first public agent reply. next_update 
 that reply and starts over at each later one, so it never overrides the first response.
 resolution runs to ticket.resolved and resumes on a reopen (its time accumulates). Waiting for
 the customer pauses every running target (seed 004, slide 6).
+
+A warning or breach found while the clock's calendar is closed (a 24x7 calendar never is) is
+held until it opens when the policy keeps quiet hours: no escalation at midnight for an
+office-hours contract. Due times fall in business hours, so this takes an overdue clock: sla
+down overnight, a recalculation, a reopen past the target. The breach keeps its due time.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from shared.events.common import Priority, ServiceLevel
 
-from .calendar import Calendar, add_business, business_seconds
+from .calendar import Calendar, add_business, business_seconds, closed_until
 from .policies import Policy
 
 TargetState = Literal["waiting", "running", "paused", "stopped"]
@@ -63,7 +68,11 @@ class SlaClock(BaseModel):
     pauses: list[Pause] = Field(default_factory=list)
     targets: list[TargetClock]
     warn_at: list[float] = Field(default_factory=lambda: [0.75, 0.9])
+    quiet_hours: bool = True
     next_check_at: datetime | None = None
+    held_until: datetime | None = Field(
+        default=None, description="Announcements held while the calendar is closed"
+    )
     revision: int = 0
 
     def target(self, name: str) -> TargetClock | None:
@@ -111,6 +120,7 @@ def start(
         started_at=now,
         targets=targets,
         warn_at=list(policy.warn_at),
+        quiet_hours=policy.quiet_hours,
     )
     return planned(clock, calendar)
 
@@ -133,6 +143,7 @@ def replan(
             "priority": policy.priority,
             "calendar_id": calendar.id,
             "warn_at": list(policy.warn_at),
+            "quiet_hours": policy.quiet_hours,
             "targets": targets,
         }
     )
@@ -225,23 +236,32 @@ def reopened(clock: SlaClock, calendar: Calendar, now: datetime) -> SlaClock:
 
 
 def check(clock: SlaClock, calendar: Calendar, now: datetime) -> tuple[SlaClock, list[Happening]]:
-    """Warnings and breaches due by `now`, each once per target and round."""
+    """Warnings and breaches due by `now`, each once per target and round; held until the
+    calendar opens when it is closed and the clock keeps quiet hours."""
     happened: list[Happening] = []
     targets = []
+    opens = closed_until(calendar, now) if clock.quiet_hours else None
+    held = False
     for t in clock.targets:
         if t.state == "running" and not t.breached:
             used = t.used(calendar, now)
             fraction = used / t.target_seconds if t.target_seconds else 1.0
             # a hair of tolerance: 8.1 / 9 is 0.8999999999999999 in floating point
             fresh = [f for f in clock.warn_at if fraction >= f - EPSILON and f not in t.warned]
-            if used >= t.target_seconds - EPSILON:
+            breached = used >= t.target_seconds - EPSILON
+            if opens is not None and (breached or fresh):
+                held = True
+            elif breached:
                 happened.append(Happening("breached", t.name, t.due_at, int(used), fraction))
                 t = t.model_copy(update={"breached": True, "warned": [*t.warned, *fresh]})
             elif fresh:
                 happened.append(Happening("warning", t.name, t.due_at, int(used), max(fresh)))
                 t = t.model_copy(update={"warned": [*t.warned, *fresh]})
         targets.append(t)
-    return planned(clock.model_copy(update={"targets": targets}), calendar), happened
+    checked = planned(clock.model_copy(update={"targets": targets}), calendar)
+    if held:
+        checked = checked.model_copy(update={"next_check_at": opens, "held_until": opens})
+    return checked, happened
 
 
 def planned(clock: SlaClock, calendar: Calendar) -> SlaClock:
@@ -265,7 +285,13 @@ def planned(clock: SlaClock, calendar: Calendar) -> SlaClock:
                         calendar, t.since, max(f * t.target_seconds - t.elapsed_seconds, 0.0)
                     )
                 )
-    return clock.model_copy(update={"targets": targets, "next_check_at": min(checks, default=None)})
+    return clock.model_copy(
+        update={
+            "targets": targets,
+            "next_check_at": min(checks, default=None),
+            "held_until": None,
+        }
+    )
 
 
 def _fold(t: TargetClock, calendar: Calendar, now: datetime) -> TargetClock:

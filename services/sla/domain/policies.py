@@ -51,6 +51,11 @@ class Policy(BaseModel):
     target_seconds: dict[str, int] = Field(description="Business seconds per target")
     calendar_id: str = Field(description="Default calendar (a contract's or queue's wins)")
     warn_at: tuple[float, ...] = Field(default=(0.75, 0.9), description="Warning fractions")
+    quiet_hours: bool = Field(
+        default=True,
+        description="Warnings and breaches found while the calendar is closed (after a restart, "
+        "a recalculation, a reopen) are announced when it opens; false announces them at once",
+    )
 
 
 def policy_id(level: ServiceLevel | None, priority: Priority) -> str:

@@ -1,6 +1,6 @@
 """The predictor: once a minute (by the replica holding the scheduler's lease) the clocks'
 history is read, and a target that will probably be missed is announced as sla.at_risk once,
-ahead of the warnings."""
+ahead of the warnings; like them, not while the calendar keeps quiet hours."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ async def _flag(
         if target is None or target.at_risk:
             return None
         calendar = setup.calendars.get(current.calendar_id) or setup.calendars["24x7"]
+        if current.quiet_hours and domain.closed_until(calendar, now) is not None:
+            return None  # flagged in a later round, once the calendar is open
         risk = domain.assess(
             current, target, stats.get((current.queue or "-", name)), calendar, now
         )
