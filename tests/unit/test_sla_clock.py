@@ -26,7 +26,10 @@ from services.sla.domain.clock import (
     start,
 )
 from services.sla.domain.policies import Policy, default_policies
-from shared.events.common import Priority
+from services.sla.domain.replay import replay
+from services.sla.service import Setup
+from shared.events.common import Level, Priority, ServiceLevel, TicketStatus, TicketType
+from shared.events.triage import TicketTriaged, TicketTriagedData
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)  # a Monday
 ON = always_on()
@@ -362,3 +365,30 @@ def test_no_sequence_of_events_turns_time_back_or_announces_anything_twice(
             assert t.used(calendar, now) >= old.used(calendar, then)
             if t.state == old.state == "paused":
                 assert t.used(calendar, now) == old.used(calendar, then)
+
+
+def test_a_replay_of_history_at_night_shows_the_breach_it_would_hold_back_live() -> None:
+    ten = POLICIES["gold/high"].model_copy(
+        update={"target_seconds": {"first_response": 600, "next_update": 3600, "resolution": 9000}}
+    )
+    setup = Setup({"office": SE, "24x7": ON}, {}, {**POLICIES, "gold/high": ten})
+    data = TicketTriagedData(
+        ticket_id="t-1",
+        number="HD-000001",
+        type=TicketType.INCIDENT,
+        impact=Level.HIGH,
+        urgency=Level.HIGH,
+        priority=Priority.HIGH,
+        service_level=ServiceLevel.GOLD,
+        queue="operations",
+        tier=1,
+        status=TicketStatus.OPEN,
+        entitled=True,
+    )
+    triaged = TicketTriaged.create(source="triage", subject="t-1", time=FRIDAY_LATE, data=data)
+    night = datetime(2026, 1, 10, 2, tzinfo=STOCKHOLM)
+    clock = replay([triaged], setup, night)
+    assert clock is not None and target(clock, "first_response").breached
+    assert clock.held_until is None
+    live, happened = check(new_clock(ten, SE, FRIDAY_LATE), SE, night)
+    assert happened == [] and not target(live, "first_response").breached

@@ -9,7 +9,8 @@ the customer pauses every running target (seed 004, slide 6).
 A warning or breach found while the clock's calendar is closed (a 24x7 calendar never is) is
 held until it opens when the policy keeps quiet hours: no escalation at midnight for an
 office-hours contract. Due times fall in business hours, so this takes an overdue clock: sla
-down overnight, a recalculation, a reopen past the target. The breach keeps its due time.
+down overnight, a reopen past the target, a tightened policy. The breach keeps its due time.
+A replay of history (recalculation) announces nothing and holds nothing.
 """
 
 from __future__ import annotations
@@ -235,12 +236,14 @@ def reopened(clock: SlaClock, calendar: Calendar, now: datetime) -> SlaClock:
     return planned(clock.model_copy(update={"targets": targets, "paused": False}), calendar)
 
 
-def check(clock: SlaClock, calendar: Calendar, now: datetime) -> tuple[SlaClock, list[Happening]]:
+def check(
+    clock: SlaClock, calendar: Calendar, now: datetime, hold: bool = True
+) -> tuple[SlaClock, list[Happening]]:
     """Warnings and breaches due by `now`, each once per target and round; held until the
-    calendar opens when it is closed and the clock keeps quiet hours."""
+    calendar opens when it is closed and the clock keeps quiet hours (unless not to `hold`)."""
     happened: list[Happening] = []
     targets = []
-    opens = closed_until(calendar, now) if clock.quiet_hours else None
+    opens = closed_until(calendar, now) if hold and clock.quiet_hours else None
     held = False
     for t in clock.targets:
         if t.state == "running" and not t.breached:

@@ -91,14 +91,15 @@ def advance(clock: SlaClock | None, event: Event[Any], setup: Setup, at: datetim
 
 
 def replay(events: list[Event[Any]], setup: Setup, now: datetime) -> SlaClock | None:
-    """The clock a ticket would have had under `setup`, from its events, checked up to `now`."""
+    """The clock a ticket would have had under `setup`, from its events, checked up to `now`
+    (the state, not notifications: nothing is held for quiet hours)."""
     clock: SlaClock | None = None
     for event in sorted(events, key=lambda e: e.time):
         if clock is not None:
-            clock, _ = check(clock, _calendar(clock, setup), event.time)
+            clock, _ = check(clock, _calendar(clock, setup), event.time, hold=False)
         clock = advance(clock, event, setup, event.time).clock
     if clock is not None:
-        clock, _ = check(clock, _calendar(clock, setup), now)
+        clock, _ = check(clock, _calendar(clock, setup), now, hold=False)
     return clock
 
 
