@@ -7,12 +7,22 @@ from typing import Any
 from shared.bus import Delivery, EventConsumer
 from shared.events import Event
 from shared.events.intake import TicketCreated, TicketCustomerReplied, TicketFeedbackReceived
-from shared.events.sla import SlaAtRisk, SlaBreached, SlaClockStarted, SlaMet
+from shared.events.sla import (
+    SlaAtRisk,
+    SlaBreached,
+    SlaClockPaused,
+    SlaClockReplanned,
+    SlaClockResumed,
+    SlaClockStarted,
+    SlaMet,
+)
 
 from .service import TriageDeps
 from .service.lifecycle import customer_replied, feedback
 from .service.reading import sla_planned, triage_ticket
 from .service.work import escalate
+
+PLANNING = (SlaClockStarted, SlaClockReplanned, SlaClockPaused, SlaClockResumed, SlaMet)
 
 
 def subscribe(consumer: EventConsumer, deps: TriageDeps) -> None:
@@ -25,7 +35,7 @@ def subscribe(consumer: EventConsumer, deps: TriageDeps) -> None:
             await feedback(event, deps)
 
     async def on_sla(event: Event[Any], _: Delivery) -> None:
-        if isinstance(event, SlaClockStarted | SlaMet):
+        if isinstance(event, PLANNING):
             await sla_planned(event, deps)
         elif isinstance(event, SlaAtRisk | SlaBreached):
             data = event.data
@@ -33,6 +43,6 @@ def subscribe(consumer: EventConsumer, deps: TriageDeps) -> None:
             await escalate(data.ticket_id, event.type, None, why, deps, cause=event)
 
     intake = (TicketCreated, TicketCustomerReplied, TicketFeedbackReceived)
-    sla = (SlaClockStarted, SlaMet, SlaAtRisk, SlaBreached)
+    sla = (*PLANNING, SlaAtRisk, SlaBreached)
     consumer.route("intake", on_intake, {kind.event_type() for kind in intake})
     consumer.route("sla", on_sla, {kind.event_type() for kind in sla})

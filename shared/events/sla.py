@@ -34,8 +34,19 @@ class SlaClockStarted(Event[SlaClockStartedData]):
     type: Literal["sla.clock_started"] = "sla.clock_started"
 
 
+class SlaClockReplanned(Event[SlaClockStartedData]):
+    """Another policy or calendar for a running clock (the priority, level or contract
+    changed): the time used stays, the targets and due times are new."""
+
+    type: Literal["sla.clock_replanned"] = "sla.clock_replanned"
+
+
 class SlaClockPauseData(ClockData):
     reason: str = Field(description="Why the clock paused or resumed")
+    targets: list[SlaTarget] = Field(
+        default_factory=list,
+        description="Targets and their due times as planned now (none while paused)",
+    )
 
 
 class SlaClockPaused(Event[SlaClockPauseData]):
@@ -72,6 +83,7 @@ class SlaMet(Event[SlaTargetData]):
 
 SLA_EVENTS: tuple[type[Event[Any]], ...] = (
     SlaClockStarted,
+    SlaClockReplanned,
     SlaClockPaused,
     SlaClockResumed,
     SlaWarning,

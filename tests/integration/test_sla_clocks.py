@@ -184,6 +184,8 @@ async def test_a_clock_pauses_for_the_customer_and_stops_at_the_first_public_rep
         "sla.met",
     ]
     assert events[-1].data.target == "first_response"
+    resumed = {t.name: t.due_at for t in events[2].data.targets}  # 5 min used, resumed 11:05
+    assert resumed["first_response"] == START + timedelta(hours=2, minutes=15)
 
 
 async def test_warnings_and_a_breach_are_announced_once_and_resolution_time_accumulates(
@@ -333,6 +335,11 @@ async def test_a_customers_calendar_and_a_new_priority_re_plan_the_clock(
     # 09:00 UTC is 10:00 in Warsaw; 8 h of office a day: 540 min from 10:00 Monday ends
     # at 11:00 Tuesday local, 10:00 UTC
     assert resolution["due_at"].startswith("2026-11-03T10:00:00")
+    events = await sla_events(isolated, lambda es: any(e.type == "sla.clock_replanned" for e in es))
+    replanned = next(e for e in events if e.type == "sla.clock_replanned")
+    assert (replanned.data.policy_id, replanned.data.priority) == ("gold/high", "high")
+    announced = {t.name: t.due_at for t in replanned.data.targets}
+    assert announced["resolution"] == datetime(2026, 11, 3, 10, tzinfo=UTC)
 
 
 async def test_a_breach_seen_coming_is_announced_once_and_listed_with_its_reason(

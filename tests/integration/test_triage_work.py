@@ -25,6 +25,10 @@ from shared.events.intake import (
 from shared.events.sla import (
     SlaAtRisk,
     SlaBreached,
+    SlaClockPaused,
+    SlaClockPauseData,
+    SlaClockReplanned,
+    SlaClockResumed,
     SlaClockStarted,
     SlaClockStartedData,
     SlaTarget,
@@ -371,6 +375,53 @@ async def test_the_worklist_orders_by_priority_then_sla_due_time_then_age(
         await item_when(triage, f"t-{n}", lambda i: i["sla_due_at"] is not None, "due learnt")
     listed = await triage.get("/v1/queues/operations/work-items", headers=auth())  # incidents
     assert [i["ticket_id"] for i in listed.json()] == ["t-3", "t-2", "t-4", "t-1"]
+
+
+async def test_a_re_planned_or_paused_clock_moves_its_ticket_in_the_worklist(
+    triage: httpx.AsyncClient, isolated: Isolation
+) -> None:
+    await send(isolated, "intake", [created(n, f"Normal one {n}") for n in (1, 2, 3)])
+    for n in (1, 2, 3):
+        await item_when(triage, f"t-{n}", lambda i: True, f"ticket {n}")
+
+    def planned(n: int, at: datetime | None) -> SlaClockStartedData:
+        target = SlaTarget(name="resolution", target_seconds=3600, due_at=at)
+        return SlaClockStartedData(
+            ticket_id=f"t-{n}", policy_id="p", priority="normal", calendar_id="c", targets=[target]
+        )
+
+    hour = timedelta(hours=1)
+    started = [
+        SlaClockStarted.create(source="sla", subject=f"t-{n}", time=START, data=planned(n, at))
+        for n, at in ((1, START + 3 * hour), (2, START + 2 * hour), (3, START + 4 * hour))
+    ]
+    await send(isolated, "sla", started)
+    await item_when(triage, "t-3", lambda i: i["sla_due_at"] is not None, "due learnt")
+
+    async def order(what: str, expected: list[str]) -> None:
+        async def probe() -> list[str] | None:
+            listed = await triage.get("/v1/queues/operations/work-items", headers=auth())
+            ids = [i["ticket_id"] for i in listed.json()]
+            return ids if ids == expected else None
+
+        await wait_for(probe, what=what)
+
+    await order("by due time", ["t-2", "t-1", "t-3"])
+    sooner = planned(3, START + hour / 2)  # a higher priority: due in half an hour
+    replanned = SlaClockReplanned.create(source="sla", subject="t-3", time=START, data=sooner)
+    await send(isolated, "sla", [replanned])
+    await order("t-3 re-planned first", ["t-3", "t-2", "t-1"])
+    waiting = SlaClockPauseData(ticket_id="t-3", reason="waiting", targets=planned(3, None).targets)
+    await send(
+        isolated,
+        "sla",
+        [SlaClockPaused.create(source="sla", subject="t-3", time=START, data=waiting)],
+    )
+    await order("t-3 paused last", ["t-2", "t-1", "t-3"])
+    answered = SlaClockPauseData(ticket_id="t-3", reason="answered", targets=sooner.targets)
+    resumed = SlaClockResumed.create(source="sla", subject="t-3", time=START, data=answered)
+    await send(isolated, "sla", [resumed])
+    await order("t-3 resumed first", ["t-3", "t-2", "t-1"])
 
 
 async def test_resolved_tickets_close_on_confirmation_or_after_the_quiet_period(

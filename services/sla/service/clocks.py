@@ -10,6 +10,7 @@ from shared.events import Event
 from shared.events.sla import (
     SlaClockPaused,
     SlaClockPauseData,
+    SlaClockReplanned,
     SlaClockResumed,
     SlaClockStarted,
     SlaClockStartedData,
@@ -36,11 +37,17 @@ async def on_event(event: Event[Any], ticket_id: str, deps: SlaDeps) -> SlaClock
         step = advance(clock, event, setup, event.time)
         if step.clock is None or (step.clock == clock and not step.happened):
             return None
+        after = step.clock
         events = announced(clock, step.happened, now)
         if step.note in ("paused", "resumed"):
             reason = "waiting for the customer" if step.note == "paused" else "answered"
             kind = SlaClockPaused if step.note == "paused" else SlaClockResumed
-            data = SlaClockPauseData(ticket_id=clock.ticket_id, number=clock.number, reason=reason)
+            data = SlaClockPauseData(
+                ticket_id=clock.ticket_id,
+                number=clock.number,
+                reason=reason,
+                targets=_targets(after),
+            )
             events.append(
                 kind.create(
                     source="sla",
@@ -50,7 +57,17 @@ async def on_event(event: Event[Any], ticket_id: str, deps: SlaDeps) -> SlaClock
                     data=data,
                 )
             )
-        return step.clock, events
+        if step.note == "replanned":  # the worklists order by the new due times
+            events.append(
+                SlaClockReplanned.create(
+                    source="sla",
+                    subject=clock.ticket_id,
+                    time=now,
+                    correlation_id=event.correlationid,
+                    data=_planned(after),
+                )
+            )
+        return after, events
 
     return await change_clock(ticket_id, deps, moved)
 
@@ -65,18 +82,7 @@ async def _start(event: Event[Any], ticket_id: str, deps: SlaDeps) -> SlaClock |
         subject=ticket_id,
         time=deps.clock.now(),
         correlation_id=event.correlationid,
-        data=SlaClockStartedData(
-            ticket_id=clock.ticket_id,
-            number=clock.number,
-            policy_id=clock.policy_id,
-            service_level=clock.service_level,
-            priority=clock.priority,
-            calendar_id=clock.calendar_id,
-            targets=[
-                SlaTarget(name=t.name, target_seconds=t.target_seconds, due_at=t.due_at)
-                for t in clock.targets
-            ],
-        ),
+        data=_planned(clock),
     )
     async with deps.relay.writing(deps.store.collection_of(clock.ticket_id), clock.ticket_id):
         inserted = await deps.store.insert_clock(clock, [started])
@@ -85,3 +91,22 @@ async def _start(event: Event[Any], ticket_id: str, deps: SlaDeps) -> SlaClock |
     metrics.CLOCKS_STARTED.labels(clock.policy_id).inc()
     await schedule(None, clock, deps)
     return clock
+
+
+def _targets(clock: SlaClock) -> list[SlaTarget]:
+    return [
+        SlaTarget(name=t.name, target_seconds=t.target_seconds, due_at=t.due_at)
+        for t in clock.targets
+    ]
+
+
+def _planned(clock: SlaClock) -> SlaClockStartedData:
+    return SlaClockStartedData(
+        ticket_id=clock.ticket_id,
+        number=clock.number,
+        policy_id=clock.policy_id,
+        service_level=clock.service_level,
+        priority=clock.priority,
+        calendar_id=clock.calendar_id,
+        targets=_targets(clock),
+    )

@@ -8,7 +8,13 @@ from shared.errors import FieldInvalid, NotFound
 from shared.events import Event
 from shared.events.common import Person, TicketStatus
 from shared.events.intake import TicketCreated
-from shared.events.sla import SlaClockStarted, SlaMet
+from shared.events.sla import (
+    SlaClockPaused,
+    SlaClockReplanned,
+    SlaClockResumed,
+    SlaClockStarted,
+    SlaMet,
+)
 from shared.events.triage import (
     TicketResolved,
     TicketResolvedData,
@@ -176,15 +182,22 @@ async def correct(
     return after or await get_work_item(ticket_id, deps)
 
 
-async def sla_planned(event: SlaClockStarted | SlaMet, deps: TriageDeps) -> None:
-    """The SLA's due times order the worklists: the soonest open target counts."""
+async def sla_planned(
+    event: SlaClockStarted | SlaClockReplanned | SlaClockPaused | SlaClockResumed | SlaMet,
+    deps: TriageDeps,
+) -> None:
+    """The SLA's due times order the worklists: the soonest open target counts. A clock's
+    start, re-plan and resumption bring its due times; a pause has none (the item goes after
+    those with a due time); a met target leaves."""
     ticket_id = event.data.ticket_id
 
     def learn(item: WorkItem) -> Change | None:
-        if isinstance(event, SlaClockStarted):
-            targets = {t.name: t.due_at for t in event.data.targets if t.due_at is not None}
-        else:
+        if isinstance(event, SlaMet):
             targets = {k: v for k, v in item.sla_targets.items() if k != event.data.target}
+        elif not event.data.targets:
+            return None  # a pause or resumption announced without its targets
+        else:
+            targets = {t.name: t.due_at for t in event.data.targets if t.due_at is not None}
         if targets == item.sla_targets:
             return None
         soonest = min(targets.values()) if targets else None
