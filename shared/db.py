@@ -76,3 +76,9 @@ def partition_of(name: str, key: str, parts: int) -> str:
 
 def partition_names(name: str, parts: int) -> list[str]:
     return [name] if parts <= 1 else [f"{name}_p{n:03d}" for n in range(parts)]
+
+
+async def existing(db: Database, names: Iterable[str]) -> list[str]:
+    """Those of `names` that exist (a split collection's parts are created as they fill)."""
+    present = set(await db.list_collection_names())
+    return [name for name in names if name in present]

@@ -27,7 +27,7 @@ from pymongo.errors import DuplicateKeyError
 from . import metrics
 from .bus import TRANSIENT_ERRORS, EventPublisher
 from .clock import Clock
-from .db import Database, Document
+from .db import Database, Document, existing
 from .events import Event
 from .locks import KeyedLocks, doc_key
 
@@ -124,7 +124,7 @@ class OutboxRelay:
     async def recover(self) -> int:
         """One pass over the outbox collections for what a crash left unmarked; returns events."""
         relayed = 0
-        for collection in self._collections:
+        for collection in await existing(self._db, self._collections):
             docs: list[Document] = (
                 await self._db[collection].find(PENDING, {"_id": 1}).to_list(None)
             )

@@ -24,7 +24,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 from pymongo.errors import DuplicateKeyError
 
-from .db import Database, Document, partition_names, partition_of
+from .db import Database, Document, existing, partition_names, partition_of
 from .errors import Conflict
 from .events import Event
 from .outbox import OUTBOX, OutboxRelay, serialise
@@ -96,8 +96,9 @@ class Revisioned(Generic[M]):
     async def recover(self) -> int:
         """Apply the claims a writer left unapplied (one pass over the claims, at start)."""
         latest: dict[str, int] = {}
-        for name in self.collections():
-            claims = self._db[f"{name}_revisions"].find({}, {"_id": 1})
+        claimed = [f"{name}_revisions" for name in self.collections()]
+        for name in await existing(self._db, claimed):
+            claims = self._db[name].find({}, {"_id": 1})
             for claim in await claims.to_list(None):
                 doc_id, _, number = str(claim["_id"]).rpartition("#")
                 latest[doc_id] = max(latest.get(doc_id, 0), int(number))
