@@ -5,12 +5,13 @@ Run from the repository root (Kafka and FerretDB up on loopback):
     .venv/bin/python tests/bench/bench_sla_timers.py --open 100000 --due 100 --window 20
 
 It runs the sla service in this process (its real scheduler, store and relay) against a fresh
-database and topic prefix, writes `--open` clocks whose targets fall due days later (the load)
-and `--due` clocks whose first response falls due at random moments within the next `--window`
-seconds, then reads sla.breached from Kafka and prints the delay between each due time and its
-announcement (p50/p95/p99/max), breaches missing or doubled, and the CPU time used during the
-window by this process and by the local FerretDB (its pid from .local/run/ferretdb.pid, when
-there). It prints figures and never asserts; it drops its database and topics at the end.
+database and topic prefix, writes `--open` clocks whose targets fall due days later (the load;
+their timers are written in batches, as the timer store lays them out) and `--due` clocks whose
+first response falls due at random moments within the next `--window` seconds (through the
+timer store), then reads sla.breached from Kafka and prints the delay between each due time and
+its announcement (p50/p95/p99/max), breaches missing or doubled, and the CPU time used during
+the window by this process and by the local FerretDB (its pid from .local/run/ferretdb.pid,
+when there). It prints figures and never asserts; it drops its database and topics at the end.
 """
 
 from __future__ import annotations
@@ -37,7 +38,14 @@ from pymongo import AsyncMongoClient  # noqa: E402
 
 from services.sla.app import SlaSettings, create_app  # noqa: E402
 from services.sla.domain import Policy, always_on, start  # noqa: E402
-from services.sla.store import CLOCK_PARTS, CLOCKS, MongoTimerStore  # noqa: E402
+from services.sla.store import (  # noqa: E402
+    CLOCK_PARTS,
+    CLOCKS,
+    TIMER_PARTS,
+    TIMERS,
+    MongoTimerStore,
+    second_of,
+)
 from shared.db import partition_of  # noqa: E402
 from shared.events import parse_event  # noqa: E402
 from shared.events.common import Priority, ServiceLevel  # noqa: E402
@@ -57,8 +65,11 @@ def policy(first_response: int) -> Policy:
     )
 
 
-async def write_clocks(db: object, timers: MongoTimerStore, items: list[tuple[str, int]]) -> None:
-    """Clocks straight into the store (as sla would write them) with their timers."""
+async def write_clocks(
+    db: object, timers: MongoTimerStore, items: list[tuple[str, int]], bulk: bool = False
+) -> None:
+    """Clocks straight into the store (as sla would write them) with their timers: through
+    the timer store one by one, or (`bulk`, for the load) the same documents in batches."""
     now = datetime.now(UTC)
     by_part: dict[str, list[dict[str, object]]] = {}
     due: list[tuple[str, datetime]] = []
@@ -71,8 +82,31 @@ async def write_clocks(db: object, timers: MongoTimerStore, items: list[tuple[st
     for name, docs in by_part.items():
         for i in range(0, len(docs), 1000):
             await db[name].insert_many(docs[i : i + 1000])  # type: ignore[index]
+    if bulk:
+        await write_timers(db, due)
+        return
     for i in range(0, len(due), 64):
         await asyncio.gather(*(timers.add_timer(t, at) for t, at in due[i : i + 64]))
+
+
+async def write_timers(db: object, due: list[tuple[str, datetime]]) -> None:
+    """The timer store's documents for these timers: "<second>#<n>" entries and a "m<minute>"
+    marker per minute, in the minute's collection (services/sla/store.py, MongoTimerStore)."""
+    by_part: dict[str, list[dict[str, object]]] = {}
+    taken: dict[str, int] = {}
+    for ticket_id, at in due:
+        second = second_of(at)
+        minute = second[:12]
+        part = by_part.setdefault(partition_of(TIMERS, minute, TIMER_PARTS), [])
+        if f"m{minute}" not in taken:
+            taken[f"m{minute}"] = 0
+            part.append({"_id": f"m{minute}"})
+        n = taken.get(second, 0)
+        taken[second] = n + 1
+        part.append({"_id": f"{second}#{n}", "ticket_id": ticket_id})
+    for name, docs in by_part.items():
+        for i in range(0, len(docs), 1000):
+            await db[name].insert_many(docs[i : i + 1000])  # type: ignore[index]
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -95,7 +129,7 @@ async def main(args: argparse.Namespace) -> None:
         timers = MongoTimerStore(db)
         began = time.monotonic()
         load = [(f"open-{n}", 5 * 86400 + n) for n in range(args.open)]
-        await write_clocks(db, timers, load)
+        await write_clocks(db, timers, load, bulk=True)
         print(f"wrote {args.open} open clocks in {time.monotonic() - began:.1f} s")
         lead = 10
         due = [(f"due-{n}", lead + random.uniform(0, args.window)) for n in range(args.due)]
