@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -16,6 +16,14 @@ class ProblemData(EventData):
     status: str = Field(default="open", description="open, root_cause_known, known_error, ...")
     ticket_ids: list[str] = Field(default_factory=list, description="Incidents concerned")
     root_cause: str | None = Field(default=None, description="Root cause, once known")
+    workaround: str | None = Field(default=None, description="What helps until the fix")
+    owner: str | None = Field(default=None, description="Who drives the problem")
+    ticket_id: str | None = Field(
+        default=None, description="The incident this event links or unlinks"
+    )
+    unlinked: bool = Field(default=False, description="The incident was unlinked, not linked")
+    fix: str | None = Field(default=None, description="What resolved it")
+    lessons_learned: str | None = Field(default=None, description="Recorded at closure")
 
 
 class ProblemCreated(Event[ProblemData]):
@@ -30,10 +38,17 @@ class ProblemResolved(Event[ProblemData]):
     type: Literal["problem.resolved"] = "problem.resolved"
 
 
+class ProblemClosed(Event[ProblemData]):
+    """Closed with its lessons learned (an addition to the architecture's list)."""
+
+    type: Literal["problem.closed"] = "problem.closed"
+
+
 class CandidateData(EventData):
     candidate_id: str = Field(description="Id of the detected cluster")
     ticket_ids: list[str] = Field(description="The similar incidents")
     reason: str = Field(description="What they share")
+    score: float | None = Field(default=None, description="Mean similarity of the incidents")
 
 
 class ProblemCandidateDetected(Event[CandidateData]):
@@ -46,6 +61,8 @@ class KnownErrorData(EventData):
     symptoms: str = Field(default="", description="How it shows")
     workaround: str = Field(default="", description="What helps until the fix")
     problem_id: str | None = Field(default=None, description="The problem it came from")
+    fix: str = Field(default="", description="The permanent fix, once known")
+    products: list[str] = Field(default_factory=list, description="Products concerned")
 
 
 class KnownErrorPublished(Event[KnownErrorData]):
@@ -57,6 +74,7 @@ class Suggestion(BaseModel):
     ref: str = Field(description="Id of the suggested item")
     title: str = Field(description="What to show the agent")
     score: float = Field(description="Similarity, 0..1")
+    detail: str = Field(default="", description="The workaround, or how the ticket was resolved")
 
 
 class TicketSuggestionsData(EventData):
@@ -75,6 +93,12 @@ class DeficiencyReportData(EventData):
     status: str = Field(default="open", description="open, in_work, fixed, closed, ...")
     ticket_ids: list[str] = Field(default_factory=list, description="Tickets it came from")
     tracker_id: str | None = Field(default=None, description="Id in the developers' tracker")
+    tracker_url: str | None = Field(default=None, description="The report in the tracker")
+    problem_id: str | None = Field(default=None, description="The problem it came from")
+    affected_release: str | None = Field(default=None, description="Release showing the fault")
+    reproduction: str = Field(default="", description="Steps to reproduce")
+    fixed_in: str | None = Field(default=None, description="Release with the fix")
+    organization_ids: list[str] = Field(default_factory=list, description="Customers affected")
 
 
 class DeficiencyReportOpened(Event[DeficiencyReportData]):
@@ -91,6 +115,9 @@ class ReleaseData(EventData):
     fixed_reports: list[str] = Field(default_factory=list, description="DRs fixed by it")
     ticket_ids: list[str] = Field(default_factory=list, description="Tickets waiting for it")
     organization_ids: list[str] = Field(default_factory=list, description="Customers affected")
+    product: str = Field(default="", description="The product released")
+    released_on: date | None = Field(default=None, description="Release date")
+    supported: bool = Field(default=True, description="A version we support")
 
 
 class ReleasePublished(Event[ReleaseData]):
@@ -100,8 +127,15 @@ class ReleasePublished(Event[ReleaseData]):
 class ChangeData(EventData):
     change_id: str = Field(description="The change request's id")
     title: str = Field(description="Title")
-    status: str = Field(description="requested, approved, rejected, completed")
+    status: str = Field(description="requested, approved, rejected, completed, rolled_back")
     risk: str = Field(default="medium", description="low, medium, high")
+    problem_id: str | None = Field(default=None, description="The problem it fixes")
+    approvers: list[str] = Field(default_factory=list, description="Who must approve")
+    starts_at: datetime | None = Field(default=None, description="Maintenance window start")
+    ends_at: datetime | None = Field(default=None, description="Maintenance window end")
+    estimated_downtime_minutes: int | None = Field(default=None, description="Downtime expected")
+    benefits: str = Field(default="", description="Why it is worth it")
+    outcome: str = Field(default="", description="What was done (completed or rolled back)")
 
 
 class ChangeRequested(Event[ChangeData]):
@@ -125,10 +159,15 @@ class AdvisoryData(EventData):
     title: str = Field(description="Title")
     kind: str = Field(default="advisory", description="advisory, heads_up, maintenance")
     organization_ids: list[str] = Field(
-        default_factory=list, description="Customers addressed; empty: every customer"
+        default_factory=list,
+        description="Customers addressed; with no sites or products named either: every one",
     )
+    everyone: bool = Field(default=False, description="Every customer is addressed")
+    sites: list[str] = Field(default_factory=list, description="Sites addressed (their customers)")
     body: str = Field(default="", description="What the customers are told (plain text)")
-    products: list[str] = Field(default_factory=list, description="Products concerned")
+    products: list[str] = Field(
+        default_factory=list, description='Products (or "product version") concerned and addressed'
+    )
     starts_at: datetime | None = Field(default=None, description="A maintenance window's start")
     ends_at: datetime | None = Field(default=None, description="A maintenance window's end")
 
@@ -142,6 +181,7 @@ PROBLEMS_EVENTS: tuple[type[Event[Any]], ...] = (
     ProblemIncidentLinked,
     ProblemCandidateDetected,
     ProblemResolved,
+    ProblemClosed,
     KnownErrorPublished,
     TicketSuggestions,
     DeficiencyReportOpened,

@@ -148,6 +148,7 @@ def test_every_event_type_is_registered_once_with_its_producer() -> None:
             "problem.incident_linked",
             "problem.candidate_detected",
             "problem.resolved",
+            "problem.closed",  # an addition: a closed problem with its lessons learned
             "known_error.published",
             "ticket.suggestions",
             "deficiency_report.opened",
