@@ -8,7 +8,7 @@ from shared.bus import Delivery, EventConsumer
 from shared.events import Event
 from shared.events.common import AuthorType, Visibility
 from shared.events.intake import TicketCreated, TicketMessageAdded
-from shared.events.problems import AdvisoryPublished
+from shared.events.problems import AdvisoryPublished, ReleasePublished
 from shared.events.sla import SlaBreached
 from shared.events.triage import (
     TicketReopened,
@@ -18,7 +18,12 @@ from shared.events.triage import (
 )
 
 from .service import IntakeDeps
-from .service.notify import notify_advisory, notify_requester, queue_acknowledgement
+from .service.notify import (
+    notify_advisory,
+    notify_release,
+    notify_requester,
+    queue_acknowledgement,
+)
 
 
 def subscribe(consumer: EventConsumer, deps: IntakeDeps) -> None:
@@ -38,6 +43,8 @@ def subscribe(consumer: EventConsumer, deps: IntakeDeps) -> None:
         elif isinstance(event, TicketStatusChanged):
             await deps.store.record_status(event.data.ticket_id, event.data.to_status, event.time)
         elif isinstance(event, TicketResolved):
+            if event.data.resolution_code == "fix_released":
+                return  # resolved by a release: its notice (notify_release) told them
             context = {"resolution": event.data.resolution}
             note_id = f"resolved-{event.id}"
             await notify_requester(event, event.data.ticket_id, note_id, "resolved", context, deps)
@@ -60,6 +67,9 @@ def subscribe(consumer: EventConsumer, deps: IntakeDeps) -> None:
     async def on_problems(event: Event[Any], _: Delivery) -> None:
         if isinstance(event, AdvisoryPublished):
             await notify_advisory(event, deps)
+        elif isinstance(event, ReleasePublished):
+            await notify_release(event, deps)
 
     consumer.route("sla", on_sla, {SlaBreached.event_type()})
-    consumer.route("problems", on_problems, {AdvisoryPublished.event_type()})
+    told = {AdvisoryPublished.event_type(), ReleasePublished.event_type()}
+    consumer.route("problems", on_problems, told)

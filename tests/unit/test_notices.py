@@ -23,6 +23,7 @@ CONTEXT = {
     "resolved": {"resolution": "Certificate renewed."},
     "reopened": {"reason": "the customer replied"},
     "sla_breach": {"target": "resolution"},
+    "fix_released": {"version": "7.4.1", "product": "Billing", "released_on": "2026-12-01"},
 }
 
 

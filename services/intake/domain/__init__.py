@@ -522,3 +522,20 @@ def entitle(details: TicketCreatedData, found: Entitlement) -> TicketCreatedData
             "product": details.product or asset.product,
         }
     return details.model_copy(update=update)
+
+
+def covers(contract: Contract, sites: list[str], products: list[str]) -> bool:
+    """Whether a contract covers one of the sites (by id or name) or products named; a product
+    named with its version ("Billing 7.3") matches an asset of that product and version, one
+    named alone ("Billing") any version of it."""
+    wanted_sites = {s.casefold() for s in sites}
+    if any(
+        s.id.casefold() in wanted_sites or s.name.casefold() in wanted_sites for s in contract.sites
+    ):
+        return True
+    wanted = [p.casefold().split() for p in products]
+    for asset in contract.assets:
+        have = (asset.product or "").casefold().split()
+        if have and any(have[: len(w)] == w for w in wanted if w):
+            return True
+    return False

@@ -41,7 +41,15 @@ class Notification(BaseModel):
 
 LANGUAGES = ("en", "ru", "pl", "sv")
 """Languages we write to customers in (our seeds' customers); anything else gets English."""
-KINDS = ("acknowledgement", "reply", "resolved", "reopened", "sla_breach", "advisory")
+KINDS = (
+    "acknowledgement",
+    "reply",
+    "resolved",
+    "reopened",
+    "sla_breach",
+    "advisory",
+    "fix_released",
+)
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
     undefined=StrictUndefined,

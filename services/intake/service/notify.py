@@ -20,10 +20,11 @@ from shared.events.intake import (
     NotificationSent,
     TicketCreated,
 )
-from shared.events.problems import AdvisoryPublished
+from shared.events.problems import AdvisoryData, AdvisoryPublished, ReleasePublished
 from shared.outbox import OutboxRelay
 
 from .. import metrics
+from ..domain import Organization, covers
 from ..domain.notify import Notification, Recipient, compose, next_attempt, to_email
 from ..store import NOTIFICATIONS, NotificationStore
 from . import IntakeDeps
@@ -86,18 +87,15 @@ async def notify_requester(
 
 
 async def notify_advisory(event: AdvisoryPublished, deps: IntakeDeps) -> int:
-    """An advisory or maintenance notice to every contact of the customers it addresses
-    (all customers when it names none); keyed per contact, so a redelivery sends nothing
-    twice. Returns how many were queued now."""
+    """An advisory or maintenance notice to every contact of the customers it addresses (by
+    name, site or product; all customers when it names none); keyed per contact, so a
+    redelivery sends nothing twice. Returns how many were queued now."""
     data = event.data
     now = deps.clock.now()
     if now - event.time > ADVISORY_TOO_LATE or (data.ends_at and data.ends_at < now):
         log.info("advisory %s not sent: it is over or too old", data.advisory_id)
         return 0
-    if data.organization_ids:
-        orgs = [await deps.store.get_organization(org_id) for org_id in data.organization_ids]
-    else:
-        orgs = list(await deps.store.list_organizations(MAX_ADDRESSED))
+    orgs = await _audience(data, deps)
     context = {
         "title": data.title,
         "kind": data.kind,
@@ -123,6 +121,24 @@ async def notify_advisory(event: AdvisoryPublished, deps: IntakeDeps) -> int:
             )
             queued += await _queue(note, deps)
     return queued
+
+
+async def _audience(data: AdvisoryData, deps: IntakeDeps) -> list[Organization | None]:
+    """Everyone (also when nobody is named), else the organisations named and those whose
+    contracts cover a site or a product (or "product version") named."""
+    if data.everyone or not (data.organization_ids or data.sites or data.products):
+        return list(await deps.store.list_organizations(MAX_ADDRESSED))
+    chosen: list[Organization | None] = [
+        await deps.store.get_organization(org_id) for org_id in data.organization_ids
+    ]
+    named = set(data.organization_ids)
+    if data.sites or data.products:
+        for org in await deps.store.list_organizations(MAX_ADDRESSED):
+            if org.id not in named and any(
+                covers(c, data.sites, data.products) for c in await deps.store.contracts_of(org.id)
+            ):
+                chosen.append(org)
+    return chosen
 
 
 def _minute(moment: datetime | None) -> str | None:
@@ -259,3 +275,16 @@ class Mailer:
         async with self._relay.writing(NOTIFICATIONS, note.id):
             await self._notes.settle(note, [event])
         metrics.NOTIFICATIONS.labels(note.kind, note.status).inc()
+
+
+async def notify_release(event: ReleasePublished, deps: IntakeDeps) -> None:
+    """The requester of every ticket that waited for the release hears it is out (once)."""
+    data = event.data
+    context = {
+        "version": data.version,
+        "product": data.product,
+        "released_on": data.released_on.isoformat() if data.released_on else "",
+    }
+    for ticket_id in data.ticket_ids:
+        note_id = f"release-{data.version}-{ticket_id}"
+        await notify_requester(event, ticket_id, note_id, "fix_released", context, deps)
