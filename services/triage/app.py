@@ -78,7 +78,7 @@ SPEC = ServiceSpec(
     build=build,
     outbox_collections=[WORK_ITEMS],
     indexes=INDEXES,
-    consumes=["intake", "sla"],
+    consumes=["intake", "sla", "problems"],
     tasks=loops,
 )
 

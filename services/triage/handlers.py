@@ -7,6 +7,7 @@ from typing import Any
 from shared.bus import Delivery, EventConsumer
 from shared.events import Event
 from shared.events.intake import TicketCreated, TicketCustomerReplied, TicketFeedbackReceived
+from shared.events.problems import ProblemIncidentLinked, ReleasePublished, TicketSuggestions
 from shared.events.sla import (
     SlaAtRisk,
     SlaBreached,
@@ -17,7 +18,7 @@ from shared.events.sla import (
     SlaMet,
 )
 
-from .service import TriageDeps
+from .service import TriageDeps, problems
 from .service.lifecycle import customer_replied, feedback
 from .service.reading import sla_planned, triage_ticket
 from .service.work import escalate
@@ -42,7 +43,17 @@ def subscribe(consumer: EventConsumer, deps: TriageDeps) -> None:
             why = f"SLA {data.target} {'breached' if isinstance(event, SlaBreached) else 'at risk'}"
             await escalate(data.ticket_id, event.type, None, why, deps, cause=event)
 
+    async def on_problems(event: Event[Any], _: Delivery) -> None:
+        if isinstance(event, ProblemIncidentLinked):
+            await problems.problem_linked(event, deps)
+        elif isinstance(event, TicketSuggestions):
+            await problems.suggested(event, deps)
+        elif isinstance(event, ReleasePublished):
+            await problems.fix_released(event, deps)
+
     intake = (TicketCreated, TicketCustomerReplied, TicketFeedbackReceived)
     sla = (*PLANNING, SlaAtRisk, SlaBreached)
     consumer.route("intake", on_intake, {kind.event_type() for kind in intake})
     consumer.route("sla", on_sla, {kind.event_type() for kind in sla})
+    told = (ProblemIncidentLinked, TicketSuggestions, ReleasePublished)
+    consumer.route("problems", on_problems, {kind.event_type() for kind in told})

@@ -19,6 +19,7 @@ from shared.events.common import (
     TicketStatus,
     TicketType,
 )
+from shared.events.problems import Suggestion
 from shared.revisions import Revisioned
 from shared.runtime import IndexSpec
 
@@ -94,6 +95,10 @@ class WorkItem(BaseModel):
     first_contact: bool = False
     resolution: Resolution | None = None
     closed_at: datetime | None = None
+    problem_id: str | None = Field(default=None, description="The problem it is an incident of")
+    suggestions: list[Suggestion] = Field(
+        default_factory=list, description="Known errors and resolved tickets that may help"
+    )
 
 
 class TriageStore(Protocol):
