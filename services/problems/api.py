@@ -1,32 +1,318 @@
-"""Problems' HTTP routes."""
+"""Problems' HTTP routes: problems and their incidents, known errors and the knowledge base,
+suggestions, deficiency reports (and the tracker's webhook), releases, changes, advisories."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import BaseModel, Field
 
-from shared.auth import STAFF, Principal, require
+from shared.auth import STAFF, Principal, Role, require
+from shared.errors import DomainError, NotFound
+from shared.events.problems import Suggestion
 from shared.runtime import app_deps
 
-from . import service
-from .service import ProblemsDeps, SimilarIncident
+from .domain.changes import Change, ChangeRequest, ChangeStatus, DecisionRequest, OutcomeRequest
+from .domain.knowledge import (
+    AttemptRequest,
+    Knowledge,
+    KnowledgeEdit,
+    KnowledgeKind,
+    KnowledgeRequest,
+)
+from .domain.notices import Advisory, AdvisoryRequest, Release, ReleaseEdit, ReleaseRequest
+from .domain.problems import Problem, ProblemEdit, ProblemRequest, ProblemStatus
+from .domain.reports import DeficiencyReport, ReportRequest, ReportUpdate
+from .service import ProblemsDeps, knowledge, notices, problems, reports, who
+from .webhooks import SIGNATURE_HEADER, BadSignature
 
 router = APIRouter(prefix="/v1", tags=["problems"])
 Deps = Annotated[ProblemsDeps, Depends(app_deps)]
 Staff = Annotated[Principal, Depends(require(*STAFF))]
+Lead = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
+
+
+class Unsigned(DomainError):
+    status = 401
+    title = "Bad signature"
+
+
+class LinkRequest(BaseModel):
+    ticket_id: str = Field(min_length=1, max_length=100)
+
+
+# Problems
+
+
+@router.post("/problems", response_model=Problem, status_code=201)
+async def open_problem(body: ProblemRequest, user: Staff, deps: Deps) -> Problem:
+    """Open a problem: the root cause of one or more incidents, to be found and removed."""
+    return await problems.open_problem(body, user, deps)
+
+
+@router.get("/problems", response_model=list[Problem])
+async def list_problems(_: Staff, deps: Deps, status: ProblemStatus | None = None) -> list[Problem]:
+    return await problems.list_problems(deps, status)
+
+
+@router.get("/problems/{problem_id}", response_model=Problem)
+async def get_problem(problem_id: str, _: Staff, deps: Deps) -> Problem:
+    return await problems.get_problem(problem_id, deps)
+
+
+@router.patch("/problems/{problem_id}", response_model=Problem)
+async def edit_problem(problem_id: str, body: ProblemEdit, user: Staff, deps: Deps) -> Problem:
+    """Record the root cause, workaround, fix, owner or lessons learned; move the status."""
+    return await problems.edit_problem(problem_id, body, user, deps)
+
+
+@router.post("/problems/{problem_id}/incidents", response_model=Problem)
+async def link_incident(problem_id: str, body: LinkRequest, user: Staff, deps: Deps) -> Problem:
+    return await problems.link_incident(problem_id, body.ticket_id, user, deps)
+
+
+@router.delete("/problems/{problem_id}/incidents/{ticket_id}", response_model=Problem)
+async def unlink_incident(problem_id: str, ticket_id: str, user: Staff, deps: Deps) -> Problem:
+    return await problems.unlink_incident(problem_id, ticket_id, user, deps)
+
+
+class Lesson(BaseModel):
+    problem_id: str
+    title: str
+    root_cause: str | None
+    fix: str | None
+    lessons_learned: str
+    incidents: int
+
+
+@router.get("/lessons-learned", response_model=list[Lesson])
+async def lessons_learned(_: Staff, deps: Deps) -> list[Lesson]:
+    """What closed problems taught, newest first (seed 000 step 5f)."""
+    closed = await problems.list_problems(deps, ProblemStatus.CLOSED)
+    return [
+        Lesson(
+            problem_id=p.id,
+            title=p.title,
+            root_cause=p.root_cause,
+            fix=p.fix,
+            lessons_learned=p.lessons_learned or "",
+            incidents=len(p.ticket_ids),
+        )
+        for p in sorted(closed, key=lambda p: p.closed_at or p.updated_at, reverse=True)
+    ]
+
+
+# Known errors, articles, search, suggestions
+
+
+@router.post("/known-errors", response_model=Knowledge, status_code=201)
+async def add_known_error(body: KnowledgeRequest, _: Staff, deps: Deps) -> Knowledge:
+    return await knowledge.add_knowledge(KnowledgeKind.KNOWN_ERROR, body, deps)
+
+
+@router.get("/known-errors", response_model=list[Knowledge])
+async def list_known_errors(_: Staff, deps: Deps) -> list[Knowledge]:
+    return await knowledge.list_knowledge(KnowledgeKind.KNOWN_ERROR, deps)
+
+
+@router.post("/kb/articles", response_model=Knowledge, status_code=201)
+async def add_article(body: KnowledgeRequest, _: Staff, deps: Deps) -> Knowledge:
+    return await knowledge.add_knowledge(KnowledgeKind.ARTICLE, body, deps)
+
+
+@router.get("/kb/articles", response_model=list[Knowledge])
+async def list_articles(_: Staff, deps: Deps) -> list[Knowledge]:
+    return await knowledge.list_knowledge(KnowledgeKind.ARTICLE, deps)
+
+
+@router.get("/known-errors/{item_id}", response_model=Knowledge)
+@router.get("/kb/articles/{item_id}", response_model=Knowledge)
+async def get_knowledge(item_id: str, _: Staff, deps: Deps) -> Knowledge:
+    return await knowledge.get_knowledge(item_id, deps)
+
+
+@router.patch("/known-errors/{item_id}", response_model=Knowledge)
+@router.patch("/kb/articles/{item_id}", response_model=Knowledge)
+async def edit_knowledge(item_id: str, body: KnowledgeEdit, _: Staff, deps: Deps) -> Knowledge:
+    return await knowledge.edit_knowledge(item_id, body, deps)
+
+
+@router.post("/known-errors/{item_id}/failed-attempts", response_model=Knowledge)
+async def failed_attempt(item_id: str, body: AttemptRequest, user: Staff, deps: Deps) -> Knowledge:
+    """A solution tried against this known error that did not help (seed 001)."""
+    return await knowledge.record_attempt(item_id, body, user, deps)
+
+
+class SearchHit(BaseModel):
+    id: str
+    kind: KnowledgeKind
+    title: str
+    symptoms: str
+    workaround: str
+    fix: str
+    score: float = Field(description="Relevance relative to the best hit, 0..1")
+    failed_attempts: int
+
+
+@router.get("/kb/search", response_model=list[SearchHit])
+async def search(
+    _: Staff,
+    deps: Deps,
+    q: Annotated[str, Query(min_length=1, max_length=2_000)],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> list[SearchHit]:
+    """Known errors and articles ranked by relevance to the words given, best first."""
+    return [
+        SearchHit(
+            id=h.item.id,
+            kind=h.item.kind,
+            title=h.item.title,
+            symptoms=h.item.symptoms,
+            workaround=h.item.workaround,
+            fix=h.item.fix,
+            score=h.score,
+            failed_attempts=len(h.item.failed_attempts),
+        )
+        for h in await knowledge.search(q, limit, deps)
+    ]
 
 
 class SuggestionsView(BaseModel):
     ticket_id: str
-    similar_incidents: list[SimilarIncident]
+    suggestions: list[Suggestion]
 
 
 @router.get("/suggestions/{ticket_id}", response_model=SuggestionsView)
-async def suggestions(
-    ticket_id: str, _: Staff, deps: Deps, limit: Annotated[int, Query(ge=1, le=50)] = 5
-) -> SuggestionsView:
-    """Earlier incidents that look like this ticket, most similar first."""
-    similar = await service.similar_incidents(ticket_id, limit, deps)
-    return SuggestionsView(ticket_id=ticket_id, similar_incidents=similar)
+async def suggestions(ticket_id: str, _: Staff, deps: Deps) -> SuggestionsView:
+    """What was suggested for a new ticket: known errors and similar resolved tickets."""
+    found = await deps.store.get_suggestions(ticket_id)
+    if found is None:
+        raise NotFound(f"no suggestions for ticket {ticket_id} (yet)")
+    return SuggestionsView.model_validate(found)
+
+
+# Deficiency reports
+
+
+@router.post("/deficiency-reports", response_model=DeficiencyReport, status_code=201)
+async def elevate(body: ReportRequest, user: Staff, deps: Deps) -> DeficiencyReport:
+    """Elevate a ticket or problem to a deficiency report; it is posted to the tracker."""
+    return await reports.elevate(body, user, deps)
+
+
+@router.get("/deficiency-reports", response_model=list[DeficiencyReport])
+async def list_reports(_: Staff, deps: Deps) -> list[DeficiencyReport]:
+    return await reports.list_reports(deps)
+
+
+@router.get("/deficiency-reports/{report_id}", response_model=DeficiencyReport)
+async def get_report(report_id: str, _: Staff, deps: Deps) -> DeficiencyReport:
+    return await reports.get_report(report_id, deps)
+
+
+@router.patch("/deficiency-reports/{report_id}", response_model=DeficiencyReport)
+async def update_report(
+    report_id: str, body: ReportUpdate, user: Staff, deps: Deps
+) -> DeficiencyReport:
+    """A status or tracker update by an agent (or the tracker's service account)."""
+    by_tracker = Role.SERVICE in user.roles
+    return await reports.update(report_id, body, who(user), deps, to_tracker=not by_tracker)
+
+
+@router.post("/deficiency-reports/tracker-updates", response_model=DeficiencyReport)
+async def tracker_update(
+    request: Request,
+    deps: Deps,
+    signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
+) -> DeficiencyReport:
+    """The tracker's webhook: a status update signed with the shared secret."""
+    body = await request.body()
+    try:
+        return await reports.from_tracker(body, signature, deps.clock.now(), deps)
+    except BadSignature as exc:
+        raise Unsigned(str(exc)) from exc
+
+
+# Releases
+
+
+@router.post("/releases", response_model=Release, status_code=201)
+async def add_release(body: ReleaseRequest, _: Lead, deps: Deps) -> Release:
+    return await notices.add_release(body, deps)
+
+
+@router.get("/releases", response_model=list[Release])
+async def list_releases(_: Staff, deps: Deps, supported: bool | None = None) -> list[Release]:
+    """Releases, newest first; `supported=true` lists the versions supported (seed 000 5e)."""
+    return await notices.list_releases(deps, supported)
+
+
+@router.get("/releases/{version}", response_model=Release)
+async def get_release(version: str, _: Staff, deps: Deps) -> Release:
+    return await notices.get_release(version, deps)
+
+
+@router.patch("/releases/{version}", response_model=Release)
+async def edit_release(version: str, body: ReleaseEdit, _: Lead, deps: Deps) -> Release:
+    return await notices.edit_release(version, body, deps)
+
+
+@router.post("/releases/{version}/publish", response_model=Release)
+async def publish_release(version: str, user: Lead, deps: Deps) -> Release:
+    """Announce the release to the tickets and customers waiting for its fixes."""
+    return await notices.publish_release(version, user, deps)
+
+
+# Changes
+
+
+@router.post("/changes", response_model=Change, status_code=201)
+async def request_change(body: ChangeRequest, user: Staff, deps: Deps) -> Change:
+    return await notices.request_change(body, user, deps)
+
+
+@router.get("/changes", response_model=list[Change])
+async def list_changes(_: Staff, deps: Deps, status: ChangeStatus | None = None) -> list[Change]:
+    return await notices.list_changes(deps, status)
+
+
+@router.get("/changes/{change_id}", response_model=Change)
+async def get_change(change_id: str, _: Staff, deps: Deps) -> Change:
+    return await notices.get_change(change_id, deps)
+
+
+@router.post("/changes/{change_id}/decisions", response_model=Change)
+async def decide_change(change_id: str, body: DecisionRequest, user: Staff, deps: Deps) -> Change:
+    """An approver's yes or no."""
+    return await notices.decide_change(change_id, body, user, deps)
+
+
+@router.post("/changes/{change_id}/outcome", response_model=Change)
+async def finish_change(change_id: str, body: OutcomeRequest, user: Staff, deps: Deps) -> Change:
+    """Completed or rolled back; a completed change resolves its problem."""
+    return await notices.finish_change(change_id, body, user, deps)
+
+
+# Advisories
+
+
+@router.post("/advisories", response_model=Advisory, status_code=201)
+async def schedule_advisory(body: AdvisoryRequest, user: Lead, deps: Deps) -> Advisory:
+    """An advisory, heads-up or maintenance notice, published at `publish_at` (or now)."""
+    return await notices.schedule_advisory(body, user, deps)
+
+
+@router.get("/advisories", response_model=list[Advisory])
+async def list_advisories(_: Staff, deps: Deps) -> list[Advisory]:
+    return await notices.list_advisories(deps)
+
+
+@router.get("/advisories/{advisory_id}", response_model=Advisory)
+async def get_advisory(advisory_id: str, _: Staff, deps: Deps) -> Advisory:
+    return await notices.get_advisory(advisory_id, deps)
+
+
+@router.post("/advisories/{advisory_id}/withdraw", response_model=Advisory)
+async def withdraw_advisory(advisory_id: str, _: Lead, deps: Deps) -> Advisory:
+    return await notices.withdraw_advisory(advisory_id, deps)

@@ -3,28 +3,93 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+import httpx
 from fastapi import FastAPI
 from pydantic import Field
 
+from shared.cache import Expiring
 from shared.clock import Clock
 from shared.runtime import Runtime, ServiceSpec, create_service_app
 from shared.settings import ServiceSettings
 
 from .api import router
+from .domain.recurrence import RecurrenceIndex
 from .handlers import subscribe
-from .service import ProblemsDeps
-from .store import INDEXES, MongoProblemsStore
+from .service import ProblemsDeps, Tracker
+from .service.incidents import RESOLVED_DAYS, rebuild
+from .service.notices import run_notices
+from .store import INDEXES, OUTBOX_COLLECTIONS, MongoProblemsStore
+from .webhooks import MongoDeliveryStore, WebhookSender
 
 
 class ProblemsSettings(ServiceSettings):
     service_name: str = "problems"
     http_port: int = Field(default=8004, validation_alias="HTTP_PORT")
+    tracker_url: str | None = Field(
+        default=None,
+        validation_alias="HELPDESK_TRACKER_WEBHOOK_URL",
+        description="Where deficiency reports are posted (the developers' bug tracker)",
+    )
+    tracker_secret: str = Field(
+        default="",
+        validation_alias="HELPDESK_TRACKER_WEBHOOK_SECRET",
+        description="Signs the posts and checks the tracker's updates; empty refuses updates",
+    )
+    webhook_seconds: float = Field(default=1.0, gt=0, validation_alias="HELPDESK_WEBHOOK_SECONDS")
+    notice_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        validation_alias="HELPDESK_NOTICE_SECONDS",
+        description="How often notices due for publication are looked for",
+    )
+    recurrence_k: int = Field(
+        default=3, ge=2, validation_alias="HELPDESK_RECURRENCE_K", description="Similar incidents"
+    )
+    recurrence_days: float = Field(
+        default=7.0, gt=0, validation_alias="HELPDESK_RECURRENCE_DAYS", description="...within"
+    )
+    knowledge_ttl_seconds: float = Field(
+        default=2.0, ge=0, validation_alias="HELPDESK_KNOWLEDGE_TTL_SECONDS"
+    )
 
 
 async def build(runtime: Runtime) -> ProblemsDeps:
-    deps = ProblemsDeps(store=MongoProblemsStore(runtime.db), clock=runtime.clock)
+    settings = runtime.settings
+    assert isinstance(settings, ProblemsSettings), "problems runs with ProblemsSettings"
+    store = MongoProblemsStore(runtime.db)
+    deps = ProblemsDeps(
+        store=store,
+        relay=runtime.relay,
+        clock=runtime.clock,
+        recurrence=RecurrenceIndex(
+            k=settings.recurrence_k, window=timedelta(days=settings.recurrence_days)
+        ),
+        resolved=RecurrenceIndex(k=10**9, window=timedelta(days=RESOLVED_DAYS)),
+        deliveries=MongoDeliveryStore(runtime.db),
+        tracker=Tracker(url=settings.tracker_url, secret=settings.tracker_secret),
+        knowledge=Expiring(settings.knowledge_ttl_seconds),
+    )
+    await store.recover()  # changes a writer claimed but did not apply before it died
+    await rebuild(deps)
     subscribe(runtime.consumer, deps)
+    deps.loops.append(partial(_send_webhooks, deps, settings.webhook_seconds))
+    deps.loops.append(partial(run_notices, deps, settings.notice_seconds))
     return deps
+
+
+async def _send_webhooks(deps: ProblemsDeps, interval: float) -> None:
+    async with httpx.AsyncClient() as http:
+        sender = WebhookSender(deps.deliveries, http, deps.tracker.secret, deps.clock)
+        await sender.run(interval)
+
+
+def loops(deps: ProblemsDeps) -> list[Callable[[], Any]]:
+    return deps.loops
 
 
 SPEC = ServiceSpec(
@@ -32,7 +97,9 @@ SPEC = ServiceSpec(
     description="Recurring incidents, problems, known errors, deficiency reports and releases.",
     routers=[router],
     build=build,
+    outbox_collections=OUTBOX_COLLECTIONS,
     indexes=INDEXES,
+    tasks=loops,
     consumes=["intake", "triage"],
 )
 

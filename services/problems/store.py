@@ -1,59 +1,257 @@
-"""Problems' storage: the incident index."""
+"""Problems' storage: the incident index, problems, knowledge (known errors and articles),
+deficiency reports, changes, releases, advisories, announced candidates and suggestions.
+
+Records that people and consumers change are revisioned (shared.revisions): each change claims
+the next revision by a keyed insert and carries its events in the record's outbox. Ids come
+from a keyed sequence ("PRB-000001"). The incident index, which grows with every ticket, is
+split into 64 collections (FerretDB finds an _id by scanning, see shared.db.partition_of).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Protocol
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
 
-from pydantic import BaseModel
-from pymongo import ASCENDING
+from pydantic import BaseModel, Field
 from pymongo.errors import DuplicateKeyError
 
-from shared.db import Database
+from shared.db import Database, Document, existing, partition_names, partition_of, without_id
+from shared.events import Event
+from shared.outbox import OUTBOX, serialise
+from shared.revisions import Revisioned
 from shared.runtime import IndexSpec
 
-INCIDENTS = "incidents"
+from .domain.changes import Change
+from .domain.knowledge import Knowledge
+from .domain.notices import Advisory, Release
+from .domain.problems import Problem
+from .domain.reports import DeficiencyReport
 
-INDEXES: list[IndexSpec] = [
-    (INCIDENTS, [("tokens", ASCENDING)], False),
-    (INCIDENTS, [("created_at", ASCENDING)], False),
-]
+INCIDENTS = "incidents"
+INCIDENT_PARTS = 64
+PROBLEMS = "problems"
+KNOWLEDGE = "knowledge"
+REPORTS = "deficiency_reports"
+CHANGES = "changes"
+RELEASES = "releases"
+ADVISORIES = "advisories"
+CANDIDATES = "candidates"  # candidate id -> its incidents, with the announcement in the outbox
+ANNOUNCED = "announced_incidents"  # ticket id -> the candidate that named it (keyed claims)
+SUGGESTIONS = "suggestions"  # ticket id -> what was suggested, with the event in the outbox
+SEQUENCES = "sequences"  # "<prefix>-<n>" taken
+RESOLUTIONS = "resolutions"  # ticket id -> how it was resolved (split like the incidents)
+
+RECORDS = [PROBLEMS, KNOWLEDGE, REPORTS, CHANGES, RELEASES, ADVISORIES]
+OUTBOX_COLLECTIONS = [*RECORDS, CANDIDATES, SUGGESTIONS]
+INDEXES: list[IndexSpec] = []  # every read is by _id or a pass over a small collection
 
 
 class Incident(BaseModel):
+    """A ticket as the incident index keeps it (from ticket.created, completed by triage and
+    by the resolution)."""
+
     ticket_id: str
     number: str
     subject: str
-    organization_id: str | None
-    asset: str | None
-    product: str | None
-    tokens: list[str]
+    description: str = ""
+    organization_id: str | None = None
+    site: str | None = None
+    asset: str | None = None
+    product: str | None = None
+    version: str | None = None
+    tokens: list[str] = Field(default_factory=list)
     created_at: datetime
 
 
+class Resolution(BaseModel):
+    """How a ticket was resolved (from ticket.resolved), for suggestions to later tickets."""
+
+    ticket_id: str
+    number: str | None
+    resolution: str
+    at: datetime
+
+
 class ProblemsStore(Protocol):
+    async def next_id(self, prefix: str) -> str: ...
     async def index_incident(self, incident: Incident) -> bool: ...
     async def get_incident(self, ticket_id: str) -> Incident | None: ...
-    async def sharing_tokens(self, tokens: list[str], limit: int) -> list[Incident]: ...
+    async def incidents_since(self, since: datetime) -> list[Incident]: ...
+    async def mark_incident(self, ticket_id: str, kind: str) -> bool: ...
+    async def is_marked(self, ticket_id: str, kind: str) -> bool: ...
+    async def incident_marks(self, kind: str) -> set[str]: ...
+    async def remember_resolution(self, resolution: Resolution) -> None: ...
+    async def resolutions(self, ticket_ids: Sequence[str]) -> dict[str, Resolution]: ...
+    async def resolved_ids(self) -> set[str]: ...
+    async def announce_candidate(
+        self, candidate_id: str, ticket_ids: list[str], events: Sequence[Event[Any]]
+    ) -> bool: ...
+    async def announced(self) -> set[str]: ...
+    async def save_suggestions(
+        self, ticket_id: str, view: Document, events: Sequence[Event[Any]]
+    ) -> bool: ...
+    async def get_suggestions(self, ticket_id: str) -> Document | None: ...
+
+
+def _records(db: Database) -> dict[str, Revisioned[Any]]:
+    models: dict[str, type[BaseModel]] = {
+        PROBLEMS: Problem,
+        KNOWLEDGE: Knowledge,
+        REPORTS: DeficiencyReport,
+        CHANGES: Change,
+        RELEASES: Release,
+        ADVISORIES: Advisory,
+    }
+    return {name: Revisioned(db, name, model, encode=_bson_dates) for name, model in models.items()}
+
+
+def _bson_dates(value: Any) -> Any:
+    """Dates as midnight datetimes: BSON has no date-only type (the models read them back)."""
+    if isinstance(value, dict):
+        return {k: _bson_dates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_bson_dates(v) for v in value]
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return value
 
 
 class MongoProblemsStore:
     def __init__(self, db: Database) -> None:
-        self._incidents = db[INCIDENTS]
+        self._db = db
+        self.records = _records(db)
+        self._taken: dict[str, int] = {}
+
+    async def recover(self) -> int:
+        return sum([await r.recover() for r in self.records.values()])
+
+    async def next_id(self, prefix: str) -> str:
+        """The next free "<prefix>-000123": a keyed insert, so replicas never share one."""
+        n = self._taken.get(prefix)
+        if n is None:
+            n = await self._db[SEQUENCES].count_documents({"prefix": prefix})
+        while True:
+            n += 1
+            key = f"{prefix}-{n:06d}"
+            try:
+                await self._db[SEQUENCES].insert_one({"_id": key, "prefix": prefix})
+            except DuplicateKeyError:
+                continue
+            self._taken[prefix] = n
+            return key
+
+    async def all(self, collection: str) -> list[Document]:
+        """Every record of a (small) collection, without outboxes."""
+        docs: list[Document] = await self._db[collection].find({}, {OUTBOX: 0}).to_list(None)
+        return [without_id(d) for d in docs]
+
+    def _incidents(self, ticket_id: str) -> Any:
+        return self._db[partition_of(INCIDENTS, ticket_id, INCIDENT_PARTS)]
 
     async def index_incident(self, incident: Incident) -> bool:
         try:
-            await self._incidents.insert_one({"_id": incident.ticket_id, **incident.model_dump()})
+            await self._incidents(incident.ticket_id).insert_one(
+                {"_id": incident.ticket_id, **incident.model_dump()}
+            )
         except DuplicateKeyError:
             return False
         return True
 
     async def get_incident(self, ticket_id: str) -> Incident | None:
-        doc = await self._incidents.find_one({"_id": ticket_id})
-        return Incident.model_validate(doc) if doc else None
+        doc = await self._incidents(ticket_id).find_one({"_id": ticket_id})
+        return Incident.model_validate(without_id(doc)) if doc else None
 
-    async def sharing_tokens(self, tokens: list[str], limit: int) -> list[Incident]:
-        if not tokens:
-            return []
-        cursor = self._incidents.find({"tokens": {"$in": tokens}}).sort("created_at", -1)
-        return [Incident.model_validate(d) for d in await cursor.limit(limit).to_list(limit)]
+    async def incidents_since(self, since: datetime) -> list[Incident]:
+        """The incidents created since `since`, oldest first (a pass, at start-up)."""
+        found: list[Incident] = []
+        names = await existing(self._db, partition_names(INCIDENTS, INCIDENT_PARTS))
+        for name in names:
+            docs = await self._db[name].find({"created_at": {"$gte": since}}).to_list(None)
+            found.extend(Incident.model_validate(without_id(d)) for d in docs)
+        return sorted(found, key=lambda i: (i.created_at, i.ticket_id))
+
+    def _marks(self, kind: str, ticket_id: str) -> Any:
+        return self._db[partition_of(f"incident_{kind}", ticket_id, INCIDENT_PARTS)]
+
+    async def mark_incident(self, ticket_id: str, kind: str) -> bool:
+        """Note something about an incident once (e.g. "incident": triage classified it so)."""
+        try:
+            await self._marks(kind, ticket_id).insert_one({"_id": ticket_id})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def is_marked(self, ticket_id: str, kind: str) -> bool:
+        return await self._marks(kind, ticket_id).find_one({"_id": ticket_id}) is not None
+
+    async def incident_marks(self, kind: str) -> set[str]:
+        names = await existing(self._db, partition_names(f"incident_{kind}", INCIDENT_PARTS))
+        found: set[str] = set()
+        for name in names:
+            docs = await self._db[name].find({}, {"_id": 1}).to_list(None)
+            found |= {str(d["_id"]) for d in docs}
+        return found
+
+    def _resolutions(self, ticket_id: str) -> Any:
+        return self._db[partition_of(RESOLUTIONS, ticket_id, INCIDENT_PARTS)]
+
+    async def remember_resolution(self, resolution: Resolution) -> None:
+        """The latest resolution of a ticket (a reopened ticket may be resolved again)."""
+        await self._resolutions(resolution.ticket_id).replace_one(
+            {"_id": resolution.ticket_id},
+            {"_id": resolution.ticket_id, **resolution.model_dump()},
+            upsert=True,
+        )
+
+    async def resolutions(self, ticket_ids: Sequence[str]) -> dict[str, Resolution]:
+        found = {}
+        for ticket_id in ticket_ids:
+            doc = await self._resolutions(ticket_id).find_one({"_id": ticket_id})
+            if doc is not None:
+                found[ticket_id] = Resolution.model_validate(without_id(doc))
+        return found
+
+    async def resolved_ids(self) -> set[str]:
+        """Every ticket with a resolution (a pass, at start-up)."""
+        names = await existing(self._db, partition_names(RESOLUTIONS, INCIDENT_PARTS))
+        found: set[str] = set()
+        for name in names:
+            found |= {
+                str(d["_id"]) for d in await self._db[name].find({}, {"_id": 1}).to_list(None)
+            }
+        return found
+
+    async def announce_candidate(
+        self, candidate_id: str, ticket_ids: list[str], events: Sequence[Event[Any]]
+    ) -> bool:
+        """Record the candidate with its announcement, once; then claim its incidents."""
+        doc = {"_id": candidate_id, "ticket_ids": ticket_ids, OUTBOX: serialise(events)}
+        try:
+            await self._db[CANDIDATES].insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        for ticket_id in ticket_ids:
+            try:
+                await self._db[ANNOUNCED].insert_one({"_id": ticket_id, "candidate": candidate_id})
+            except DuplicateKeyError:
+                continue
+        return True
+
+    async def announced(self) -> set[str]:
+        docs = await self._db[CANDIDATES].find({}, {"ticket_ids": 1}).to_list(None)
+        return {str(t) for d in docs for t in d.get("ticket_ids", [])}
+
+    async def save_suggestions(
+        self, ticket_id: str, view: Document, events: Sequence[Event[Any]]
+    ) -> bool:
+        doc = {"_id": ticket_id, **view, OUTBOX: serialise(events)}
+        try:
+            await self._db[SUGGESTIONS].insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def get_suggestions(self, ticket_id: str) -> Document | None:
+        doc = await self._db[SUGGESTIONS].find_one({"_id": ticket_id}, {OUTBOX: 0})
+        return without_id(doc) if doc else None

@@ -1,0 +1,545 @@
+"""Problem management on the real Kafka and FerretDB: problems and their incidents (shown on
+triage's work items), known errors and search, suggestions for new tickets, recurrence
+detection, deficiency reports posted to a tracker and its signed updates, releases that resolve
+the tickets waiting for them, changes with approval and maintenance notices, scheduled notices."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+import httpx
+import pytest
+
+from services.problems.app import ProblemsSettings
+from services.problems.app import create_app as problems_app
+from services.problems.webhooks import SIGNATURE_HEADER, signature_header, verify
+from services.triage.app import TriageSettings
+from services.triage.app import create_app as triage_app
+from shared.clock import FixedClock
+from shared.events import Event
+from shared.events.common import Person
+from shared.events.triage import (
+    TicketResolved,
+    TicketResolvedData,
+    TicketTriaged,
+    TicketTriagedData,
+)
+from tests.helpers import Isolation, TopicReader, auth, in_process, wait_for
+from tests.integration.test_problems_webhooks import Receiver
+from tests.integration.test_triage_work import created, item_when, send
+
+pytestmark = pytest.mark.integration
+START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+SECRET = "tracker-secret-for-tests"
+LEAD = auth(["supervisor", "agent"], sub="sue.lead")
+AGENT = auth(["agent"], sub="bo")
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    yield server
+    server.stop()
+
+
+@asynccontextmanager
+async def services(
+    isolated: Isolation,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: FixedClock,
+    tracker: str | None = None,
+    with_triage: bool = True,
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient | None]]:
+    env = isolated.env(
+        HELPDESK_CONFIG_TTL_SECONDS="0",
+        HELPDESK_KNOWLEDGE_TTL_SECONDS="0",
+        HELPDESK_WEBHOOK_SECONDS="0.1",
+        HELPDESK_NOTICE_SECONDS="0.2",
+        HELPDESK_TRACKER_WEBHOOK_SECRET=SECRET,
+    )
+    if tracker:
+        env["HELPDESK_TRACKER_WEBHOOK_URL"] = tracker
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    async with in_process(problems_app(ProblemsSettings(), clock)) as problems:
+        if not with_triage:
+            yield problems, None
+            return
+        async with in_process(triage_app(TriageSettings(), clock)) as triage:
+            yield problems, triage
+
+
+async def problem_events(isolated: Isolation, enough: Any) -> list[Any]:
+    async with TopicReader(isolated.infra.kafka, isolated.topic("problems")) as reader:
+        await reader.read_until(lambda _: enough(reader.distinct_events()))
+        return reader.distinct_events()
+
+
+def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_a_problem_links_incidents_shown_on_the_work_items_and_goes_to_closure(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FixedClock(START)
+    async with services(isolated, monkeypatch, clock) as (problems, triage):
+        assert triage is not None
+        await send(isolated, "intake", [created(n, f"VPN drops after sleep {n}") for n in (1, 2)])
+        for n in (1, 2):
+            await item_when(triage, f"t-{n}", lambda i: True, f"ticket {n}")
+        body = {"title": "VPN drops after sleep", "ticket_ids": ["t-1"], "owner": "dev.oncall"}
+        opened = ok(await problems.post("/v1/problems", json=body, headers=AGENT), 201)
+        pid = opened["id"]
+        await item_when(triage, "t-1", lambda i: i["problem_id"] == pid, "t-1 linked")
+        ok(
+            await problems.post(
+                f"/v1/problems/{pid}/incidents", json={"ticket_id": "t-2"}, headers=AGENT
+            )
+        )
+        await item_when(triage, "t-2", lambda i: i["problem_id"] == pid, "t-2 linked")
+        ok(await problems.delete(f"/v1/problems/{pid}/incidents/t-1", headers=AGENT))
+        await item_when(triage, "t-1", lambda i: i["problem_id"] is None, "t-1 unlinked")
+        too_soon = await problems.patch(
+            f"/v1/problems/{pid}", json={"status": "known_error"}, headers=AGENT
+        )
+        known = ok(
+            await problems.patch(
+                f"/v1/problems/{pid}",
+                json={
+                    "root_cause": "MTU too large on the tunnel",
+                    "workaround": "Set the MTU to 1400",
+                    "status": "known_error",
+                },
+                headers=AGENT,
+            )
+        )
+        found = ok(
+            await problems.get("/v1/kb/search", params={"q": "vpn sleep mtu"}, headers=AGENT)
+        )
+        fixed = ok(
+            await problems.patch(
+                f"/v1/problems/{pid}",
+                json={"fix": "VPN client 4.3", "status": "resolved"},
+                headers=AGENT,
+            )
+        )
+        unlearned = await problems.patch(
+            f"/v1/problems/{pid}", json={"status": "closed"}, headers=AGENT
+        )
+        closed = ok(
+            await problems.patch(
+                f"/v1/problems/{pid}",
+                json={"lessons_learned": "Test sleep and resume", "status": "closed"},
+                headers=AGENT,
+            )
+        )
+        lessons = ok(await problems.get("/v1/lessons-learned", headers=AGENT))
+    assert too_soon.status_code == 422
+    assert [e["field"] for e in too_soon.json()["errors"]] == ["root_cause"]
+    assert known["status"] == "known_error" and len(known["known_error_ids"]) == 1
+    assert found[0]["id"] == known["known_error_ids"][0]
+    assert found[0]["workaround"] == "Set the MTU to 1400"
+    assert fixed["status"] == "resolved" and unlearned.status_code == 422
+    assert closed["status"] == "closed" and closed["ticket_ids"] == ["t-2"]
+    assert [(x["problem_id"], x["lessons_learned"]) for x in lessons] == [
+        (pid, "Test sleep and resume")
+    ]
+    events = await problem_events(isolated, lambda es: any(e.type == "problem.closed" for e in es))
+    kinds = [e.type for e in events]
+    assert kinds.count("problem.incident_linked") == 3  # t-1, t-2, and t-1 unlinked
+    assert [e.type for e in events if e.type.startswith("problem.")] == [
+        "problem.created",
+        "problem.incident_linked",
+        "problem.incident_linked",
+        "problem.incident_linked",
+        "problem.resolved",
+        "problem.closed",
+    ]
+    assert "known_error.published" in kinds
+
+
+def triaged_incident(n: int) -> Event[Any]:
+    data = {
+        "ticket_id": f"t-{n}",
+        "number": f"HD-{n:06d}",
+        "type": "incident",
+        "impact": "medium",
+        "urgency": "medium",
+        "priority": "normal",
+        "queue": "operations",
+        "tier": 1,
+        "status": "open",
+        "organization_id": "acme",
+        "entitled": True,
+    }
+    triaged: Event[Any] = TicketTriaged.create(
+        source="triage", subject=f"t-{n}", time=START, data=TicketTriagedData.model_validate(data)
+    )
+    return triaged
+
+
+async def test_three_similar_incidents_in_a_week_are_named_once_as_a_candidate(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FixedClock(START)
+    same = [
+        "Invoice PDF export fails with error E1021 in Billing 7.3",
+        "Billing 7.3: exporting invoices to PDF gives error E1021",
+        "Error E1021 when I export an invoice as PDF (Billing 7.3)",
+        "PDF export of invoices broken, E1021, Billing 7.3",
+    ]
+    other = ["Please add a new user account for our intern", "Printer on floor 3 jams paper"]
+    async with services(isolated, monkeypatch, clock, with_triage=False) as (problems, _):
+        tickets = [
+            created(n, subject, product="Billing", version="7.3")
+            for n, subject in enumerate(same[:3] + other, start=1)
+        ]
+        await send(isolated, "intake", tickets, key="one")
+        await send(isolated, "triage", [triaged_incident(n) for n in range(1, 6)], key="one")
+        events = await problem_events(
+            isolated, lambda es: any(e.type == "problem.candidate_detected" for e in es)
+        )
+        await send(
+            isolated, "intake", [created(6, same[3], product="Billing", version="7.3")], key="one"
+        )
+        await send(isolated, "triage", [triaged_incident(6)], key="one")
+        await wait_for(lambda: _suggested(problems, "t-6"), what="the fourth incident handled")
+    later = await problem_events(
+        isolated, lambda es: sum(e.type == "ticket.suggestions" for e in es) >= 6
+    )
+    candidates = [e for e in later if e.type == "problem.candidate_detected"]
+    assert len(candidates) == 1
+    assert sorted(candidates[0].data.ticket_ids) == ["t-1", "t-2", "t-3"]
+    assert candidates[0].data.reason
+    assert [e.type for e in events].count("problem.candidate_detected") == 1
+
+
+async def _suggested(problems: httpx.AsyncClient, ticket_id: str) -> bool:
+    response = await problems.get(f"/v1/suggestions/{ticket_id}", headers=AGENT)
+    return response.status_code == 200
+
+
+async def test_a_new_ticket_is_suggested_the_known_error_and_a_similar_resolved_ticket(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FixedClock(START)
+    async with services(isolated, monkeypatch, clock) as (problems, triage):
+        assert triage is not None
+        known = {
+            "title": "Scanner offline after firmware 2.1",
+            "symptoms": "The document scanner shows offline after the firmware 2.1 update",
+            "workaround": "Power-cycle the scanner and re-pair it",
+        }
+        ke = ok(await problems.post("/v1/known-errors", json=known, headers=AGENT), 201)
+        await send(
+            isolated,
+            "intake",
+            [created(1, "Label printer prints blank labels", description="Zebra ZD420 blank")],
+        )
+        await item_when(triage, "t-1", lambda i: True, "ticket 1")
+        resolved = TicketResolved.create(
+            source="triage",
+            subject="t-1",
+            time=START,
+            data=TicketResolvedData(
+                ticket_id="t-1",
+                number="HD-000001",
+                resolution="Replaced the thermal print head ribbon",
+                by=Person(email="bo@helpdesk.example"),
+            ),
+        )
+        await send(isolated, "triage", [resolved])
+        await wait_for(lambda: _resolution_known(isolated, "t-1"), what="resolution kept")
+        await send(
+            isolated,
+            "intake",
+            [
+                created(2, "Scanner offline since the firmware 2.1 update"),
+                created(3, "Zebra label printer prints blank labels", description="ZD420"),
+            ],
+        )
+        scanner = await item_when(triage, "t-2", lambda i: i["suggestions"], "t-2 suggestions")
+        printer = await item_when(triage, "t-3", lambda i: i["suggestions"], "t-3 suggestions")
+        attempt = ok(
+            await problems.post(
+                f"/v1/known-errors/{ke['id']}/failed-attempts",
+                json={"what": "Reinstalled the driver", "ticket_id": "t-2"},
+                headers=AGENT,
+            )
+        )
+    first = scanner["suggestions"][0]
+    assert (first["kind"], first["ref"]) == ("known_error", ke["id"])
+    assert first["detail"] == "Power-cycle the scanner and re-pair it"
+    similar = [s for s in printer["suggestions"] if s["kind"] == "resolved_ticket"]
+    assert similar and similar[0]["ref"] == "t-1"
+    assert similar[0]["detail"] == "Replaced the thermal print head ribbon"
+    assert all(s["ref"] != ke["id"] for s in printer["suggestions"])
+    assert [a["what"] for a in attempt["failed_attempts"]] == ["Reinstalled the driver"]
+
+
+async def _resolution_known(isolated: Isolation, ticket_id: str) -> bool:
+    from pymongo import AsyncMongoClient
+
+    from services.problems.store import INCIDENT_PARTS, RESOLUTIONS
+    from shared.db import partition_of
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(isolated.infra.mongodb_uri)
+    try:
+        db = client[f"{isolated.db_prefix}problems"]
+        name = partition_of(RESOLUTIONS, ticket_id, INCIDENT_PARTS)
+        return await db[name].find_one({"_id": ticket_id}) is not None
+    finally:
+        await client.close()
+
+
+async def test_a_deficiency_report_is_posted_signed_and_the_trackers_signed_updates_move_it(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch, receiver: Receiver
+) -> None:
+    clock = FixedClock(START)
+    async with services(isolated, monkeypatch, clock, tracker=receiver.url) as (problems, triage):
+        assert triage is not None
+        await send(isolated, "intake", [created(1, "Crash when exporting to Excel")])
+        await item_when(triage, "t-1", lambda i: True, "ticket 1")
+        await wait_for(lambda: _suggested(problems, "t-1"), what="t-1 indexed")
+        report = {
+            "title": "Excel export crashes",
+            "severity": "high",
+            "affected_release": "7.3",
+            "reproduction": "1. Open a report 2. Export to Excel 3. Crash",
+            "ticket_ids": ["t-1"],
+        }
+        dr = ok(await problems.post("/v1/deficiency-reports", json=report, headers=AGENT), 201)
+        await wait_for(lambda: _received(receiver), what="the tracker's webhook")
+        update = {
+            "report_id": dr["id"],
+            "update": {
+                "status": "in_work",
+                "tracker_id": "BUG-77",
+                "tracker_url": "https://bugs.example/77",
+            },
+        }
+        body = json.dumps(update).encode()
+        stamp = int(START.timestamp())
+        signed = {SIGNATURE_HEADER: signature_header(SECRET, stamp, body)}
+        moved = ok(
+            await problems.post(
+                "/v1/deficiency-reports/tracker-updates", content=body, headers=signed
+            )
+        )
+        again = ok(
+            await problems.post(
+                "/v1/deficiency-reports/tracker-updates", content=body, headers=signed
+            )
+        )
+        forged = await problems.post(
+            "/v1/deficiency-reports/tracker-updates",
+            content=body,
+            headers={SIGNATURE_HEADER: signature_header("wrong", stamp, body)},
+        )
+    posted = receiver.received[0]
+    verify(SECRET, posted.header(SIGNATURE_HEADER), posted.body, START)
+    payload = json.loads(posted.body)
+    assert payload["event"] == "deficiency_report.opened"
+    assert (payload["report"]["report_id"], payload["report"]["organization_ids"]) == (
+        dr["id"],
+        ["acme"],
+    )
+    assert (moved["status"], moved["tracker_id"]) == ("in_work", "BUG-77")
+    assert again["revision"] == moved["revision"]  # a repeated update changes nothing
+    assert forged.status_code == 401 and forged.headers["content-type"].startswith(
+        "application/problem+json"
+    )
+    assert len(receiver.received) == 1  # the tracker's own update is not echoed back to it
+    events = await problem_events(
+        isolated, lambda es: any(e.type == "deficiency_report.updated" for e in es)
+    )
+    assert [e.type for e in events if e.type.startswith("deficiency")] == [
+        "deficiency_report.opened",
+        "deficiency_report.updated",
+    ]
+
+
+async def _received(receiver: Receiver) -> bool:
+    return bool(receiver.received)
+
+
+async def test_a_published_release_resolves_the_tickets_that_waited_for_its_fix(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FixedClock(START)
+    async with services(isolated, monkeypatch, clock) as (problems, triage):
+        assert triage is not None
+        await send(isolated, "intake", [created(n, f"Export crash {n}") for n in (1, 2, 3)])
+        for n in (1, 2, 3):
+            await item_when(triage, f"t-{n}", lambda i: True, f"ticket {n}")
+            await wait_for(partial(_suggested, problems, f"t-{n}"), what=f"t-{n} indexed")
+        pending = {
+            "resolution": "A fix is coming in 7.4",
+            "resolution_code": "fix_pending",
+            "fix_release": "7.4",
+        }
+        ok(await triage.post("/v1/work-items/t-2/resolve", json=pending, headers=AGENT))
+        body = {"title": "Export crash", "ticket_ids": ["t-3"]}
+        problem = ok(await problems.post("/v1/problems", json=body, headers=AGENT), 201)
+        report = {
+            "title": "Export crash",
+            "severity": "critical",
+            "affected_release": "7.3",
+            "reproduction": "Export",
+            "ticket_ids": ["t-1", "t-2"],
+            "problem_id": problem["id"],
+        }
+        dr = ok(await problems.post("/v1/deficiency-reports", json=report, headers=AGENT), 201)
+        release = {
+            "version": "7.4",
+            "product": "Billing",
+            "released_on": "2026-11-20",
+            "fixed_reports": [dr["id"]],
+        }
+        ok(await problems.post("/v1/releases", json=release, headers=LEAD), 201)
+        published = ok(await problems.post("/v1/releases/7.4/publish", headers=LEAD))
+        twice = await problems.post("/v1/releases/7.4/publish", headers=LEAD)
+        first = await item_when(triage, "t-1", lambda i: i["status"] == "resolved", "t-1 fixed")
+        second = await item_when(
+            triage,
+            "t-2",
+            lambda i: i["resolution"]["resolution_code"] == "fix_released",
+            "t-2 told",
+        )
+        third = await item_when(triage, "t-3", lambda i: i["status"] == "resolved", "t-3 fixed")
+        after = ok(await problems.get(f"/v1/deficiency-reports/{dr['id']}", headers=AGENT))
+        supported = ok(
+            await problems.get("/v1/releases", params={"supported": "true"}, headers=AGENT)
+        )
+    assert sorted(published["ticket_ids"]) == ["t-1", "t-2", "t-3"]
+    assert published["organization_ids"] == ["acme"] and twice.status_code == 409
+    assert first["resolution"]["resolution_code"] == "fix_released"
+    assert (second["resolution"]["fix_release"], second["status"]) == ("7.4", "resolved")
+    assert third["resolution"]["fix_release"] == "7.4"
+    assert (after["status"], after["fixed_in"]) == ("released", "7.4")
+    assert [r["version"] for r in supported] == ["7.4"]
+
+
+async def test_a_change_needs_every_approval_announces_its_maintenance_and_resolves_its_problem(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FixedClock(START)
+    cab, ops = auth(["agent"], sub="cab"), auth(["agent"], sub="ops")
+    async with services(isolated, monkeypatch, clock, with_triage=False) as (problems, _):
+        problem = ok(
+            await problems.post("/v1/problems", json={"title": "Disk full"}, headers=AGENT), 201
+        )
+        window = {
+            "starts_at": (START + timedelta(days=3)).isoformat(),
+            "ends_at": (START + timedelta(days=3, hours=2)).isoformat(),
+            "estimated_downtime_minutes": 30,
+        }
+        body = {
+            "title": "Extend the database volume",
+            "risk": "high",
+            "approvers": ["cab@example.org", "ops@example.org"],
+            "window": window,
+            "benefits": "No more outages from a full disk",
+            "problem_id": problem["id"],
+            "organization_ids": ["acme"],
+        }
+        change = ok(await problems.post("/v1/changes", json=body, headers=AGENT), 201)
+        cid = change["id"]
+        early = await problems.post(
+            f"/v1/changes/{cid}/outcome", json={"outcome": "done"}, headers=AGENT
+        )
+        stranger = await problems.post(
+            f"/v1/changes/{cid}/decisions", json={"approved": True}, headers=AGENT
+        )
+        half = ok(
+            await problems.post(
+                f"/v1/changes/{cid}/decisions", json={"approved": True}, headers=cab
+            )
+        )
+        full = ok(
+            await problems.post(
+                f"/v1/changes/{cid}/decisions", json={"approved": True}, headers=ops
+            )
+        )
+        done = ok(
+            await problems.post(
+                f"/v1/changes/{cid}/outcome", json={"outcome": "Volume extended"}, headers=AGENT
+            )
+        )
+        resolved = ok(await problems.get(f"/v1/problems/{problem['id']}", headers=AGENT))
+        rejected = ok(
+            await problems.post("/v1/changes", json={**body, "problem_id": None}, headers=AGENT),
+            201,
+        )
+        no = ok(
+            await problems.post(
+                f"/v1/changes/{rejected['id']}/decisions",
+                json={"approved": False, "comment": "not now"},
+                headers=ops,
+            )
+        )
+    assert (early.status_code, stranger.status_code) == (409, 403)
+    assert (half["status"], full["status"], done["status"]) == (
+        "requested",
+        "approved",
+        "completed",
+    )
+    assert resolved["status"] == "resolved" and resolved["change_ids"] == [cid]
+    assert no["status"] == "rejected"
+    events = await problem_events(isolated, lambda es: any(e.type == "change.rejected" for e in es))
+    kinds = [e.type for e in events]
+    for kind in ("change.requested", "change.approved", "change.completed", "problem.resolved"):
+        assert kind in kinds
+    notice = next(e for e in events if e.type == "advisory.published")
+    assert (notice.data.kind, notice.data.organization_ids) == ("maintenance", ["acme"])
+    assert notice.data.starts_at == START + timedelta(days=3)
+    assert "30 minutes" in notice.data.body and "full disk" in notice.data.body
+
+
+async def test_a_notice_is_published_at_its_time_and_a_withdrawn_one_never(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FixedClock(START)
+    async with services(isolated, monkeypatch, clock, with_triage=False) as (problems, _):
+        later = {
+            "title": "Billing 7.4 is out next week",
+            "body": "Upgrade advised",
+            "kind": "heads_up",
+            "audience": {"products": ["Billing 7.3"], "sites": ["hq"]},
+            "publish_at": (START + timedelta(hours=1)).isoformat(),
+        }
+        first = ok(await problems.post("/v1/advisories", json=later, headers=LEAD), 201)
+        second = ok(await problems.post("/v1/advisories", json=later, headers=LEAD), 201)
+        ok(await problems.post(f"/v1/advisories/{second['id']}/withdraw", headers=LEAD))
+        refused = await problems.post(
+            "/v1/advisories", json={**later, "audience": {}}, headers=LEAD
+        )
+        by_agent = await problems.post("/v1/advisories", json=later, headers=AGENT)
+        await asyncio.sleep(0.5)  # the notice loop runs every 0.2 s: it must not publish early
+        before = ok(await problems.get(f"/v1/advisories/{first['id']}", headers=AGENT))
+        clock.advance(timedelta(hours=1))
+        after = await wait_for(
+            lambda: _published(problems, first["id"]), what="the notice published at its time"
+        )
+    assert (refused.status_code, by_agent.status_code) == (422, 403)
+    assert before["status"] == "scheduled" and after["status"] == "published"
+    events = await problem_events(
+        isolated, lambda es: any(e.type == "advisory.published" for e in es)
+    )
+    published = [e for e in events if e.type == "advisory.published"]
+    assert [e.data.advisory_id for e in published] == [first["id"]]
+    assert (published[0].data.products, published[0].data.sites) == (["Billing 7.3"], ["hq"])
+
+
+async def _published(problems: httpx.AsyncClient, advisory_id: str) -> dict[str, Any] | None:
+    body = (await problems.get(f"/v1/advisories/{advisory_id}", headers=AGENT)).json()
+    return body if body["status"] == "published" else None
