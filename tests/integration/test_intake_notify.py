@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from services.intake.app import IntakeSettings, create_app
-from shared.events.problems import AdvisoryData, AdvisoryPublished
+from shared.events.problems import AdvisoryData, AdvisoryPublished, ReleaseData, ReleasePublished
 from shared.events.sla import SlaBreached, SlaTargetData
 from shared.events.triage import TicketResolved, TicketResolvedData
 from shared.smtp_sink import MailSink, start
@@ -209,3 +209,109 @@ async def test_an_advisory_reaches_every_contact_of_the_customers_addressed_once
         "Planned maintenance: Database upgrade",
     ]
     assert all("2027-03-07 22:00" in m.get_content() for m in received)
+
+
+async def test_an_advisory_for_a_product_or_site_reaches_only_the_customers_covering_it(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch, mail_sink: tuple[MailSink, int]
+) -> None:
+    mail, port = mail_sink
+    admin = auth(["admin"])
+    orgs = [
+        {"id": "acme", "name": "ACME", "contacts": [{"email": "ops@acme.example"}]},
+        {"id": "globex", "name": "Globex", "contacts": [{"email": "it@globex.example"}]},
+        {"id": "initech", "name": "Initech", "contacts": [{"email": "it@initech.example"}]},
+    ]
+    contracts = [
+        {
+            "id": "acme-1",
+            "organization_id": "acme",
+            "number": "C-1",
+            "service_level": "gold",
+            "valid_from": "2026-01-01",
+            "valid_to": "2027-12-31",
+            "assets": [{"id": "srv-1", "name": "Billing server", "product": "Billing 7.3"}],
+        },
+        {
+            "id": "globex-1",
+            "organization_id": "globex",
+            "number": "C-2",
+            "service_level": "silver",
+            "valid_from": "2026-01-01",
+            "valid_to": "2027-12-31",
+            "sites": [{"id": "plant-b", "name": "Plant B"}],
+            "assets": [{"id": "crm-1", "name": "CRM", "product": "CRM 2", "site_id": "plant-b"}],
+        },
+    ]
+
+    def notice(advisory_id: str, **audience: Any) -> bytes:
+        return AdvisoryPublished.create(
+            source="problems",
+            subject=advisory_id,
+            time=datetime.now(UTC),
+            data=AdvisoryData(advisory_id=advisory_id, title=advisory_id, **audience),
+        ).to_json()
+
+    async with run_intake(isolated, monkeypatch, port) as intake:
+        for org in orgs:
+            assert (await intake.post("/v1/organizations", json=org, headers=admin)).is_success
+        for contract in contracts:
+            added = await intake.post("/v1/contracts", json=contract, headers=admin)
+            assert added.status_code == 201, added.text
+        topic = isolated.topic("problems")
+        await produce(isolated.infra.kafka, topic, "a", notice("billing", products=["Billing"]))
+        await produce(isolated.infra.kafka, topic, "b", notice("plant", sites=["plant-b"]))
+        await produce(isolated.infra.kafka, topic, "c", notice("all", everyone=True))
+
+        async def sent(advisory_id: str, count: int) -> list[Any] | None:
+            path = f"/v1/notifications?advisory_id={advisory_id}"
+            notes = (await intake.get(path, headers=auth())).json()
+            return (
+                notes if len(notes) == count and all(n["status"] == "sent" for n in notes) else None
+            )
+
+        billing = await wait_for(lambda: sent("billing", 1), what="the Billing notice")
+        plant = await wait_for(lambda: sent("plant", 1), what="the Plant B notice")
+        everyone = await wait_for(lambda: sent("all", 3), what="the notice to everyone")
+    assert [n["recipient"] for n in billing] == ["ops@acme.example"]
+    assert [n["recipient"] for n in plant] == ["it@globex.example"]
+    assert sorted(n["recipient"] for n in everyone) == [
+        "it@globex.example",
+        "it@initech.example",
+        "ops@acme.example",
+    ]
+    assert len(mail.received) == 5
+
+
+async def test_a_published_release_tells_the_requesters_of_the_tickets_waiting_for_it(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch, mail_sink: tuple[MailSink, int]
+) -> None:
+    mail, port = mail_sink
+    async with run_intake(isolated, monkeypatch, port) as intake:
+        waiting = (await intake.post("/v1/tickets", json=TICKET, headers=auth())).json()
+        release = ReleasePublished.create(
+            source="problems",
+            subject="7.4",
+            time=datetime.now(UTC),
+            data=ReleaseData(
+                release_id="7.4",
+                version="7.4",
+                product="Billing",
+                ticket_ids=[waiting["id"]],
+                organization_ids=["acme"],
+            ),
+        )
+        for _ in range(2):  # a redelivery sends nothing twice
+            await produce(
+                isolated.infra.kafka, isolated.topic("problems"), "7.4", release.to_json()
+            )
+
+        async def told() -> list[Any] | None:
+            path = f"/v1/notifications?ticket_id={waiting['id']}"
+            notes = (await intake.get(path, headers=auth())).json()
+            fixes = [n for n in notes if n["kind"] == "fix_released" and n["status"] == "sent"]
+            return fixes or None
+
+        (note,) = await wait_for(told, what="the release notice sent")
+    subjects = [str(message_from_bytes(r, policy=policy.default)["Subject"]) for r in mail.received]
+    assert f"[{waiting['number']}] Fixed in 7.4: Backup job failed" in subjects
+    assert note["recipient"] == "ann@acme.example"
