@@ -21,10 +21,12 @@ from .api import router
 from .domain.recurrence import RecurrenceIndex
 from .handlers import subscribe
 from .service import ProblemsDeps, Tracker
-from .service.incidents import RESOLVED_DAYS, rebuild
+from .service.incidents import RESOLVED_DAYS, housekeeping, rebuild
 from .service.notices import run_notices
 from .store import INDEXES, OUTBOX_COLLECTIONS, MongoProblemsStore
 from .webhooks import MongoDeliveryStore, WebhookSender
+
+HOUR = 3600.0
 
 
 class ProblemsSettings(ServiceSettings):
@@ -79,6 +81,7 @@ async def build(runtime: Runtime) -> ProblemsDeps:
     subscribe(runtime.consumer, deps)
     deps.loops.append(partial(_send_webhooks, deps, settings.webhook_seconds))
     deps.loops.append(partial(run_notices, deps, settings.notice_seconds))
+    deps.loops.append(partial(housekeeping, deps, HOUR))
     return deps
 
 

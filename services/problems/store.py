@@ -38,6 +38,7 @@ RELEASES = "releases"
 ADVISORIES = "advisories"
 CANDIDATES = "candidates"  # candidate id -> its incidents, with the announcement in the outbox
 ANNOUNCED = "announced_incidents"  # ticket id -> the candidate that named it (keyed claims)
+INCIDENT_MARKS = "incident_marks"  # ticket id -> when triage said incident (a window's worth)
 SUGGESTIONS = "suggestions"  # ticket id -> what was suggested, with the event in the outbox
 SEQUENCES = "sequences"  # "<prefix>-<n>" taken
 RESOLUTIONS = "resolutions"  # ticket id -> how it was resolved (split like the incidents)
@@ -78,16 +79,17 @@ class ProblemsStore(Protocol):
     async def index_incident(self, incident: Incident) -> bool: ...
     async def get_incident(self, ticket_id: str) -> Incident | None: ...
     async def incidents_since(self, since: datetime) -> list[Incident]: ...
-    async def mark_incident(self, ticket_id: str, kind: str) -> bool: ...
-    async def is_marked(self, ticket_id: str, kind: str) -> bool: ...
-    async def incident_marks(self, kind: str) -> set[str]: ...
+    async def mark_incident(self, ticket_id: str, at: datetime) -> bool: ...
+    async def is_marked(self, ticket_id: str) -> bool: ...
+    async def marked_since(self, since: datetime) -> list[tuple[str, datetime]]: ...
+    async def purge_marks(self, before: datetime) -> int: ...
     async def remember_resolution(self, resolution: Resolution) -> None: ...
     async def resolutions(self, ticket_ids: Sequence[str]) -> dict[str, Resolution]: ...
-    async def resolved_ids(self) -> set[str]: ...
+    async def resolved_since(self, since: datetime) -> list[Resolution]: ...
     async def announce_candidate(
         self, candidate_id: str, ticket_ids: list[str], events: Sequence[Event[Any]]
     ) -> bool: ...
-    async def announced(self) -> set[str]: ...
+    async def announced(self) -> list[list[str]]: ...
     async def save_suggestions(
         self, ticket_id: str, view: Document, events: Sequence[Event[Any]]
     ) -> bool: ...
@@ -171,27 +173,27 @@ class MongoProblemsStore:
             found.extend(Incident.model_validate(without_id(d)) for d in docs)
         return sorted(found, key=lambda i: (i.created_at, i.ticket_id))
 
-    def _marks(self, kind: str, ticket_id: str) -> Any:
-        return self._db[partition_of(f"incident_{kind}", ticket_id, INCIDENT_PARTS)]
-
-    async def mark_incident(self, ticket_id: str, kind: str) -> bool:
-        """Note something about an incident once (e.g. "incident": triage classified it so)."""
+    async def mark_incident(self, ticket_id: str, at: datetime) -> bool:
+        """Note once that triage classified the ticket as an incident, and when: how every
+        replica learns of the incidents the others took."""
         try:
-            await self._marks(kind, ticket_id).insert_one({"_id": ticket_id})
+            await self._db[INCIDENT_MARKS].insert_one({"_id": ticket_id, "at": at})
         except DuplicateKeyError:
             return False
         return True
 
-    async def is_marked(self, ticket_id: str, kind: str) -> bool:
-        return await self._marks(kind, ticket_id).find_one({"_id": ticket_id}) is not None
+    async def is_marked(self, ticket_id: str) -> bool:
+        return await self._db[INCIDENT_MARKS].find_one({"_id": ticket_id}) is not None
 
-    async def incident_marks(self, kind: str) -> set[str]:
-        names = await existing(self._db, partition_names(f"incident_{kind}", INCIDENT_PARTS))
-        found: set[str] = set()
-        for name in names:
-            docs = await self._db[name].find({}, {"_id": 1}).to_list(None)
-            found |= {str(d["_id"]) for d in docs}
-        return found
+    async def marked_since(self, since: datetime) -> list[tuple[str, datetime]]:
+        """The incidents marked since `since`, oldest first (the marks hold about a recurrence
+        window: older ones are purged)."""
+        docs = await self._db[INCIDENT_MARKS].find({"at": {"$gte": since}}).to_list(None)
+        return sorted(((str(d["_id"]), d["at"]) for d in docs), key=lambda m: (m[1], m[0]))
+
+    async def purge_marks(self, before: datetime) -> int:
+        dropped = await self._db[INCIDENT_MARKS].delete_many({"at": {"$lt": before}})
+        return dropped.deleted_count
 
     def _resolutions(self, ticket_id: str) -> Any:
         return self._db[partition_of(RESOLUTIONS, ticket_id, INCIDENT_PARTS)]
@@ -212,35 +214,42 @@ class MongoProblemsStore:
                 found[ticket_id] = Resolution.model_validate(without_id(doc))
         return found
 
-    async def resolved_ids(self) -> set[str]:
-        """Every ticket with a resolution (a pass, at start-up)."""
-        names = await existing(self._db, partition_names(RESOLUTIONS, INCIDENT_PARTS))
-        found: set[str] = set()
-        for name in names:
-            found |= {
-                str(d["_id"]) for d in await self._db[name].find({}, {"_id": 1}).to_list(None)
-            }
-        return found
+    async def resolved_since(self, since: datetime) -> list[Resolution]:
+        """The resolutions recorded since `since`, oldest first (a pass over them)."""
+        found: list[Resolution] = []
+        for name in await existing(self._db, partition_names(RESOLUTIONS, INCIDENT_PARTS)):
+            docs = await self._db[name].find({"at": {"$gte": since}}).to_list(None)
+            found.extend(Resolution.model_validate(without_id(d)) for d in docs)
+        return sorted(found, key=lambda r: (r.at, r.ticket_id))
 
     async def announce_candidate(
         self, candidate_id: str, ticket_ids: list[str], events: Sequence[Event[Any]]
     ) -> bool:
-        """Record the candidate with its announcement, once; then claim its incidents."""
+        """Claim each incident for this candidate, then record it with its announcement. False
+        when another candidate (another replica's grouping) has one of them already: the
+        claims taken are given back and nothing is announced."""
+        taken: list[str] = []
+        for ticket_id in ticket_ids:
+            try:
+                await self._db[ANNOUNCED].insert_one({"_id": ticket_id, "candidate": candidate_id})
+            except DuplicateKeyError:
+                for claimed in taken:
+                    await self._db[ANNOUNCED].delete_one(
+                        {"_id": claimed, "candidate": candidate_id}
+                    )
+                return False
+            taken.append(ticket_id)
         doc = {"_id": candidate_id, "ticket_ids": ticket_ids, OUTBOX: serialise(events)}
         try:
             await self._db[CANDIDATES].insert_one(doc)
         except DuplicateKeyError:
             return False
-        for ticket_id in ticket_ids:
-            try:
-                await self._db[ANNOUNCED].insert_one({"_id": ticket_id, "candidate": candidate_id})
-            except DuplicateKeyError:
-                continue
         return True
 
-    async def announced(self) -> set[str]:
+    async def announced(self) -> list[list[str]]:
+        """The incidents of every candidate announced, candidate by candidate."""
         docs = await self._db[CANDIDATES].find({}, {"ticket_ids": 1}).to_list(None)
-        return {str(t) for d in docs for t in d.get("ticket_ids", [])}
+        return [[str(t) for t in d.get("ticket_ids", [])] for d in docs]
 
     async def save_suggestions(
         self, ticket_id: str, view: Document, events: Sequence[Event[Any]]

@@ -543,3 +543,37 @@ async def test_a_notice_is_published_at_its_time_and_a_withdrawn_one_never(
 async def _published(problems: httpx.AsyncClient, advisory_id: str) -> dict[str, Any] | None:
     body = (await problems.get(f"/v1/advisories/{advisory_id}", headers=AGENT)).json()
     return body if body["status"] == "published" else None
+
+
+async def test_two_replicas_name_the_incidents_they_took_between_them_once(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FixedClock(START)
+    same = [
+        "Invoice PDF export fails with error E1021 in Billing 7.3",
+        "Billing 7.3: exporting invoices to PDF gives error E1021",
+        "Error E1021 when I export an invoice as PDF (Billing 7.3)",
+        "PDF export of invoices broken, E1021, Billing 7.3",
+        "Billing 7.3 PDF invoice export error E1021 again",
+    ]
+    async with services(isolated, monkeypatch, clock, with_triage=False) as (first, _):
+        async with in_process(problems_app(ProblemsSettings(), clock)) as second:
+            tickets = [
+                created(n, subject, product="Billing", version="7.3")
+                for n, subject in enumerate(same, start=1)
+            ]
+            await send(isolated, "intake", tickets)  # keyed by ticket: over the partitions
+            await send(isolated, "triage", [triaged_incident(n) for n in range(1, 6)])
+            for n in range(1, 6):
+                await wait_for(partial(_suggested, first, f"t-{n}"), what=f"t-{n} indexed")
+            events = await problem_events(
+                isolated, lambda es: any(e.type == "problem.candidate_detected" for e in es)
+            )
+            assert (await second.get("/v1/suggestions/t-1", headers=AGENT)).status_code == 200
+    later = await problem_events(
+        isolated, lambda es: sum(e.type == "ticket.suggestions" for e in es) >= 5
+    )
+    named = [e.data.ticket_ids for e in later if e.type == "problem.candidate_detected"]
+    assert len(named) == 1 and len(named[0]) >= 3
+    assert set(named[0]) <= {f"t-{n}" for n in range(1, 6)}
+    assert [e.type for e in events].count("problem.candidate_detected") == 1

@@ -3,8 +3,10 @@ record change goes through (shared.revisions.rewrite)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -36,6 +38,17 @@ class Tracker:
 
 
 @dataclass
+class Detection:
+    """What this replica's detectors have read from the store (service/incidents.py)."""
+
+    marks_read_at: datetime | None = None
+    resolved_read_at: datetime | None = None
+    joined: dict[str, datetime] = field(default_factory=dict)  # ticket -> when marked
+    waiting: set[str] = field(default_factory=set)  # marked, its ticket.created not yet here
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one sync at a time
+
+
+@dataclass
 class ProblemsDeps:
     store: MongoProblemsStore
     relay: OutboxRelay
@@ -47,6 +60,7 @@ class ProblemsDeps:
     deliveries: MongoDeliveryStore
     tracker: Tracker
     knowledge: Expiring[list[Knowledge]]
+    detection: Detection = field(default_factory=Detection)
     loops: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 

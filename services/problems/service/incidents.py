@@ -3,13 +3,17 @@ incidents feed recurrence detection, which names k similar incidents within the 
 (problem.candidate_detected); every new ticket gets suggestions (ticket.suggestions): the known
 errors that match it and similar tickets resolved before, with their resolutions.
 
-The detectors live in memory and are rebuilt from the store at start: the recurrence window's
-incidents, and the resolved tickets of the last RESOLVED_DAYS days. With several replicas each
-detects among the tickets of its own Kafka partitions.
+The detectors live in memory, in every replica, and learn from the store: a replica that takes
+a triaged incident marks it (a keyed insert with the time), then reads every mark since its last
+read, so each replica's detector holds the incidents of all partitions. Two replicas grouping
+the same incidents differently cannot both announce: a candidate first claims its incidents one
+by one (keyed inserts). At start the detectors are rebuilt the same way.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import timedelta
 
 from shared.events.common import TicketType
@@ -30,7 +34,10 @@ from ..store import CANDIDATES, SUGGESTIONS, Incident, Resolution
 from . import ProblemsDeps
 from .knowledge import search
 
+log = logging.getLogger(__name__)
 RESOLVED_DAYS = 180
+SYNC_MARGIN = timedelta(minutes=1)  # marks are read again this far back: clocks and races
+RESOLVED_SYNC = timedelta(seconds=30)
 SUGGESTED = 3
 KNOWN_ERROR_COVERAGE = 0.3  # share of a known error's title and symptoms found in the ticket
 SIMILAR_TICKET = 0.35
@@ -66,8 +73,8 @@ async def index_incident(event: TicketCreated, deps: ProblemsDeps) -> None:
     )
     if await deps.store.index_incident(incident):
         metrics.INCIDENTS_INDEXED.inc()
-    if await deps.store.is_marked(incident.ticket_id, "incident"):  # triaged before indexed
-        await recur(incident, deps)
+    if await deps.store.is_marked(incident.ticket_id):  # triaged before it was indexed
+        await sync(deps)
     await suggest(incident, deps)
 
 
@@ -88,6 +95,7 @@ async def suggest(incident: Incident, deps: ProblemsDeps) -> list[Suggestion]:
         for hit in await search(text, 10, deps)
         if hit.coverage >= KNOWN_ERROR_COVERAGE
     ][:SUGGESTED]
+    await sync_resolved(deps)
     similar = deps.resolved.similar(text_of(incident), SUGGESTED * 3)
     close = [(t, s) for t, s in similar if s >= SIMILAR_TICKET and t != incident.ticket_id]
     resolutions = await deps.store.resolutions([t for t, _ in close])
@@ -116,24 +124,46 @@ async def suggest(incident: Incident, deps: ProblemsDeps) -> list[Suggestion]:
 
 
 async def triaged(event: TicketTriaged, deps: ProblemsDeps) -> None:
-    """An incident (as triage classified it) joins recurrence detection, once."""
+    """An incident (as triage classified it) is marked for every replica to see, then joins
+    this replica's detection with the others' marks read first."""
     data = event.data
     if data.type is not TicketType.INCIDENT:
         return
-    await deps.store.mark_incident(data.ticket_id, "incident")
-    incident = await deps.store.get_incident(data.ticket_id)
-    if incident is not None:  # else its ticket.created (another topic) is still on its way
-        await recur(incident, deps)
+    await deps.store.mark_incident(data.ticket_id, deps.clock.now())
+    await sync(deps)
 
 
-async def recur(incident: Incident, deps: ProblemsDeps) -> None:
-    """The incident joins detection (a second time is a no-op); a group complete is named."""
-    candidate = deps.recurrence.add(text_of(incident))
-    if candidate is not None:
-        await announce(candidate, deps)
+async def sync(deps: ProblemsDeps) -> None:
+    """Bring the detector up to the marks of every replica (and its own): each marked incident
+    not yet in it joins, oldest first; a group it completes is named. An incident marked before
+    its ticket.created arrived joins when a later sync finds it indexed."""
+    async with deps.detection.lock:
+        now = deps.clock.now()
+        state = deps.detection
+        since = (state.marks_read_at or now - deps.recurrence.window) - SYNC_MARGIN
+        marks = await deps.store.marked_since(since)
+        marks += [(t, now) for t in state.waiting if t not in {m[0] for m in marks}]
+        for ticket_id, at in marks:
+            if ticket_id in state.joined:
+                continue
+            incident = await deps.store.get_incident(ticket_id)
+            if incident is None:
+                state.waiting.add(ticket_id)
+                continue
+            state.waiting.discard(ticket_id)
+            state.joined[ticket_id] = at
+            candidate = deps.recurrence.add(text_of(incident))
+            if candidate is not None:
+                await announce(candidate, deps)
+        state.marks_read_at = now
+        for ticket_id, at in list(state.joined.items()):  # what left the window is forgotten
+            if at < now - deps.recurrence.window - SYNC_MARGIN:
+                del state.joined[ticket_id]
 
 
 async def announce(candidate: Candidate, deps: ProblemsDeps) -> None:
+    """Name the group, unless another replica's grouping claimed one of its incidents first:
+    then they count as announced here too."""
     detected = ProblemCandidateDetected.create(
         source="problems",
         subject=candidate.candidate_id,
@@ -158,30 +188,49 @@ async def resolved(event: TicketResolved, deps: ProblemsDeps) -> None:
     data = event.data
     await deps.store.remember_resolution(
         Resolution(
-            ticket_id=data.ticket_id, number=data.number, resolution=data.resolution, at=event.time
+            ticket_id=data.ticket_id,
+            number=data.number,
+            resolution=data.resolution,
+            at=deps.clock.now(),
         )
     )
     incident = await deps.store.get_incident(data.ticket_id)
-    if incident is not None:
+    if incident is not None:  # at once here; the other replicas read it within RESOLVED_SYNC
         deps.resolved.add(text_of(incident))
 
 
-async def rebuild(deps: ProblemsDeps) -> int:
-    """The detectors as they stood: the window's incidents (those announced marked so) and
-    the resolved tickets of the last RESOLVED_DAYS days. A group completed but not announced
-    before a crash is announced now. Returns how many incidents were read."""
+async def sync_resolved(deps: ProblemsDeps, force: bool = False) -> None:
+    """Bring the resolved tickets' detector up to every replica's resolutions, at most every
+    RESOLVED_SYNC (suggestions may lag that much behind a resolution elsewhere)."""
     now = deps.clock.now()
-    since = now - max(deps.recurrence.window, timedelta(days=RESOLVED_DAYS))
-    incidents = await deps.store.incidents_since(since)
-    marked = await deps.store.incident_marks("incident")
-    deps.recurrence.mark_announced(await deps.store.announced())
-    window_start = now - deps.recurrence.window
-    resolved_ids = await deps.store.resolved_ids()
-    for incident in incidents:
-        if incident.ticket_id in marked and incident.created_at >= window_start:
-            candidate = deps.recurrence.add(text_of(incident))
-            if candidate is not None:
-                await announce(candidate, deps)
-        if incident.ticket_id in resolved_ids:
+    state = deps.detection
+    last = state.resolved_read_at
+    if not force and last is not None and now - last < RESOLVED_SYNC:
+        return
+    since = (last or now - timedelta(days=RESOLVED_DAYS)) - SYNC_MARGIN
+    for resolution in await deps.store.resolved_since(since):
+        incident = await deps.store.get_incident(resolution.ticket_id)
+        if incident is not None:
             deps.resolved.add(text_of(incident))
-    return len(incidents)
+    state.resolved_read_at = now
+
+
+async def rebuild(deps: ProblemsDeps) -> None:
+    """The detectors as they stood: the candidates announced, the window's incidents and the
+    resolved tickets of the last RESOLVED_DAYS days. A group completed but not announced before
+    a crash is announced now."""
+    for members in await deps.store.announced():
+        deps.recurrence.mark_announced(members)
+    await sync(deps)
+    await sync_resolved(deps, force=True)
+
+
+async def housekeeping(deps: ProblemsDeps, interval: float) -> None:
+    """Hourly: marks older than the window (and a day) are dropped."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            now = deps.clock.now()
+            await deps.store.purge_marks(now - deps.recurrence.window - timedelta(days=1))
+        except Exception:  # an outage: the next round tries again
+            log.exception("purging old incident marks failed")
