@@ -30,6 +30,7 @@ CALENDARS = "calendars"
 ASSIGNMENTS = "calendar_assignments"  # "organization:<id>" / "queue:<key>" -> calendar id
 POLICIES = "policy_overrides"
 INPUTS = "clock_inputs"  # "<ticket>|<event id>" -> the event, for recalculation
+HELD = "held_inputs"  # events that came before their ticket's clock started, until it does
 
 INDEXES: list[IndexSpec] = []  # every read is by _id, the only filter FerretDB v1 pushes down
 SECOND = "%Y%m%d%H%M%S"
@@ -235,6 +236,9 @@ class MongoTimerStore:
 class InputStore(Protocol):
     async def remember(self, ticket_id: str, event: Event[Any]) -> None: ...
     async def inputs_of(self, ticket_id: str) -> list[Event[Any]]: ...
+    async def hold(self, ticket_id: str, event: Event[Any]) -> None: ...
+    async def held(self, ticket_id: str) -> list[Event[Any]]: ...
+    async def release(self, ticket_id: str, event: Event[Any]) -> bool: ...
 
 
 class MongoInputStore:
@@ -242,6 +246,7 @@ class MongoInputStore:
 
     def __init__(self, db: Database) -> None:
         self._inputs = db[INPUTS]
+        self._held = db[HELD]
 
     async def remember(self, ticket_id: str, event: Event[Any]) -> None:
         doc = {
@@ -258,6 +263,29 @@ class MongoInputStore:
     async def inputs_of(self, ticket_id: str) -> list[Event[Any]]:
         docs = await self._inputs.find({"ticket_id": ticket_id}).to_list(None)
         return [parse_event(d["event"].encode()) for d in sorted(docs, key=lambda d: d["time"])]
+
+    async def hold(self, ticket_id: str, event: Event[Any]) -> None:
+        """An event that came before its ticket's clock (the topics are read independently):
+        kept apart, in a collection small enough to read by ticket, until the clock starts."""
+        doc = {
+            "_id": f"{ticket_id}|{event.id}",
+            "ticket_id": ticket_id,
+            "time": event.time,
+            "event": event.to_json().decode(),
+        }
+        try:
+            await self._held.insert_one(doc)
+        except DuplicateKeyError:
+            pass
+
+    async def held(self, ticket_id: str) -> list[Event[Any]]:
+        docs = await self._held.find({"ticket_id": ticket_id}).to_list(None)
+        return [parse_event(d["event"].encode()) for d in sorted(docs, key=lambda d: d["time"])]
+
+    async def release(self, ticket_id: str, event: Event[Any]) -> bool:
+        """Take a held event to apply it; False when another writer took it."""
+        done = await self._held.delete_one({"_id": f"{ticket_id}|{event.id}"})
+        return done.deleted_count == 1
 
 
 class SetupStore(Protocol):

@@ -5,6 +5,7 @@ after a restart."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -469,3 +470,29 @@ async def test_a_breach_found_at_night_waits_for_the_office_unless_24x7_or_the_p
     first = [e for e in events if e.subject == "t-1" and e.type in ("sla.warning", "sla.breached")]
     assert [(e.type, e.data.target) for e in first] == [("sla.breached", "first_response")]
     assert first[0].time >= monday and first[0].data.due_at == friday + timedelta(minutes=10)
+
+
+async def test_a_reply_read_before_the_clock_started_is_applied_when_it_starts(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FixedClock(START + timedelta(hours=1))
+    async with sla_service(isolated, monkeypatch, clock) as sla:
+        await send(isolated, "intake", [agent_reply(1, START + timedelta(minutes=10))])
+        await send(isolated, "intake", [agent_reply(2, START + timedelta(minutes=40))])
+
+        await asyncio.sleep(1)  # the replies are read first: no clock yet to move
+        for n in (1, 2):
+            missing = await sla.get(f"/v1/sla/clocks/t-{n}", headers=auth())
+            assert missing.status_code == 404
+        await send(isolated, "triage", [triaged(1, at=START), triaged(2, at=START)])
+        one = await clock_when(
+            sla, 1, lambda c: target(c, "first_response")["state"] == "stopped", "t-1 replied"
+        )
+        two = await clock_when(
+            sla, 2, lambda c: target(c, "first_response")["state"] == "stopped", "t-2 replied"
+        )
+    assert (target(one, "first_response")["outcome"], target(two, "first_response")["outcome"]) == (
+        "met",
+        "missed",
+    )
+    assert target(one, "next_update")["state"] == "running"

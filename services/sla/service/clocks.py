@@ -25,12 +25,28 @@ from . import Change, Setup, SlaDeps, announced, change_clock, current_setup, sc
 
 
 async def on_event(event: Event[Any], ticket_id: str, deps: SlaDeps) -> SlaClock | None:
-    """Keep the event as an input of the clock, then apply it."""
+    """Keep the event as an input of the clock, then apply it. An event that comes before the
+    clock started (intake's and triage's topics are read independently) is held and applied,
+    in time order, right after the start."""
     await deps.inputs.remember(ticket_id, event)
     if isinstance(event, TicketTriaged):  # the first starts the clock (a keyed insert)
         started = await _start(event, ticket_id, deps)
         if started is not None:
+            for early in await deps.inputs.held(ticket_id):
+                if await deps.inputs.release(ticket_id, early):
+                    started = await _apply(early, ticket_id, deps) or started
             return started
+    applied = await _apply(event, ticket_id, deps)
+    if applied is None and not isinstance(event, TicketTriaged):
+        await deps.inputs.hold(ticket_id, event)
+        started_meanwhile = await deps.store.get_clock(ticket_id) is not None
+        if started_meanwhile and await deps.inputs.release(ticket_id, event):
+            applied = await _apply(event, ticket_id, deps)
+    return applied
+
+
+async def _apply(event: Event[Any], ticket_id: str, deps: SlaDeps) -> SlaClock | None:
+    """The clock after the event; None when the ticket has no clock yet."""
     now = deps.clock.now()
 
     def moved(clock: SlaClock, setup: Setup) -> Change | None:

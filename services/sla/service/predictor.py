@@ -4,10 +4,10 @@ ahead of the warnings; like them, not while the calendar keeps quiet hours."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from shared.events.sla import SlaAtRisk, SlaTargetData
+from shared.periodic import every
 
 from .. import domain
 from ..domain import SlaClock
@@ -71,9 +71,4 @@ async def _flag(
 
 
 async def run(deps: SlaDeps, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await predict(deps)
-        except Exception:  # an outage: the next round tries again
-            log.exception("SLA prediction round failed")
+    await every(interval, lambda: predict(deps), "an SLA prediction round")
