@@ -74,7 +74,7 @@ async def link_incident(problem_id: str, body: LinkRequest, user: Staff, deps: D
 
 @router.delete("/problems/{problem_id}/incidents/{ticket_id}", response_model=Problem)
 async def unlink_incident(problem_id: str, ticket_id: str, user: Staff, deps: Deps) -> Problem:
-    return await problems.unlink_incident(problem_id, ticket_id, user, deps)
+    return await problems.link_incident(problem_id, ticket_id, user, deps, unlink=True)
 
 
 class Lesson(BaseModel):

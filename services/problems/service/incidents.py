@@ -12,7 +12,6 @@ by one (keyed inserts). At start the detectors are rebuilt the same way.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
@@ -26,6 +25,7 @@ from shared.events.problems import (
     TicketSuggestionsData,
 )
 from shared.events.triage import TicketResolved, TicketTriaged
+from shared.periodic import every
 
 from .. import metrics
 from ..domain.recurrence import Candidate, IncidentText
@@ -226,11 +226,9 @@ async def rebuild(deps: ProblemsDeps) -> None:
 
 
 async def housekeeping(deps: ProblemsDeps, interval: float) -> None:
-    """Hourly: marks older than the window (and a day) are dropped."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            now = deps.clock.now()
-            await deps.store.purge_marks(now - deps.recurrence.window - timedelta(days=1))
-        except Exception:  # an outage: the next round tries again
-            log.exception("purging old incident marks failed")
+    """Now and then (hourly): marks older than the window (and a day) are dropped."""
+
+    async def purge() -> None:
+        await deps.store.purge_marks(deps.clock.now() - deps.recurrence.window - timedelta(days=1))
+
+    await every(interval, purge, "purging old incident marks")

@@ -11,7 +11,6 @@ once).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -29,6 +28,7 @@ from shared.events.problems import (
     ReleaseData,
     ReleasePublished,
 )
+from shared.periodic import every
 
 from ..domain import changes as change_rules
 from ..domain import notices as rules
@@ -330,9 +330,4 @@ async def publish_due(deps: ProblemsDeps) -> int:
 
 
 async def run_notices(deps: ProblemsDeps, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await publish_due(deps)
-        except Exception:  # an outage: the next round tries again
-            log.exception("publishing due notices failed")
+    await every(interval, lambda: publish_due(deps), "publishing due notices")

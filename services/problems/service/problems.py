@@ -151,26 +151,15 @@ async def publish_knowledge(item: Knowledge, deps: ProblemsDeps) -> Knowledge:
 
 
 async def link_incident(
-    problem_id: str, ticket_id: str, by: Principal, deps: ProblemsDeps
+    problem_id: str, ticket_id: str, by: Principal, deps: ProblemsDeps, unlink: bool = False
 ) -> Problem:
+    """Link the incident to the problem (or unlink it); a repeat changes nothing."""
     now = deps.clock.now()
+    change = rules.unlink if unlink else rules.link
 
     def decide(problem: Problem) -> tuple[Problem, list[Event[Any]]] | None:
-        after = rules.link(problem, ticket_id, who(by), now)
-        return None if after is None else (after, [_linked(after, ticket_id, False, deps)])
-
-    problem: Problem = await change_record(PROBLEMS, problem_id, "problem", decide, deps)
-    return problem
-
-
-async def unlink_incident(
-    problem_id: str, ticket_id: str, by: Principal, deps: ProblemsDeps
-) -> Problem:
-    now = deps.clock.now()
-
-    def decide(problem: Problem) -> tuple[Problem, list[Event[Any]]] | None:
-        after = rules.unlink(problem, ticket_id, who(by), now)
-        return None if after is None else (after, [_linked(after, ticket_id, True, deps)])
+        after = change(problem, ticket_id, who(by), now)
+        return None if after is None else (after, [_linked(after, ticket_id, unlink, deps)])
 
     problem: Problem = await change_record(PROBLEMS, problem_id, "problem", decide, deps)
     return problem

@@ -3,7 +3,6 @@ period), reopening on a customer's reply."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -19,6 +18,7 @@ from shared.events.triage import (
     TicketResolved,
     TicketResolvedData,
 )
+from shared.periodic import every
 
 from .. import metrics
 from ..domain import DONE, CloseRequest, ResolveRequest, StatusRequest
@@ -191,9 +191,4 @@ async def close_quiet(deps: TriageDeps) -> int:
 
 async def sweep(deps: TriageDeps, interval: float) -> None:
     """The scheduled sweep: runs while the service runs."""
-    while True:
-        try:
-            await close_quiet(deps)
-        except Exception:  # an outage: the next round tries again
-            log.exception("auto-close sweep failed")
-        await asyncio.sleep(interval)
+    await every(interval, lambda: close_quiet(deps), "the auto-close sweep", at_once=True)
