@@ -24,7 +24,7 @@ from .domain.knowledge import (
 from .domain.notices import Advisory, AdvisoryRequest, Release, ReleaseEdit, ReleaseRequest
 from .domain.problems import Problem, ProblemEdit, ProblemRequest, ProblemStatus
 from .domain.reports import DeficiencyReport, ReportRequest, ReportUpdate
-from .service import ProblemsDeps, knowledge, notices, problems, reports, who
+from .service import ProblemsDeps, advisories, changes, knowledge, problems, releases, reports, who
 from .webhooks import SIGNATURE_HEADER, BadSignature
 
 router = APIRouter(prefix="/v1", tags=["problems"])
@@ -239,29 +239,29 @@ async def tracker_update(
 
 @router.post("/releases", response_model=Release, status_code=201)
 async def add_release(body: ReleaseRequest, _: Lead, deps: Deps) -> Release:
-    return await notices.add_release(body, deps)
+    return await releases.add_release(body, deps)
 
 
 @router.get("/releases", response_model=list[Release])
 async def list_releases(_: Staff, deps: Deps, supported: bool | None = None) -> list[Release]:
     """Releases, newest first; `supported=true` lists the versions supported (seed 000 5e)."""
-    return await notices.list_releases(deps, supported)
+    return await releases.list_releases(deps, supported)
 
 
 @router.get("/releases/{version}", response_model=Release)
 async def get_release(version: str, _: Staff, deps: Deps) -> Release:
-    return await notices.get_release(version, deps)
+    return await releases.get_release(version, deps)
 
 
 @router.patch("/releases/{version}", response_model=Release)
 async def edit_release(version: str, body: ReleaseEdit, _: Lead, deps: Deps) -> Release:
-    return await notices.edit_release(version, body, deps)
+    return await releases.edit_release(version, body, deps)
 
 
 @router.post("/releases/{version}/publish", response_model=Release)
 async def publish_release(version: str, user: Lead, deps: Deps) -> Release:
     """Announce the release to the tickets and customers waiting for its fixes."""
-    return await notices.publish_release(version, user, deps)
+    return await releases.publish_release(version, user, deps)
 
 
 # Changes
@@ -269,29 +269,29 @@ async def publish_release(version: str, user: Lead, deps: Deps) -> Release:
 
 @router.post("/changes", response_model=Change, status_code=201)
 async def request_change(body: ChangeRequest, user: Staff, deps: Deps) -> Change:
-    return await notices.request_change(body, user, deps)
+    return await changes.request_change(body, user, deps)
 
 
 @router.get("/changes", response_model=list[Change])
 async def list_changes(_: Staff, deps: Deps, status: ChangeStatus | None = None) -> list[Change]:
-    return await notices.list_changes(deps, status)
+    return await changes.list_changes(deps, status)
 
 
 @router.get("/changes/{change_id}", response_model=Change)
 async def get_change(change_id: str, _: Staff, deps: Deps) -> Change:
-    return await notices.get_change(change_id, deps)
+    return await changes.get_change(change_id, deps)
 
 
 @router.post("/changes/{change_id}/decisions", response_model=Change)
 async def decide_change(change_id: str, body: DecisionRequest, user: Staff, deps: Deps) -> Change:
     """An approver's yes or no."""
-    return await notices.decide_change(change_id, body, user, deps)
+    return await changes.decide_change(change_id, body, user, deps)
 
 
 @router.post("/changes/{change_id}/outcome", response_model=Change)
 async def finish_change(change_id: str, body: OutcomeRequest, user: Staff, deps: Deps) -> Change:
     """Completed or rolled back; a completed change resolves its problem."""
-    return await notices.finish_change(change_id, body, user, deps)
+    return await changes.finish_change(change_id, body, user, deps)
 
 
 # Advisories
@@ -300,19 +300,19 @@ async def finish_change(change_id: str, body: OutcomeRequest, user: Staff, deps:
 @router.post("/advisories", response_model=Advisory, status_code=201)
 async def schedule_advisory(body: AdvisoryRequest, user: Lead, deps: Deps) -> Advisory:
     """An advisory, heads-up or maintenance notice, published at `publish_at` (or now)."""
-    return await notices.schedule_advisory(body, user, deps)
+    return await advisories.schedule_advisory(body, user, deps)
 
 
 @router.get("/advisories", response_model=list[Advisory])
 async def list_advisories(_: Staff, deps: Deps) -> list[Advisory]:
-    return await notices.list_advisories(deps)
+    return await advisories.list_advisories(deps)
 
 
 @router.get("/advisories/{advisory_id}", response_model=Advisory)
 async def get_advisory(advisory_id: str, _: Staff, deps: Deps) -> Advisory:
-    return await notices.get_advisory(advisory_id, deps)
+    return await advisories.get_advisory(advisory_id, deps)
 
 
 @router.post("/advisories/{advisory_id}/withdraw", response_model=Advisory)
 async def withdraw_advisory(advisory_id: str, _: Lead, deps: Deps) -> Advisory:
-    return await notices.withdraw_advisory(advisory_id, deps)
+    return await advisories.withdraw_advisory(advisory_id, deps)

@@ -21,8 +21,8 @@ from .api import router
 from .domain.recurrence import RecurrenceIndex
 from .handlers import subscribe
 from .service import ProblemsDeps, Tracker
+from .service.advisories import run_notices
 from .service.incidents import RESOLVED_DAYS, housekeeping, rebuild
-from .service.notices import run_notices
 from .store import INDEXES, OUTBOX_COLLECTIONS, MongoProblemsStore
 from .webhooks import MongoDeliveryStore, WebhookSender
 

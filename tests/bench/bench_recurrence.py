@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from services.problems.domain import recurrence  # noqa: E402
+from services.problems.domain import features, recurrence  # noqa: E402
 from services.problems.domain.recurrence import (  # noqa: E402
     THRESHOLD,
     Candidate,
@@ -245,8 +245,9 @@ if __name__ == "__main__":
     arguments = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"parameters: {vars(arguments)}")
-    tuning = ("LINK_FLOOR", "JOIN_SHARE", "TEXT_WEIGHTS", "METADATA", "PRIOR_DOCS", "GRAM")
-    print("similarity: " + ", ".join(f"{name}={getattr(recurrence, name)}" for name in tuning))
+    tuning = ("LINK_FLOOR", "JOIN_SHARE", "TEXT_WEIGHTS", "METADATA", "PRIOR_DOCS")
+    shown = [f"{name}={getattr(recurrence, name)}" for name in tuning]
+    print("similarity: " + ", ".join([*shown, f"GRAM={features.GRAM}"]))
     if arguments.scale:
         scale(arguments)
     else:

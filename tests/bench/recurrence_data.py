@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from services.problems.domain.recurrence import IncidentText
+from services.problems.domain.features import IncidentText
 
 T0 = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 LANGUAGES = ("en", "sv", "pl", "ru")

@@ -8,14 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.problems.domain.features import IncidentText, features, fold, text_features
 from services.problems.domain.recurrence import (
     THRESHOLD,
-    IncidentText,
     RecurrenceIndex,
     candidate_id,
-    features,
-    fold,
-    text_features,
 )
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

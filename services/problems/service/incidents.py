@@ -28,7 +28,8 @@ from shared.events.triage import TicketResolved, TicketTriaged
 from shared.periodic import every
 
 from .. import metrics
-from ..domain.recurrence import Candidate, IncidentText
+from ..domain.features import IncidentText
+from ..domain.recurrence import Candidate
 from ..domain.text import tokens
 from ..store import CANDIDATES, SUGGESTIONS, Incident, Resolution
 from . import ProblemsDeps
