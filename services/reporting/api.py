@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from shared.auth import STAFF, Principal, require
+from shared.errors import NotFound
 from shared.runtime import app_deps
 
 from . import service
@@ -26,3 +27,14 @@ async def get_summary(
 ) -> Summary:
     """Live counters: tickets created, triaged, resolved, closed; SLA clocks; queues, priorities."""
     return await service.summary(since, deps)
+
+
+@router.get("/facts/{ticket_id}")
+async def get_fact(ticket_id: str, _: Staff, deps: Deps) -> dict[str, object]:
+    """A ticket's fact document as the event log tells it: stage times and durations (seconds),
+    classification, routing, agent, organisation, site, channel, reopen count, first-contact
+    resolution, SLA outcome per target, feedback."""
+    found = await service.fact(ticket_id, deps)
+    if found is None:
+        raise NotFound(f"no facts for ticket {ticket_id} (yet)")
+    return found

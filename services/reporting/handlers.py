@@ -9,6 +9,7 @@ from shared.events import Event
 
 from . import service
 from .domain import COUNTED_TYPES
+from .facts import FACT_TYPES
 from .service import ReportingDeps
 
 SOURCES = ("intake", "triage", "sla", "problems")
@@ -16,7 +17,10 @@ SOURCES = ("intake", "triage", "sla", "problems")
 
 def subscribe(consumer: EventConsumer, deps: ReportingDeps) -> None:
     async def on_event(event: Event[Any], delivery: Delivery) -> None:
-        await service.count_event(event, delivery, deps)
+        if event.type in COUNTED_TYPES:
+            await service.count_event(event, delivery, deps)
+        if event.type in FACT_TYPES:
+            await service.record_fact(event, deps)
 
     for producer in SOURCES:
-        consumer.route(producer, on_event, COUNTED_TYPES)
+        consumer.route(producer, on_event, COUNTED_TYPES | FACT_TYPES)

@@ -14,13 +14,20 @@ from shared.events import Event
 
 from . import metrics
 from .domain import add_into, increments
-from .store import ReportingStore
+from .facts import FACT_SOURCES, applied, merged
+from .store import MongoFactStore, ReportingStore
 
 
 @dataclass
 class ReportingDeps:
     store: ReportingStore
+    facts: MongoFactStore
     clock: Clock
+
+
+PRODUCER_OF: dict[str, str] = {
+    cls.event_type(): producer for producer, kinds in FACT_SOURCES.items() for cls in kinds
+}
 
 
 class Summary(BaseModel):
@@ -54,3 +61,25 @@ async def summary(since: date | None, deps: ReportingDeps) -> Summary:
     view = Summary.model_validate(total)
     view.open_tickets = view.tickets_created - view.tickets_closed
     return view
+
+
+async def record_fact(event: Event[Any], deps: ReportingDeps) -> bool:
+    """Lay the event into its topic's part of the ticket's facts; False when it changes
+    nothing (a redelivery)."""
+    producer = PRODUCER_OF.get(event.type)
+    ticket_id = getattr(event.data, "ticket_id", None)
+    if producer is None or ticket_id is None:
+        return False
+    part = await deps.facts.part(producer, ticket_id)
+    after = applied(part, event)
+    if after is None:
+        return False
+    await deps.facts.save_part(producer, ticket_id, after)
+    return True
+
+
+async def fact(ticket_id: str, deps: ReportingDeps) -> dict[str, Any] | None:
+    parts = [await deps.facts.part(producer, ticket_id) for producer in FACT_SOURCES]
+    if not any(parts):
+        return None
+    return {"ticket_id": ticket_id, **merged([p for p in parts if p])}

@@ -12,10 +12,12 @@ from typing import Any, Protocol
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from shared.db import Database, Document
+from shared.db import Database, Document, partition_of, without_id
 from shared.runtime import IndexSpec
 
 COUNTERS = "counters"
+FACTS = "facts"  # facts_<producer>_pNNN: "<ticket id>" -> that topic's part of its facts
+FACT_PARTS = 64
 
 INDEXES: list[IndexSpec] = [(COUNTERS, [("day", ASCENDING)], False)]
 
@@ -54,3 +56,23 @@ class MongoReportingStore:
             {} if first_day is None else {"day": {"$gte": first_day.isoformat()}}
         )
         return await self._counters.find(query).to_list(None)
+
+
+class MongoFactStore:
+    """Each topic's part of each ticket's facts, split by ticket (FerretDB scans for an _id)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def _parts(self, producer: str, ticket_id: str) -> Any:
+        return self._db[partition_of(f"{FACTS}_{producer}", ticket_id, FACT_PARTS)]
+
+    async def part(self, producer: str, ticket_id: str) -> Document:
+        doc = await self._parts(producer, ticket_id).find_one({"_id": ticket_id})
+        return without_id(doc) if doc else {}
+
+    async def save_part(self, producer: str, ticket_id: str, part: Document) -> None:
+        """One writer per part (its topic partition's consumer): a plain replace is safe."""
+        await self._parts(producer, ticket_id).replace_one(
+            {"_id": ticket_id}, {"_id": ticket_id, **part}, upsert=True
+        )

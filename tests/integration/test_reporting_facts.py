@@ -1,0 +1,218 @@
+"""Reporting's fact documents on the real Kafka and FerretDB: a ticket's events from three
+topics make one fact document; the same events delivered again change nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from services.reporting.app import ReportingSettings, create_app
+from shared.clock import FixedClock
+from shared.events import Event
+from shared.events.common import AuthorType, Channel, Person, Visibility
+from shared.events.intake import (
+    TicketFeedbackReceived,
+    TicketFeedbackReceivedData,
+    TicketMessageAdded,
+    TicketMessageAddedData,
+)
+from shared.events.sla import (
+    SlaBreached,
+    SlaClockStarted,
+    SlaClockStartedData,
+    SlaMet,
+    SlaTargetData,
+)
+from shared.events.triage import (
+    TicketAssigned,
+    TicketAssignedData,
+    TicketClosed,
+    TicketClosedData,
+    TicketEscalated,
+    TicketEscalatedData,
+    TicketReopened,
+    TicketReopenedData,
+    TicketResolved,
+    TicketResolvedData,
+    TicketTriaged,
+    TicketTriagedData,
+)
+from tests.helpers import Isolation, auth, in_process, wait_for
+from tests.integration.test_triage_work import created, send
+
+pytestmark = pytest.mark.integration
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+ONE = {"ticket_id": "t-1", "number": "HD-000001"}
+
+
+@pytest.fixture
+async def reporting(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[httpx.AsyncClient]:
+    for key, value in isolated.env().items():
+        monkeypatch.setenv(key, value)
+    async with in_process(create_app(ReportingSettings(), FixedClock(T0))) as client:
+        yield client
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def history() -> dict[str, list[Event[Any]]]:
+    agent = Person(email="bo@helpdesk.example")
+    triaged = TicketTriagedData(
+        **ONE,
+        type="incident",
+        impact="high",
+        urgency="high",
+        priority="high",
+        service_level="gold",
+        queue="operations",
+        tier=1,
+        status="open",
+        organization_id="acme",
+        entitled=True,
+    )
+    reply = TicketMessageAddedData(
+        **ONE,
+        message_id="m-1",
+        author_type=AuthorType.AGENT,
+        author=agent,
+        visibility=Visibility.PUBLIC,
+        channel=Channel.EMAIL,
+    )
+    started = SlaClockStartedData(
+        **ONE, policy_id="gold/high", priority="high", calendar_id="office", targets=[]
+    )
+
+    def target(name: str) -> SlaTargetData:
+        return SlaTargetData(**ONE, target=name)
+
+    return {
+        "intake": [
+            created(1, "VPN drops", created_at=T0, site="hq"),
+            TicketMessageAdded.create(source="intake", subject="t-1", time=at(20), data=reply),
+            TicketFeedbackReceived.create(
+                source="intake",
+                subject="t-1",
+                time=at(300),
+                data=TicketFeedbackReceivedData(**ONE, rating=4, comment="ok", author=agent),
+            ),
+        ],
+        "triage": [
+            TicketTriaged.create(source="triage", subject="t-1", time=at(1), data=triaged),
+            TicketAssigned.create(
+                source="triage",
+                subject="t-1",
+                time=at(2),
+                data=TicketAssignedData(**ONE, assignee="bo", queue="operations", tier=1),
+            ),
+            TicketEscalated.create(
+                source="triage",
+                subject="t-1",
+                time=at(30),
+                data=TicketEscalatedData(
+                    **ONE, from_tier=1, to_tier=2, queue="operations", automatic=False, reason="x"
+                ),
+            ),
+            TicketResolved.create(
+                source="triage",
+                subject="t-1",
+                time=at(60),
+                data=TicketResolvedData(**ONE, resolution="MTU"),
+            ),
+            TicketReopened.create(
+                source="triage",
+                subject="t-1",
+                time=at(90),
+                data=TicketReopenedData(**ONE, reason="customer replied", reopen_count=1),
+            ),
+            TicketResolved.create(
+                source="triage",
+                subject="t-1",
+                time=at(120),
+                data=TicketResolvedData(**ONE, resolution="MTU 1400"),
+            ),
+            TicketClosed.create(
+                source="triage",
+                subject="t-1",
+                time=at(240),
+                data=TicketClosedData(**ONE, reason="confirmed"),
+            ),
+        ],
+        "sla": [
+            SlaClockStarted.create(source="sla", subject="t-1", time=at(1), data=started),
+            SlaMet.create(source="sla", subject="t-1", time=at(20), data=target("first_response")),
+            SlaBreached.create(
+                source="sla", subject="t-1", time=at(100), data=target("resolution")
+            ),
+            SlaMet.create(source="sla", subject="t-1", time=at(120), data=target("resolution")),
+        ],
+    }
+
+
+async def test_a_tickets_events_from_three_topics_make_one_fact_document_once(
+    reporting: httpx.AsyncClient, isolated: Isolation
+) -> None:
+    events = history()
+    for producer, sent in events.items():
+        await send(isolated, producer, sent)
+
+    async def complete() -> dict[str, Any] | None:
+        response = await reporting.get("/v1/facts/t-1", headers=auth())
+        body: dict[str, Any] = response.json()
+        done = response.status_code == 200 and body.get("closed_at") and body.get("feedback")
+        return body if done and body.get("sla", {}).get("resolution") else None
+
+    first = await wait_for(complete, what="the whole fact document")
+    for producer, sent in events.items():  # delivered again, then one new event on each topic
+        await send(isolated, producer, sent)
+    agent = Person(email="bo@helpdesk.example")
+    more = TicketFeedbackReceivedData(**ONE, rating=5, comment="better", author=agent)
+    escalated = TicketEscalatedData(
+        **ONE, from_tier=2, to_tier=3, queue="operations", automatic=True, reason="breach"
+    )
+    await send(
+        isolated,
+        "intake",
+        [TicketFeedbackReceived.create(source="intake", subject="t-1", time=at(400), data=more)],
+    )
+    await send(
+        isolated,
+        "triage",
+        [TicketEscalated.create(source="triage", subject="t-1", time=at(401), data=escalated)],
+    )
+    update = SlaTargetData(**ONE, target="next_update")
+    await send(
+        isolated,
+        "sla",
+        [SlaBreached.create(source="sla", subject="t-1", time=at(402), data=update)],
+    )
+
+    async def later() -> dict[str, Any] | None:  # each topic's new event comes after its repeats
+        body: dict[str, Any] = (await reporting.get("/v1/facts/t-1", headers=auth())).json()
+        done = body["feedback"]["rating"] == 5 and body["max_tier"] == 3
+        return body if done and "next_update" in body["sla"] else None
+
+    again = await wait_for(later, what="the new events after the repeats")
+    assert (again["escalations"], again["resolutions"], again["reopen_count"]) == (2, 2, 1)
+    unchanged = {
+        k: v
+        for k, v in again.items()
+        if k not in ("feedback", "tier", "max_tier", "escalations", "sla")
+    }
+    assert unchanged == {k: v for k, v in first.items() if k in unchanged}
+    assert (first["channel"], first["organization_id"], first["site"]) == ("web", "acme", "hq")
+    assert (first["priority"], first["queue"], first["assignee"]) == ("high", "operations", "bo")
+    assert (first["tier"], first["max_tier"], first["escalations"]) == (2, 2, 1)
+    assert (first["reopen_count"], first["resolutions"]) == (1, 2)
+    assert first["first_contact_resolution"] is False
+    assert first["sla"] == {"first_response": "met", "resolution": "breached"}
+    assert first["feedback"]["rating"] == 4
+    assert (first["time_to_first_response"], first["time_to_resolve"]) == (1200.0, 7200.0)
+    assert first["time_to_close"] == 14400.0
