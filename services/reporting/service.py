@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -12,7 +12,7 @@ from shared.bus import Delivery
 from shared.clock import Clock
 from shared.events import Event
 
-from . import metrics
+from . import metrics, reports
 from .domain import add_into, increments
 from .facts import FACT_SOURCES, applied, merged
 from .store import MongoFactStore, ReportingStore
@@ -83,3 +83,18 @@ async def fact(ticket_id: str, deps: ReportingDeps) -> dict[str, Any] | None:
     if not any(parts):
         return None
     return {"ticket_id": ticket_id, **merged([p for p in parts if p])}
+
+
+async def all_facts(deps: ReportingDeps) -> list[dict[str, Any]]:
+    """Every ticket's fact document (a pass over the parts)."""
+    by_topic = [await deps.facts.all_parts(producer) for producer in FACT_SOURCES]
+    tickets = sorted(set().union(*by_topic))
+    return [
+        {"ticket_id": t, **merged([parts[t] for parts in by_topic if t in parts])} for t in tickets
+    ]
+
+
+async def report(
+    name: str, start: datetime, end: datetime, group_by: str | None, deps: ReportingDeps
+) -> tuple[reports.ReportInfo, list[dict[str, Any]]]:
+    return reports.build(name, await all_facts(deps), start, end, group_by)

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from shared.db import Database, Document, partition_of, without_id
+from shared.db import Database, Document, existing, partition_names, partition_of, without_id
 from shared.runtime import IndexSpec
 
 COUNTERS = "counters"
@@ -76,3 +76,12 @@ class MongoFactStore:
         await self._parts(producer, ticket_id).replace_one(
             {"_id": ticket_id}, {"_id": ticket_id, **part}, upsert=True
         )
+
+    async def all_parts(self, producer: str) -> dict[str, Document]:
+        """Every ticket's part from one topic (a pass over its collections, for reports)."""
+        parts: dict[str, Document] = {}
+        names = partition_names(f"{FACTS}_{producer}", FACT_PARTS)
+        for name in await existing(self._db, names):
+            for doc in await self._db[name].find({}, {"events": 0}).to_list(None):
+                parts[str(doc["_id"])] = without_id(doc)
+        return parts

@@ -216,3 +216,73 @@ async def test_a_tickets_events_from_three_topics_make_one_fact_document_once(
     assert first["feedback"]["rating"] == 4
     assert (first["time_to_first_response"], first["time_to_resolve"]) == (1200.0, 7200.0)
     assert first["time_to_close"] == 14400.0
+
+
+async def test_reports_for_a_scripted_period_in_json_and_csv(
+    reporting: httpx.AsyncClient, isolated: Isolation
+) -> None:
+    events = history()
+    two = {"ticket_id": "t-2", "number": "HD-000002"}
+    events["intake"] += [
+        created(2, "Password reset", channel="phone", created_at=at(10)),
+        created(3, "Printer jam", channel="email", created_at=at(20)),
+    ]
+    events["triage"] += [
+        TicketResolved.create(
+            source="triage",
+            subject="t-2",
+            time=at(15),
+            data=TicketResolvedData(**two, resolution="reset", first_contact=True),
+        ),
+        TicketClosed.create(
+            source="triage", subject="t-2", time=at(30), data=TicketClosedData(**two, reason="ok")
+        ),
+    ]
+    for producer, sent in events.items():
+        await send(isolated, producer, sent)
+
+    async def ready() -> bool:
+        fact = await reporting.get("/v1/facts/t-1", headers=auth())
+        others = [await reporting.get(f"/v1/facts/t-{n}", headers=auth()) for n in (2, 3)]
+        done = fact.status_code == 200 and "resolution" in fact.json().get("sla", {})
+        done = done and fact.json().get("feedback") is not None
+        return (
+            done and all(o.status_code == 200 for o in others) and "closed_at" in others[0].json()
+        )
+
+    await wait_for(ready, what="the three tickets' facts")
+    period = {"from": "2026-11-02T00:00:00Z", "to": "2026-11-03T00:00:00Z"}
+    calls = (
+        await reporting.get(
+            "/v1/reports/trouble-calls", params={**period, "group_by": "channel"}, headers=auth()
+        )
+    ).json()
+    sla = (await reporting.get("/v1/reports/sla-compliance", params=period, headers=auth())).json()
+    solved = (await reporting.get("/v1/reports/resolution", params=period, headers=auth())).json()
+    csv = await reporting.get(
+        "/v1/reports/trouble-calls", params={**period, "format": "csv"}, headers=auth()
+    )
+    catalogue = (await reporting.get("/v1/reports", headers=auth())).json()
+    wrong = await reporting.get(
+        "/v1/reports/trouble-calls", params={**period, "group_by": "colour"}, headers=auth()
+    )
+    unknown = await reporting.get("/v1/reports/nothing", params=period, headers=auth())
+    assert calls["rows"] == [
+        {"group": "email", "opened": 1, "closed": 0, "backlog": 1},
+        {"group": "phone", "opened": 1, "closed": 1, "backlog": 0},
+        {"group": "web", "opened": 1, "closed": 1, "backlog": 0},
+    ]
+    assert sla["rows"] == [
+        {"group": "all", "target": "first_response", "met": 1, "breached": 0, "met_share": 1.0},
+        {"group": "all", "target": "resolution", "met": 0, "breached": 1, "met_share": 0.0},
+    ]
+    (row,) = solved["rows"]
+    assert (row["resolved"], row["first_contact_rate"], row["reopen_rate"]) == (2, 0.5, 0.5)
+    assert row["resolve_hours_median"] == 1.042  # the median of 2 h and 5 min: 62.5 min
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.headers["content-disposition"] == (
+        'attachment; filename="trouble-calls_2026-11-02_2026-11-03.csv"'
+    )
+    assert csv.text == "group,opened,closed,backlog\r\nall,3,2,1\r\n"
+    assert {r["name"] for r in catalogue} == {"trouble-calls", "sla-compliance", "resolution"}
+    assert (wrong.status_code, unknown.status_code) == (422, 404)
