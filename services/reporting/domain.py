@@ -8,13 +8,20 @@ from typing import Any
 from shared.events import Event
 from shared.events.intake import TicketCreated
 from shared.events.sla import SlaBreached, SlaClockStarted, SlaMet
-from shared.events.triage import TicketClosed, TicketReopened, TicketResolved, TicketTriaged
+from shared.events.triage import (
+    TicketAssigned,
+    TicketClosed,
+    TicketReopened,
+    TicketResolved,
+    TicketTriaged,
+)
 
 COUNTED_TYPES = frozenset(
     cls.event_type()
     for cls in (
         TicketCreated,
         TicketTriaged,
+        TicketAssigned,
         TicketResolved,
         TicketClosed,
         TicketReopened,
@@ -34,7 +41,14 @@ def _key(value: str) -> str:
 def increments(event: Event[Any]) -> dict[str, int]:
     """Counter name -> increment for one event; empty for events that count nothing."""
     if isinstance(event, TicketCreated):
-        return {"tickets_created": 1, f"by_channel.{_key(event.data.channel.value)}": 1}
+        organization = _key(event.data.organization_id or "-")
+        return {
+            "tickets_created": 1,
+            f"by_channel.{_key(event.data.channel.value)}": 1,
+            f"by_organization.{organization}": 1,
+        }
+    if isinstance(event, TicketAssigned):
+        return {"assignments": 1, f"by_agent.{_key(event.data.assignee)}": 1}
     if isinstance(event, TicketTriaged):
         return {
             "tickets_triaged": 1,

@@ -43,6 +43,9 @@ class Summary(BaseModel):
     by_channel: dict[str, int] = Field(default_factory=dict)
     by_priority: dict[str, int] = Field(default_factory=dict)
     by_queue: dict[str, int] = Field(default_factory=dict)
+    by_organization: dict[str, int] = Field(default_factory=dict, description="Tickets opened")
+    by_agent: dict[str, int] = Field(default_factory=dict, description="Assignments")
+    assignments: int = 0
 
 
 async def count_event(event: Event[Any], delivery: Delivery, deps: ReportingDeps) -> None:

@@ -75,8 +75,12 @@ def test_similarity_is_symmetric_and_between_zero_and_one(a: list[str], b: list[
     assert 0.0 <= jaccard(a, b) <= 1.0
 
 
-def test_a_created_ticket_moves_the_created_and_channel_counters() -> None:
-    assert increments(created()) == {"tickets_created": 1, "by_channel.email": 1}
+def test_a_created_ticket_moves_the_created_channel_and_organisation_counters() -> None:
+    assert increments(created()) == {
+        "tickets_created": 1,
+        "by_channel.email": 1,
+        f"by_organization.{created().data.organization_id or '-'}": 1,
+    }
 
 
 def test_counter_shards_sum_into_one_total() -> None:
