@@ -17,10 +17,7 @@ SOURCES = ("intake", "triage", "sla", "problems")
 
 def subscribe(consumer: EventConsumer, deps: ReportingDeps) -> None:
     async def on_event(event: Event[Any], delivery: Delivery) -> None:
-        if event.type in COUNTED_TYPES:
-            await service.count_event(event, delivery, deps)
-        if event.type in FACT_TYPES:
-            await service.record_fact(event, deps)
+        await service.apply(event, delivery, deps)
 
     for producer in SOURCES:
         consumer.route(producer, on_event, COUNTED_TYPES | FACT_TYPES)

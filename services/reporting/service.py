@@ -13,8 +13,8 @@ from shared.clock import Clock
 from shared.events import Event
 
 from . import metrics, reports
-from .domain import add_into, increments
-from .facts import FACT_SOURCES, applied, merged
+from .domain import COUNTED_TYPES, add_into, increments
+from .facts import FACT_SOURCES, FACT_TYPES, applied, merged
 from .store import MongoFactStore, ReportingStore
 
 
@@ -101,3 +101,11 @@ async def report(
     name: str, start: datetime, end: datetime, group_by: str | None, deps: ReportingDeps
 ) -> tuple[reports.ReportInfo, list[dict[str, Any]]]:
     return reports.build(name, await all_facts(deps), start, end, group_by)
+
+
+async def apply(event: Event[Any], delivery: Delivery, deps: ReportingDeps) -> None:
+    """One event into every read model (the live consumer and the rebuild alike)."""
+    if event.type in COUNTED_TYPES:
+        await count_event(event, delivery, deps)
+    if event.type in FACT_TYPES:
+        await record_fact(event, deps)

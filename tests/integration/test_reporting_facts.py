@@ -9,8 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
+from pymongo import AsyncMongoClient
 
 from services.reporting.app import ReportingSettings, create_app
+from services.reporting.rebuild import rebuild
 from shared.clock import FixedClock
 from shared.events import Event
 from shared.events.common import AuthorType, Channel, Person, Visibility
@@ -286,3 +288,37 @@ async def test_reports_for_a_scripted_period_in_json_and_csv(
     assert csv.text == "group,opened,closed,backlog\r\nall,3,2,1\r\n"
     assert {r["name"] for r in catalogue} == {"trouble-calls", "sla-compliance", "resolution"}
     assert (wrong.status_code, unknown.status_code) == (422, 404)
+
+
+async def test_a_rebuild_from_offset_zero_equals_the_live_read_models(
+    reporting: httpx.AsyncClient, isolated: Isolation
+) -> None:
+    events = history()
+    events["intake"].append(created(2, "Printer jam", channel="email", created_at=at(20)))
+    for producer, sent in events.items():
+        await send(isolated, producer, sent)
+
+    async def settled() -> bool:
+        summary = (await reporting.get("/v1/summary", headers=auth())).json()
+        fact = (await reporting.get("/v1/facts/t-1", headers=auth())).json()
+        counted = summary["tickets_created"] == 2 and summary["sla_met"] == 2
+        return counted and fact.get("feedback") is not None and "closed_at" in fact
+
+    await wait_for(settled, what="the live read models complete")
+    done = await rebuild(ReportingSettings(), f"{isolated.db_prefix}reporting_rebuilt")
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        isolated.infra.mongodb_uri, tz_aware=True
+    )
+    try:
+        live = await _read_models(client[f"{isolated.db_prefix}reporting"])
+        rebuilt = await _read_models(client[f"{isolated.db_prefix}reporting_rebuilt"])
+    finally:
+        await client.close()
+    assert done.records == sum(len(sent) for sent in events.values()) and done.skipped == 0
+    assert set(live) == set(rebuilt) and any(n.startswith("facts_") for n in live)
+    assert live == rebuilt
+
+
+async def _read_models(db: Any) -> dict[str, list[dict[str, Any]]]:
+    names = [n for n in await db.list_collection_names() if n.startswith(("counters", "facts_"))]
+    return {n: await db[n].find().sort("_id", 1).to_list(None) for n in sorted(names)}
