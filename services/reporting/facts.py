@@ -79,6 +79,7 @@ def _fields(event: Event[Any], part: Part) -> Part | None:  # noqa: PLR0911 - on
             **first,
             "type": data.type.value,
             "priority": data.priority.value,
+            "service_level": data.service_level.value if data.service_level else None,
             "queue": data.queue,
             "tier": data.tier,
             "max_tier": max(data.tier, part.get("max_tier") or 0),

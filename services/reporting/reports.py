@@ -4,7 +4,9 @@ period, grouped by what the caller asks, ready for JSON or CSV.
 - trouble-calls: tickets opened, closed and still open, by a dimension (seed 000 5a);
 - sla-compliance: per target, the share met and the breaches (seed 001, seed 003);
 - resolution: time to first response, to resolve (mean and median, wall-clock hours),
-  first-contact resolution and reopen rates (seed 001).
+  first-contact resolution and reopen rates (seed 001);
+- agents: per agent, tickets resolved, speed, reopens, escalations and ratings;
+- service-levels: the period per service level (seed 001's monthly performance report).
 """
 
 from __future__ import annotations
@@ -117,6 +119,50 @@ def resolution(facts: list[Fact], start: datetime, end: datetime, by: str | None
     return rows
 
 
+def agents(facts: list[Fact], start: datetime, end: datetime, by: str | None) -> list[Row]:
+    """Per agent (the last assignee), tickets resolved in the period: how many, how fast, how
+    often reopened, and the customers' ratings."""
+    resolved = [f for f in facts if _in(f, "resolved_at", start, end) and f.get("assignee")]
+    rows = []
+    for key, group in _group(resolved, by or "assignee").items():
+        mean_resolve, _ = _hours([f["time_to_resolve"] for f in group if "time_to_resolve" in f])
+        ratings = [f["feedback"]["rating"] for f in group if f.get("feedback")]
+        rows.append(
+            {
+                "group": key,
+                "resolved": len(group),
+                "resolve_hours_mean": mean_resolve,
+                "reopened": sum(bool(f.get("reopen_count")) for f in group),
+                "escalated": sum(bool(f.get("escalations")) for f in group),
+                "rating_mean": round(mean(ratings), 2) if ratings else None,
+                "ratings": len(ratings),
+            }
+        )
+    return rows
+
+
+def service_levels(facts: list[Fact], start: datetime, end: datetime, by: str | None) -> list[Row]:
+    """The period's performance per service level (seed 001's monthly report): tickets opened
+    and resolved, SLA targets met, customer rating."""
+    opened = [f for f in facts if _in(f, "created_at", start, end)]
+    rows = []
+    for key, group in _group(opened, by or "service_level").items():
+        outcomes = [o for f in group for o in (f.get("sla") or {}).values()]
+        decided = outcomes.count("met") + outcomes.count("breached")
+        ratings = [f["feedback"]["rating"] for f in group if f.get("feedback")]
+        rows.append(
+            {
+                "group": key,
+                "opened": len(group),
+                "resolved": sum(bool(f.get("resolved_at")) for f in group),
+                "sla_met_share": round(outcomes.count("met") / decided, 4) if decided else None,
+                "sla_breaches": outcomes.count("breached"),
+                "rating_mean": round(mean(ratings), 2) if ratings else None,
+            }
+        )
+    return rows
+
+
 Builder = Callable[[list[Fact], datetime, datetime, str | None], list[Row]]
 REPORTS: dict[str, tuple[ReportInfo, Builder]] = {
     "trouble-calls": (
@@ -154,6 +200,39 @@ REPORTS: dict[str, tuple[ReportInfo, Builder]] = {
             ],
         ),
         resolution,
+    ),
+    "agents": (
+        ReportInfo(
+            name="agents",
+            title="Agent performance: tickets resolved, speed, reopens, escalations, ratings",
+            group_by=["assignee", "queue"],
+            columns=[
+                "group",
+                "resolved",
+                "resolve_hours_mean",
+                "reopened",
+                "escalated",
+                "rating_mean",
+                "ratings",
+            ],
+        ),
+        agents,
+    ),
+    "service-levels": (
+        ReportInfo(
+            name="service-levels",
+            title="Performance per service level: opened, resolved, SLA met, ratings",
+            group_by=["service_level", "organization_id"],
+            columns=[
+                "group",
+                "opened",
+                "resolved",
+                "sla_met_share",
+                "sla_breaches",
+                "rating_mean",
+            ],
+        ),
+        service_levels,
     ),
 }
 

@@ -264,6 +264,10 @@ async def test_reports_for_a_scripted_period_in_json_and_csv(
     csv = await reporting.get(
         "/v1/reports/trouble-calls", params={**period, "format": "csv"}, headers=auth()
     )
+    people = (await reporting.get("/v1/reports/agents", params=period, headers=auth())).json()
+    levels = (
+        await reporting.get("/v1/reports/service-levels", params=period, headers=auth())
+    ).json()
     catalogue = (await reporting.get("/v1/reports", headers=auth())).json()
     wrong = await reporting.get(
         "/v1/reports/trouble-calls", params={**period, "group_by": "colour"}, headers=auth()
@@ -286,7 +290,42 @@ async def test_reports_for_a_scripted_period_in_json_and_csv(
         'attachment; filename="trouble-calls_2026-11-02_2026-11-03.csv"'
     )
     assert csv.text == "group,opened,closed,backlog\r\nall,3,2,1\r\n"
-    assert {r["name"] for r in catalogue} == {"trouble-calls", "sla-compliance", "resolution"}
+    assert people["rows"] == [
+        {
+            "group": "bo",
+            "resolved": 1,
+            "resolve_hours_mean": 2.0,
+            "reopened": 1,
+            "escalated": 1,
+            "rating_mean": 4.0,
+            "ratings": 1,
+        }
+    ]
+    assert levels["rows"] == [
+        {
+            "group": "-",
+            "opened": 2,
+            "resolved": 1,
+            "sla_met_share": None,
+            "sla_breaches": 0,
+            "rating_mean": None,
+        },
+        {
+            "group": "gold",
+            "opened": 1,
+            "resolved": 1,
+            "sla_met_share": 0.5,
+            "sla_breaches": 1,
+            "rating_mean": 4.0,
+        },
+    ]
+    assert {r["name"] for r in catalogue} == {
+        "trouble-calls",
+        "sla-compliance",
+        "resolution",
+        "agents",
+        "service-levels",
+    }
     assert (wrong.status_code, unknown.status_code) == (422, 404)
 
 
