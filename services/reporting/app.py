@@ -13,7 +13,7 @@ from shared.settings import ServiceSettings
 from .api import router
 from .handlers import SOURCES, subscribe
 from .service import ReportingDeps
-from .store import INDEXES, MongoFactStore, MongoReportingStore
+from .store import INDEXES, MongoFactStore, MongoRecordStore, MongoReportingStore
 
 
 class ReportingSettings(ServiceSettings):
@@ -23,7 +23,10 @@ class ReportingSettings(ServiceSettings):
 
 async def build(runtime: Runtime) -> ReportingDeps:
     deps = ReportingDeps(
-        store=MongoReportingStore(runtime.db), facts=MongoFactStore(runtime.db), clock=runtime.clock
+        store=MongoReportingStore(runtime.db),
+        facts=MongoFactStore(runtime.db),
+        records=MongoRecordStore(runtime.db),
+        clock=runtime.clock,
     )
     subscribe(runtime.consumer, deps)
     return deps

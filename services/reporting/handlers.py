@@ -10,6 +10,7 @@ from shared.events import Event
 from . import service
 from .domain import COUNTED_TYPES
 from .facts import FACT_TYPES
+from .records import RECORD_TYPES
 from .service import ReportingDeps
 
 SOURCES = ("intake", "triage", "sla", "problems")
@@ -20,4 +21,4 @@ def subscribe(consumer: EventConsumer, deps: ReportingDeps) -> None:
         await service.apply(event, delivery, deps)
 
     for producer in SOURCES:
-        consumer.route(producer, on_event, COUNTED_TYPES | FACT_TYPES)
+        consumer.route(producer, on_event, COUNTED_TYPES | FACT_TYPES | RECORD_TYPES)

@@ -27,7 +27,7 @@ from shared.topics import topic_of
 from .app import ReportingSettings
 from .handlers import SOURCES
 from .service import ReportingDeps, apply
-from .store import MongoFactStore, MongoReportingStore
+from .store import MongoFactStore, MongoRecordStore, MongoReportingStore
 
 
 @dataclass
@@ -40,7 +40,10 @@ async def rebuild(settings: ReportingSettings, database: str) -> Rebuilt:
     client = make_client(settings)
     db = client[database]
     deps = ReportingDeps(
-        store=MongoReportingStore(db), facts=MongoFactStore(db), clock=SystemClock()
+        store=MongoReportingStore(db),
+        facts=MongoFactStore(db),
+        records=MongoRecordStore(db),
+        clock=SystemClock(),
     )
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,

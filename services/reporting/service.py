@@ -15,13 +15,15 @@ from shared.events import Event
 from . import metrics, reports
 from .domain import COUNTED_TYPES, add_into, increments
 from .facts import FACT_SOURCES, FACT_TYPES, applied, merged
-from .store import MongoFactStore, ReportingStore
+from .records import KIND_OF, RECORD_TYPES, record_id, recorded
+from .store import MongoFactStore, MongoRecordStore, ReportingStore
 
 
 @dataclass
 class ReportingDeps:
     store: ReportingStore
     facts: MongoFactStore
+    records: MongoRecordStore
     clock: Clock
 
 
@@ -100,7 +102,21 @@ async def all_facts(deps: ReportingDeps) -> list[dict[str, Any]]:
 async def report(
     name: str, start: datetime, end: datetime, group_by: str | None, deps: ReportingDeps
 ) -> tuple[reports.ReportInfo, list[dict[str, Any]]]:
-    return reports.build(name, await all_facts(deps), start, end, group_by)
+    kinds = sorted(set(KIND_OF.values()))
+    inputs = reports.Inputs(
+        facts=await all_facts(deps), records={k: await deps.records.all(k) for k in kinds}
+    )
+    return reports.build(name, inputs, start, end, group_by)
+
+
+async def record(event: Event[Any], deps: ReportingDeps) -> bool:
+    """Lay a problem-management event into its record; False for a redelivery."""
+    kind, key = KIND_OF[event.type], record_id(event)
+    after = recorded(await deps.records.get(kind, key), event)
+    if after is None:
+        return False
+    await deps.records.save(kind, key, after)
+    return True
 
 
 async def apply(event: Event[Any], delivery: Delivery, deps: ReportingDeps) -> None:
@@ -109,3 +125,5 @@ async def apply(event: Event[Any], delivery: Delivery, deps: ReportingDeps) -> N
         await count_event(event, delivery, deps)
     if event.type in FACT_TYPES:
         await record_fact(event, deps)
+    if event.type in RECORD_TYPES:
+        await record(event, deps)

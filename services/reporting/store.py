@@ -85,3 +85,24 @@ class MongoFactStore:
             for doc in await self._db[name].find({}, {"events": 0}).to_list(None):
                 parts[str(doc["_id"])] = without_id(doc)
         return parts
+
+
+class MongoRecordStore:
+    """Problem management's records as reporting keeps them (records_<kind>, by id)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, kind: str, record_id: str) -> Document:
+        doc = await self._db[f"records_{kind}"].find_one({"_id": record_id})
+        return without_id(doc) if doc else {}
+
+    async def save(self, kind: str, record_id: str, record: Document) -> None:
+        """One writer per record (its partition's consumer): a plain replace is safe."""
+        await self._db[f"records_{kind}"].replace_one(
+            {"_id": record_id}, {"_id": record_id, **record}, upsert=True
+        )
+
+    async def all(self, kind: str) -> list[Document]:
+        docs = await self._db[f"records_{kind}"].find({}, {"events": 0}).to_list(None)
+        return [without_id(d) for d in docs]

@@ -22,6 +22,20 @@ from shared.events.intake import (
     TicketMessageAdded,
     TicketMessageAddedData,
 )
+from shared.events.problems import (
+    AdvisoryData,
+    AdvisoryPublished,
+    DeficiencyReportData,
+    DeficiencyReportOpened,
+    DeficiencyReportUpdated,
+    ProblemClosed,
+    ProblemCreated,
+    ProblemData,
+    ProblemIncidentLinked,
+    ProblemResolved,
+    ReleaseData,
+    ReleasePublished,
+)
 from shared.events.sla import (
     SlaBreached,
     SlaClockStarted,
@@ -247,7 +261,7 @@ async def test_reports_for_a_scripted_period_in_json_and_csv(
         fact = await reporting.get("/v1/facts/t-1", headers=auth())
         others = [await reporting.get(f"/v1/facts/t-{n}", headers=auth()) for n in (2, 3)]
         done = fact.status_code == 200 and "resolution" in fact.json().get("sla", {})
-        done = done and fact.json().get("feedback") is not None
+        done = done and fact.json().get("feedback") is not None and "closed_at" in fact.json()
         return (
             done and all(o.status_code == 200 for o in others) and "closed_at" in others[0].json()
         )
@@ -325,6 +339,12 @@ async def test_reports_for_a_scripted_period_in_json_and_csv(
         "resolution",
         "agents",
         "service-levels",
+        "deficiency-reports",
+        "advisories",
+        "releases",
+        "lessons-learned",
+        "problem-fixes",
+        "site-status",
     }
     assert (wrong.status_code, unknown.status_code) == (422, 404)
 
@@ -361,3 +381,151 @@ async def test_a_rebuild_from_offset_zero_equals_the_live_read_models(
 async def _read_models(db: Any) -> dict[str, list[dict[str, Any]]]:
     names = [n for n in await db.list_collection_names() if n.startswith(("counters", "facts_"))]
     return {n: await db[n].find().sort("_id", 1).to_list(None) for n in sorted(names)}
+
+
+async def test_problem_management_reports_for_a_scripted_period(
+    reporting: httpx.AsyncClient, isolated: Isolation
+) -> None:
+    events = history()  # t-1: web, acme at hq, incident, rated 4, reopened once
+    two = {"ticket_id": "t-2", "number": "HD-000002"}
+    events["intake"] += [
+        created(2, "VPN drops again", created_at=at(600), site="hq"),
+        created(3, "Billing slow", created_at=at(30), organization_id="globex"),
+    ]
+    triaged_two = TicketTriagedData(
+        **two,
+        type="incident",
+        impact="high",
+        urgency="high",
+        priority="highest",
+        queue="operations",
+        tier=1,
+        status="open",
+        organization_id="acme",
+        entitled=True,
+    )
+    events["triage"].append(
+        TicketTriaged.create(source="triage", subject="t-2", time=at(601), data=triaged_two)
+    )
+
+    def problem(kind: Any, minutes: float, **fields: Any) -> Event[Any]:
+        data = ProblemData(problem_id="PRB-000001", title="VPN drops", **fields)
+        return kind.create(source="problems", subject="PRB-000001", time=at(minutes), data=data)
+
+    def report(kind: Any, minutes: float, status: str, severity: str) -> Event[Any]:
+        data = DeficiencyReportData(
+            report_id=f"DR-{severity}", title="x", severity=severity, status=status
+        )
+        return kind.create(source="problems", subject=data.report_id, time=at(minutes), data=data)
+
+    maintenance = AdvisoryData(
+        advisory_id="ADV-000001",
+        title="VPN gateway upgrade",
+        kind="maintenance",
+        organization_ids=["acme"],
+        starts_at=at(3000),
+        ends_at=at(3060),
+    )
+    release = ReleaseData(
+        release_id="4.3", version="4.3", product="VPN client", fixed_reports=["DR-high"]
+    )
+    events["problems"] = [
+        problem(ProblemCreated, 70, ticket_ids=["t-1"]),
+        problem(ProblemIncidentLinked, 601, ticket_ids=["t-1", "t-2"], ticket_id="t-2"),
+        problem(ProblemResolved, 400, ticket_ids=["t-1", "t-2"], fix="client 4.3"),
+        problem(
+            ProblemClosed,
+            700,
+            ticket_ids=["t-1", "t-2"],
+            root_cause="MTU",
+            fix="client 4.3",
+            lessons_learned="test sleep and resume",
+        ),
+        report(DeficiencyReportOpened, 80, "open", "high"),
+        report(DeficiencyReportUpdated, 390, "released", "high"),
+        report(DeficiencyReportOpened, -20 * 24 * 60, "open", "low"),
+        AdvisoryPublished.create(
+            source="problems", subject="ADV-000001", time=at(500), data=maintenance
+        ),
+        ReleasePublished.create(source="problems", subject="4.3", time=at(395), data=release),
+    ]
+    for producer, sent in events.items():
+        await send(isolated, producer, sent)
+
+    async def ready() -> bool:
+        period = {"from": "2026-11-02T00:00:00Z", "to": "2026-11-03T00:00:00Z"}
+        got = await reporting.get("/v1/reports/lessons-learned", params=period, headers=auth())
+        fact = await reporting.get("/v1/facts/t-2", headers=auth())
+        reports = await reporting.get(
+            "/v1/reports/deficiency-reports", params=period, headers=auth()
+        )
+        advisories = await reporting.get("/v1/reports/advisories", params=period, headers=auth())
+        one = await reporting.get("/v1/facts/t-1", headers=auth())
+        return (
+            bool(got.json()["rows"])
+            and fact.json().get("type") == "incident"
+            and sum(r["opened"] + r["open"] for r in reports.json()["rows"]) >= 2
+            and bool(advisories.json()["rows"])
+            and one.json().get("feedback") is not None
+            and "closed_at" in one.json()
+        )
+
+    await wait_for(ready, what="the problem records and facts")
+    period = {"from": "2026-11-02T00:00:00Z", "to": "2026-11-03T00:00:00Z"}
+
+    async def rows(name: str) -> list[dict[str, Any]]:
+        body = (await reporting.get(f"/v1/reports/{name}", params=period, headers=auth())).json()
+        found: list[dict[str, Any]] = body["rows"]
+        return found
+
+    assert await rows("deficiency-reports") == [
+        {
+            "group": "high",
+            "opened": 1,
+            "closed": 1,
+            "open": 0,
+            "open_under_7_days": 0,
+            "open_7_to_30_days": 0,
+            "open_over_30_days": 0,
+        },
+        {
+            "group": "low",
+            "opened": 0,
+            "closed": 0,
+            "open": 1,
+            "open_under_7_days": 0,
+            "open_7_to_30_days": 1,
+            "open_over_30_days": 0,
+        },
+    ]
+    (notice,) = await rows("advisories")
+    assert (notice["advisory_id"], notice["audience"], notice["in_force_at_end"]) == (
+        "ADV-000001",
+        "acme",
+        True,
+    )
+    (current,) = await rows("releases")
+    assert (current["version"], current["current"], current["fixed_reports"]) == ("4.3", True, 1)
+    (lesson,) = await rows("lessons-learned")
+    assert (lesson["lessons_learned"], lesson["incidents"]) == ("test sleep and resume", 2)
+    assert await rows("problem-fixes") == [
+        {
+            "group": "PRB-000001",
+            "fix": "before",
+            "incidents": 1,
+            "rating_mean": 4.0,
+            "reopen_rate": 1.0,
+        },
+        {
+            "group": "PRB-000001",
+            "fix": "after",
+            "incidents": 1,
+            "rating_mean": None,
+            "reopen_rate": 0.0,
+        },
+    ]
+    status = {(r["group"], r["site"]): r for r in await rows("site-status")}
+    assert status[("acme", "hq")]["open_incidents"] == 1  # t-2; t-1 is closed
+    assert status[("acme", "hq")]["worst_priority"] == "highest"
+    assert status[("acme", "hq")]["notices_in_force"] == "ADV-000001"
+    assert status[("globex", "-")]["open_incidents"] == 0  # t-3 was never said to be an incident
