@@ -354,6 +354,10 @@ async def test_a_rebuild_from_offset_zero_equals_the_live_read_models(
 ) -> None:
     events = history()
     events["intake"].append(created(2, "Printer jam", channel="email", created_at=at(20)))
+    opened = DeficiencyReportData(report_id="DR-1", title="Crash", severity="high")
+    events["problems"] = [
+        DeficiencyReportOpened.create(source="problems", subject="DR-1", time=at(5), data=opened)
+    ]
     for producer, sent in events.items():
         await send(isolated, producer, sent)
 
@@ -361,7 +365,10 @@ async def test_a_rebuild_from_offset_zero_equals_the_live_read_models(
         summary = (await reporting.get("/v1/summary", headers=auth())).json()
         fact = (await reporting.get("/v1/facts/t-1", headers=auth())).json()
         counted = summary["tickets_created"] == 2 and summary["sla_met"] == 2
-        return counted and fact.get("feedback") is not None and "closed_at" in fact
+        period = {"from": "2026-11-02T00:00:00Z", "to": "2026-11-03T00:00:00Z"}
+        drs = await reporting.get("/v1/reports/deficiency-reports", params=period, headers=auth())
+        recorded = bool(drs.json()["rows"])
+        return counted and recorded and fact.get("feedback") is not None and "closed_at" in fact
 
     await wait_for(settled, what="the live read models complete")
     done = await rebuild(ReportingSettings(), f"{isolated.db_prefix}reporting_rebuilt")
@@ -374,12 +381,14 @@ async def test_a_rebuild_from_offset_zero_equals_the_live_read_models(
     finally:
         await client.close()
     assert done.records == sum(len(sent) for sent in events.values()) and done.skipped == 0
-    assert set(live) == set(rebuilt) and any(n.startswith("facts_") for n in live)
+    assert set(live) == set(rebuilt)
+    assert {n.split("_")[0] for n in live} == {"counters", "facts", "records"}
     assert live == rebuilt
 
 
 async def _read_models(db: Any) -> dict[str, list[dict[str, Any]]]:
-    names = [n for n in await db.list_collection_names() if n.startswith(("counters", "facts_"))]
+    kept = ("counters", "facts_", "records_")
+    names = [n for n in await db.list_collection_names() if n.startswith(kept)]
     return {n: await db[n].find().sort("_id", 1).to_list(None) for n in sorted(names)}
 
 
