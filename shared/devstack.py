@@ -23,6 +23,7 @@ from typing import IO
 import httpx
 
 from .auth import issue_token
+from .local_prometheus import LocalPrometheus
 from .topics import SERVICES
 
 PORTS = {"intake": 8001, "triage": 8002, "sla": 8003, "problems": 8004, "reporting": 8005}
@@ -192,12 +193,17 @@ def run() -> None:
     )
     stack = Stack({"HELPDESK_JWT_SECRET": secret, "HELPDESK_SMTP_PORT": str(SMTP_SINK_PORT)})
     stack.start_all()
+    prometheus = LocalPrometheus.start(stack.ports)
     try:
         stack.wait_ready(timeout=120)
         tokens = load_demo(stack, secret)
         print("\nSwitchboard is up:")
         for service in SERVICES:
             print(f"  {service:<10} {stack.url(service)}/docs")
+        if prometheus is not None and prometheus.wait_ready():
+            print(f"  prometheus {prometheus.url}/alerts (the deploy/prometheus rules)")
+        elif prometheus is not None:
+            print(f"  prometheus did not start: see {prometheus.log}")
         print("  smtp in    127.0.0.1:2525 (mail to intake: new tickets and replies)")
         print(f"  smtp out   127.0.0.1:{SMTP_SINK_PORT} (a sink keeping our mail in .local/mail)")
         print("\nDemo tokens (12 h), one per persona of deploy/local/demo.json:")
@@ -219,6 +225,8 @@ def run() -> None:
     finally:
         print("\nstopping services ...", flush=True)
         stack.stop_all()
+        if prometheus is not None:
+            prometheus.stop()
         sink.terminate()
         sink.wait(timeout=10)
 

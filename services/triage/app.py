@@ -19,6 +19,7 @@ from shared.settings import ServiceSettings
 from .api import router
 from .handlers import subscribe
 from .service import TriageDeps
+from .service.gauges import gauges
 from .service.lifecycle import sweep
 from .store import (
     INDEXES,
@@ -40,6 +41,12 @@ class TriageSettings(ServiceSettings):
     )
     sweep_seconds: float = Field(
         default=60.0, gt=0, validation_alias="HELPDESK_TRIAGE_SWEEP_SECONDS"
+    )
+    gauge_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias="HELPDESK_TRIAGE_GAUGE_SECONDS",
+        description="How often the open tickets and the backlog age are measured",
     )
     config_ttl_seconds: float = Field(
         default=2.0,
@@ -64,6 +71,7 @@ async def build(runtime: Runtime) -> TriageDeps:
     await deps.store.recover()  # changes a writer claimed but did not apply before it died
     subscribe(runtime.consumer, deps)
     deps.loops.append(partial(sweep, deps, settings.sweep_seconds))
+    deps.loops.append(partial(gauges, deps, settings.gauge_seconds))
     return deps
 
 

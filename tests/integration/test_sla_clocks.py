@@ -364,6 +364,15 @@ async def test_a_breach_seen_coming_is_announced_once_and_listed_with_its_reason
             return found if any(r["ticket_id"] == "t-9" for r in found) else None
 
         risks = await wait_for(listed, within=30, what="the new ticket seen at risk")
+
+        async def gauged() -> str | None:
+            text = (await sla.get("/metrics")).text
+            return (
+                text if 'helpdesk_sla_clocks_at_risk{target="first_response"} 1.0' in text else None
+            )
+
+        metrics = await wait_for(gauged, within=30, what="the clock at risk on /metrics")
+    assert 'helpdesk_sla_clocks_at_risk{target="resolution"} 0.0' in metrics
     mine = [r for r in risks if r["ticket_id"] == "t-9"]
     assert [r["target"] for r in mine] == ["first_response"]
     assert "takes 25 min (median of 6)" in mine[0]["reason"]

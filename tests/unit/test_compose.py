@@ -229,3 +229,40 @@ def test_grafana_dashboard_panels_query_only_helpdesk_metrics_or_up() -> None:
             assert names, f"panel {panel['title']!r}: no metric in {expr!r}"
             wrong = {n for n in names if not (n.startswith("helpdesk_") or n == "up")}
             assert not wrong, f"panel {panel['title']!r} queries {sorted(wrong)}"
+
+
+def mounts(definition: dict[str, Any]) -> dict[str, str]:
+    """Container path -> host path of a compose service's volumes (short or long syntax)."""
+    found = {}
+    for volume in definition.get("volumes") or []:
+        if isinstance(volume, dict):
+            found[volume["target"]] = str(volume.get("source", ""))
+        else:
+            source, target = str(volume).split(":")[:2]
+            found[target] = source
+    return found
+
+
+def test_prometheus_in_compose_reads_the_config_and_rules_of_deploy_prometheus(
+    compose: dict[str, Any],
+) -> None:
+    assert mounts(compose["prometheus"]).get("/etc/prometheus") == "./deploy/prometheus"
+
+
+def test_grafana_in_compose_is_provisioned_with_prometheus_and_the_dashboard(
+    compose: dict[str, Any],
+) -> None:
+    grafana = mounts(compose["grafana"])
+    assert grafana.get("/etc/grafana/provisioning") == "./deploy/grafana/provisioning"
+    providers = load_yaml("deploy/grafana/provisioning/dashboards/dashboards.yml")["providers"]
+    assert "./deploy/grafana/dashboards" in {grafana.get(p["options"]["path"]) for p in providers}
+    sources = load_yaml("deploy/grafana/provisioning/datasources/prometheus.yml")["datasources"]
+    prometheus = {s["uid"]: s["url"] for s in sources if s["type"] == "prometheus"}
+    assert set(prometheus.values()) == {"http://prometheus:9090"} and "prometheus" in compose
+    dashboard = json.loads((ROOT / "deploy/grafana/dashboards/switchboard.json").read_text())
+    used = {
+        source["datasource"]["uid"]
+        for panel in dashboard["panels"]
+        for source in [panel, *panel.get("targets", [])]
+    }
+    assert used <= set(prometheus), f"panels use datasources {sorted(used - set(prometheus))}"

@@ -9,8 +9,11 @@ from services.sla.domain import (
     agent_replied,
     always_on,
     assess,
+    at_risk_by_target,
     default_policies,
+    flagged,
     learn,
+    pause,
     start,
 )
 from services.sla.domain.clock import SlaClock
@@ -67,3 +70,15 @@ def test_once_the_warnings_have_begun_the_prediction_is_no_longer_news() -> None
     stats = learn([*history(90), mine], T0)
     late = T0 + timedelta(minutes=46)  # past 75 % of 60 min
     assert assess(mine, mine.targets[0], stats[("operations", "first_response")], ON, late) is None
+
+
+def test_the_at_risk_count_is_of_running_flagged_targets_not_breached_yet() -> None:
+    at_risk = flagged(clock(1, T0), "first_response", "slow queue")
+    also = flagged(flagged(clock(2, T0), "first_response", "slow"), "resolution", "slow")
+    on_hold = pause(flagged(clock(3, T0), "resolution", "slow"), ON, T0, "waiting for customer")
+    late = flagged(clock(4, T0), "first_response", "slow")
+    late = late.model_copy(
+        update={"targets": [t.model_copy(update={"breached": True}) for t in late.targets]}
+    )
+    counts = at_risk_by_target([at_risk, also, on_hold, late, clock(5, T0)])
+    assert counts == {"first_response": 2, "next_update": 0, "resolution": 1}

@@ -26,7 +26,7 @@ from .clock import (
     start,
 )
 from .policies import TARGET_NAMES, Policy, default_policies, policy_id
-from .predict import QueueStats, Risk, assess, learn
+from .predict import QueueStats, Risk, assess, at_risk_by_target, learn
 
 __all__ = [
     "ALWAYS_ON",
@@ -45,6 +45,7 @@ __all__ = [
     "business_seconds",
     "closed_until",
     "assess",
+    "at_risk_by_target",
     "check",
     "flagged",
     "learn",

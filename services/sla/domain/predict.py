@@ -8,12 +8,14 @@ and how many stopped lately, per queue.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
 
 from .calendar import Calendar
 from .clock import SlaClock, TargetClock
+from .policies import TARGET_NAMES
 
 MIN_SAMPLES = 5
 RECENT = timedelta(days=7)
@@ -109,3 +111,14 @@ def _human(seconds: float) -> str:
         return "an unknown time (nothing handled lately)"
     minutes = int(seconds // 60)
     return f"{minutes} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
+def at_risk_by_target(clocks: Iterable[SlaClock]) -> dict[str, int]:
+    """Running targets flagged at risk and not breached yet, by target name (what GET
+    /v1/sla/at-risk lists); every target name is there, at zero when none is at risk."""
+    counts = dict.fromkeys(TARGET_NAMES, 0)
+    for clock in clocks:
+        for t in clock.targets:
+            if t.at_risk and t.state == "running" and not t.breached:
+                counts[t.name] = counts.get(t.name, 0) + 1
+    return counts

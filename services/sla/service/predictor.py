@@ -9,7 +9,7 @@ import logging
 from shared.events.sla import SlaAtRisk, SlaTargetData
 from shared.periodic import every
 
-from .. import domain
+from .. import domain, metrics
 from ..domain import SlaClock
 from . import Change, Setup, SlaDeps, change_clock
 from .scheduler import LEASE
@@ -18,18 +18,25 @@ log = logging.getLogger(__name__)
 
 
 async def predict(deps: SlaDeps) -> int:
-    """Announce the targets newly at risk; returns how many."""
+    """Announce the targets newly at risk and report how many are at risk; returns how many
+    were newly flagged."""
     now = deps.clock.now()
     if not await deps.timers.take_lease(deps.holder, now, LEASE):
+        metrics.CLOCKS_AT_RISK.clear()  # the lease holder reports them, once for all replicas
         return 0
     clocks = await deps.store.all_clocks()
     stats = domain.learn(clocks, now)
+    at_risk = domain.at_risk_by_target(clocks)
     flagged = 0
     for clock in clocks:
         for target in clock.targets:
             if target.state == "running" and not target.at_risk:
                 if await _flag(clock, target.name, stats, deps):
                     flagged += 1
+                    at_risk[target.name] = at_risk.get(target.name, 0) + 1
+    metrics.CLOCKS_AT_RISK.clear()
+    for name, count in at_risk.items():
+        metrics.CLOCKS_AT_RISK.labels(name).set(count)
     return flagged
 
 

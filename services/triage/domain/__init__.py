@@ -11,6 +11,7 @@ from .agents import (
     may_work,
     plan_escalation,
 )
+from .backlog import Backlog, WorkSummary, backlog
 from .config import Queue, TriageConfig, default_config
 from .decide import TriageDecision, decide
 from .lifecycle import (
@@ -47,6 +48,7 @@ __all__ = [
     "Agent",
     "AgentUpdate",
     "AssignRequest",
+    "Backlog",
     "ClassificationRule",
     "ClassifyRequest",
     "CloseRequest",
@@ -60,6 +62,8 @@ __all__ = [
     "TextSignals",
     "TriageConfig",
     "TriageDecision",
+    "WorkSummary",
+    "backlog",
     "candidates",
     "classify",
     "decide",

@@ -23,6 +23,8 @@ from shared.events.problems import Suggestion
 from shared.revisions import Revisioned
 from shared.runtime import IndexSpec
 
+from ..domain import DONE, WorkSummary
+
 WORK_ITEMS = "work_items"
 CLOSE_DUE = "close_due"  # resolved items waiting for the quiet period: small, read by the sweep
 
@@ -108,6 +110,7 @@ class TriageStore(Protocol):
         self, before: WorkItem, after: WorkItem, events: Sequence[Event[Any]]
     ) -> bool: ...
     async def queue_items(self, queue: str, limit: int) -> list[WorkItem]: ...
+    async def open_work(self) -> list[WorkSummary]: ...
     async def mark_close_due(self, ticket_id: str, due: datetime) -> None: ...
     async def unmark_close_due(self, ticket_id: str) -> None: ...
     async def close_due(self, now: datetime) -> list[str]: ...
@@ -143,6 +146,22 @@ class MongoTriageStore:
         query = {"queue": queue, "status": {"$nin": ["resolved", "closed"]}}
         docs = await self._items.find(query).to_list(None)
         return [WorkItem.model_validate(_dated(d)) for d in docs]
+
+    async def open_work(self) -> list[WorkSummary]:
+        """Queue, priority, status and age of every open item, for the backlog gauges: one pass
+        over the collection (FerretDB v1 scans it for any filter) with just those fields."""
+        query = {"status": {"$nin": [s.value for s in DONE]}}
+        fields = {"_id": 0, "queue": 1, "priority": 1, "status": 1, "created_at": 1}
+        docs = await self._items.find(query, fields).to_list(None)
+        return [
+            WorkSummary(
+                queue=d["queue"],
+                priority=Priority(d["priority"]),
+                status=TicketStatus(d["status"]),
+                created_at=d["created_at"],
+            )
+            for d in docs
+        ]
 
     async def mark_close_due(self, ticket_id: str, due: datetime) -> None:
         await self._close_due.replace_one(
