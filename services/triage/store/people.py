@@ -156,5 +156,11 @@ class MongoConfigStore:
         return True
 
     async def _apply(self, state: dict[str, Any]) -> None:
+        """Bring the document to a claimed state. Two first writes racing (a save and a read
+        rolling forward) both upsert: FerretDB lets one insert and refuses the other, which then
+        replaces what is there."""
         doc: Document = {"_id": "triage", **state}
-        await self._config.replace_one({"_id": "triage"}, doc, upsert=True)
+        try:
+            await self._config.replace_one({"_id": "triage"}, doc, upsert=True)
+        except DuplicateKeyError:
+            await self._config.replace_one({"_id": "triage"}, doc)
