@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from shared.auth import STAFF, Principal, require
+from shared.auth import STAFF, Principal, Role, require
 from shared.errors import FieldInvalid, NotFound
 from shared.runtime import app_deps
 
-from . import service
+from . import scheduled, service
 from .reports import REPORTS, ReportInfo, to_csv
+from .schedules import Schedule, ScheduleRequest
 from .service import ReportingDeps, Summary
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 Deps = Annotated[ReportingDeps, Depends(app_deps)]
 Staff = Annotated[Principal, Depends(require(*STAFF))]
+Lead = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
 
 
 @router.get("/summary", response_model=Summary)
@@ -77,3 +79,52 @@ async def get_report(
         "columns": info.columns,
         "rows": rows,
     }
+
+
+@router.post("/report-schedules", response_model=Schedule, status_code=201)
+async def add_schedule(body: ScheduleRequest, user: Lead, deps: Deps) -> Schedule:
+    """Make a report daily, weekly or monthly for the period just ended, and mail it."""
+    return await scheduled.add_schedule(body, user.email or user.sub, deps)
+
+
+@router.get("/report-schedules", response_model=list[Schedule])
+async def list_schedules(_: Staff, deps: Deps) -> list[Schedule]:
+    return await scheduled.list_schedules(deps)
+
+
+@router.delete("/report-schedules/{schedule_id}", status_code=204)
+async def remove_schedule(schedule_id: str, _: Lead, deps: Deps) -> Response:
+    await scheduled.remove_schedule(schedule_id, deps)
+    return Response(status_code=204)
+
+
+@router.get("/generated-reports")
+async def list_generated(_: Staff, deps: Deps) -> list[dict[str, object]]:
+    """Reports made by the schedules, newest first (without their chart and CSV)."""
+    assert deps.schedules is not None
+    made = await deps.schedules.list_generated()
+    return sorted(made, key=lambda r: (r["generated_at"], r["id"]), reverse=True)
+
+
+@router.get("/generated-reports/{report_id}/chart.png", response_model=None)
+async def generated_chart(report_id: str, _: Staff, deps: Deps) -> Response:
+    stored = await _generated(report_id, deps)
+    return Response(content=bytes(stored["png"]), media_type="image/png")
+
+
+@router.get("/generated-reports/{report_id}/report.csv", response_model=None)
+async def generated_csv(report_id: str, _: Staff, deps: Deps) -> Response:
+    stored = await _generated(report_id, deps)
+    return Response(
+        content=stored["csv"],
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{report_id}.csv"'},
+    )
+
+
+async def _generated(report_id: str, deps: ReportingDeps) -> dict[str, Any]:
+    assert deps.schedules is not None
+    stored = await deps.schedules.generated(report_id)
+    if stored is None:
+        raise NotFound(f"no generated report {report_id}")
+    return stored

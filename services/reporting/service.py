@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -11,12 +12,21 @@ from pydantic import BaseModel, Field
 from shared.bus import Delivery
 from shared.clock import Clock
 from shared.events import Event
+from shared.outbox import OutboxRelay
 
 from . import metrics, reports
 from .domain import COUNTED_TYPES, add_into, increments
 from .facts import FACT_SOURCES, FACT_TYPES, applied, merged
 from .records import KIND_OF, RECORD_TYPES, record_id, recorded
-from .store import MongoFactStore, MongoRecordStore, ReportingStore
+from .store import MongoFactStore, MongoRecordStore, MongoScheduleStore, ReportingStore
+
+
+@dataclass(frozen=True)
+class Smtp:
+    host: str
+    port: int
+    sender: str
+    timeout_seconds: float = 10.0
 
 
 @dataclass
@@ -25,6 +35,10 @@ class ReportingDeps:
     facts: MongoFactStore
     records: MongoRecordStore
     clock: Clock
+    schedules: MongoScheduleStore | None = None  # scheduled reports (not for a rebuild)
+    relay: OutboxRelay | None = None
+    smtp: Smtp | None = None
+    loops: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 PRODUCER_OF: dict[str, str] = {

@@ -6,6 +6,8 @@ needs; the document remembers the last offset it applied, so a redelivered event
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, Protocol
 
@@ -13,6 +15,8 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from shared.db import Database, Document, existing, partition_names, partition_of, without_id
+from shared.events import Event
+from shared.outbox import OUTBOX, serialise
 from shared.runtime import IndexSpec
 
 COUNTERS = "counters"
@@ -106,3 +110,60 @@ class MongoRecordStore:
     async def all(self, kind: str) -> list[Document]:
         docs = await self._db[f"records_{kind}"].find({}, {"events": 0}).to_list(None)
         return [without_id(d) for d in docs]
+
+
+SCHEDULES = "report_schedules"
+GENERATED = "generated_reports"  # "<schedule>-<period start>" -> the report, chart, CSV, outbox
+MAILS = "report_mails"  # "<report>|<address>" -> sent or pending (small: pending ones are few)
+MAIL_ATTEMPTS = "report_mail_attempts"  # "<report>|<address>#<n>": who sends attempt n
+
+
+class MongoScheduleStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, schedule: Document) -> None:
+        await self._db[SCHEDULES].insert_one({"_id": schedule["id"], **schedule})
+
+    async def remove(self, schedule_id: str) -> bool:
+        return (await self._db[SCHEDULES].delete_one({"_id": schedule_id})).deleted_count == 1
+
+    async def all(self) -> list[Document]:
+        return [without_id(d) for d in await self._db[SCHEDULES].find().to_list(None)]
+
+    async def generated(self, report_id: str) -> Document | None:
+        doc = await self._db[GENERATED].find_one({"_id": report_id}, {OUTBOX: 0})
+        return without_id(doc) if doc else None
+
+    async def list_generated(self) -> list[Document]:
+        docs = await self._db[GENERATED].find({}, {OUTBOX: 0, "png": 0, "csv": 0}).to_list(None)
+        return [without_id(d) for d in docs]
+
+    async def keep_generated(self, report: Document, events: Sequence[Event[Any]]) -> bool:
+        """Once per schedule and period (a keyed insert): False when another replica did."""
+        doc = {"_id": report["id"], **report, OUTBOX: serialise(events)}
+        try:
+            await self._db[GENERATED].insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        for address in report.get("subscribers", []):
+            key = f"{report['id']}|{address}"
+            mail = {"_id": key, "report_id": report["id"], "to": address, "status": "pending"}
+            with contextlib.suppress(DuplicateKeyError):
+                await self._db[MAILS].insert_one({**mail, "attempts": 0})
+        return True
+
+    async def pending_mails(self) -> list[Document]:
+        return await self._db[MAILS].find({"status": "pending"}).to_list(None)
+
+    async def claim_mail(self, key: str, attempt: int) -> bool:
+        try:
+            await self._db[MAIL_ATTEMPTS].insert_one({"_id": f"{key}#{attempt}"})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def mail_tried(self, key: str, attempts: int, status: str, error: str = "") -> None:
+        await self._db[MAILS].update_one(
+            {"_id": key}, {"$set": {"attempts": attempts, "status": status, "error": error}}
+        )
