@@ -15,7 +15,7 @@ from typing import Any
 from shared.events import Event
 from shared.events.common import AuthorType, Visibility
 from shared.events.intake import TicketCreated, TicketFeedbackReceived, TicketMessageAdded
-from shared.events.sla import SlaAtRisk, SlaBreached, SlaClockStarted, SlaMet
+from shared.events.sla import SlaAtRisk, SlaBreached, SlaClockStarted, SlaMet, SlaTargetStopped
 from shared.events.triage import (
     TicketAssigned,
     TicketClosed,
@@ -35,7 +35,7 @@ FACT_SOURCES = {
         TicketReopened,
         TicketClosed,
     ),
-    "sla": (SlaClockStarted, SlaMet, SlaBreached, SlaAtRisk),
+    "sla": (SlaClockStarted, SlaMet, SlaBreached, SlaAtRisk, SlaTargetStopped),
 }
 FACT_TYPES = frozenset(cls.event_type() for kinds in FACT_SOURCES.values() for cls in kinds)
 Part = dict[str, Any]
@@ -112,6 +112,9 @@ def _sla_fields(event: Event[Any], part: Part) -> Part | None:
     data = event.data
     if isinstance(event, SlaClockStarted):
         return {"policy_id": data.policy_id, "calendar_id": data.calendar_id}
+    if isinstance(event, SlaTargetStopped):  # final business time; a reopen stops it again
+        used = {**(part.get("business_seconds") or {}), data.target: data.elapsed_seconds}
+        return {"business_seconds": used}
     targets: dict[str, str] = dict(part.get("sla") or {})
     if isinstance(event, SlaBreached):
         targets[data.target] = "breached"

@@ -3,8 +3,9 @@ period, grouped by what the caller asks, ready for JSON or CSV.
 
 - trouble-calls: tickets opened, closed and still open, by a dimension (seed 000 5a);
 - sla-compliance: per target, the share met and the breaches (seed 001, seed 003);
-- resolution: time to first response, to resolve (mean and median, wall-clock hours),
-  first-contact resolution and reopen rates (seed 001);
+- resolution: time to first response, to resolve (mean and median, wall-clock hours), MTTA
+  and MTTR in business hours (the SLA's business time a stopped target used, from
+  sla.target_stopped), first-contact resolution and reopen rates (seed 001);
 - agents: per agent, tickets resolved, speed, reopens, escalations and ratings;
 - service-levels: the period per service level (seed 001's monthly performance report);
 - deficiency-reports, advisories, releases, lessons-learned, problem-fixes, site-status:
@@ -118,6 +119,9 @@ def resolution(inputs: Inputs, start: datetime, end: datetime, by: str | None) -
         resolve = [f["time_to_resolve"] for f in group if "time_to_resolve" in f]
         mean_response, median_response = _hours(response)
         mean_resolve, median_resolve = _hours(resolve)
+        used = [f.get("business_seconds") or {} for f in group]
+        mtta, _ = _hours([u["first_response"] for u in used if "first_response" in u])
+        mttr, _ = _hours([u["resolution"] for u in used if "resolution" in u])
         at_first = sum(bool(f.get("first_contact_resolution")) for f in group)
         reopened = sum(bool(f.get("reopen_count")) for f in group)
         rows.append(
@@ -128,6 +132,8 @@ def resolution(inputs: Inputs, start: datetime, end: datetime, by: str | None) -
                 "first_response_hours_median": median_response,
                 "resolve_hours_mean": mean_resolve,
                 "resolve_hours_median": median_resolve,
+                "mtta_business_hours": mtta,
+                "mttr_business_hours": mttr,
                 "first_contact_rate": round(at_first / len(group), 4),
                 "reopen_rate": round(reopened / len(group), 4),
             }
@@ -390,6 +396,8 @@ REPORTS: dict[str, tuple[ReportInfo, Builder]] = {
                 "first_response_hours_median",
                 "resolve_hours_mean",
                 "resolve_hours_median",
+                "mtta_business_hours",
+                "mttr_business_hours",
                 "first_contact_rate",
                 "reopen_rate",
             ],

@@ -81,6 +81,18 @@ class SlaMet(Event[SlaTargetData]):
     type: Literal["sla.met"] = "sla.met"
 
 
+class SlaTargetStoppedData(SlaTargetData):
+    outcome: Literal["met", "missed"] = Field(description="In time or not")
+
+
+class SlaTargetStopped(Event[SlaTargetStoppedData]):
+    """A target stopped (first reply, resolution, a next-update round ended), with the business
+    time it used, final: what MTTA and MTTR in business time are made of (an addition to the
+    architecture's list)."""
+
+    type: Literal["sla.target_stopped"] = "sla.target_stopped"
+
+
 SLA_EVENTS: tuple[type[Event[Any]], ...] = (
     SlaClockStarted,
     SlaClockReplanned,
@@ -90,4 +102,5 @@ SLA_EVENTS: tuple[type[Event[Any]], ...] = (
     SlaAtRisk,
     SlaBreached,
     SlaMet,
+    SlaTargetStopped,
 )

@@ -42,6 +42,8 @@ from shared.events.sla import (
     SlaClockStartedData,
     SlaMet,
     SlaTargetData,
+    SlaTargetStopped,
+    SlaTargetStoppedData,
 )
 from shared.events.triage import (
     TicketAssigned,
@@ -109,6 +111,10 @@ def history() -> dict[str, list[Event[Any]]]:
     def target(name: str) -> SlaTargetData:
         return SlaTargetData(**ONE, target=name)
 
+    def stopped(name: str, minutes: float, outcome: str, used: int) -> Event[Any]:
+        data = SlaTargetStoppedData(**ONE, target=name, outcome=outcome, elapsed_seconds=used)
+        return SlaTargetStopped.create(source="sla", subject="t-1", time=at(minutes), data=data)
+
     return {
         "intake": [
             created(1, "VPN drops", created_at=T0, site="hq"),
@@ -168,6 +174,8 @@ def history() -> dict[str, list[Event[Any]]]:
                 source="sla", subject="t-1", time=at(100), data=target("resolution")
             ),
             SlaMet.create(source="sla", subject="t-1", time=at(120), data=target("resolution")),
+            stopped("first_response", 20, "met", 1200),
+            stopped("resolution", 120, "missed", 5400),
         ],
     }
 
@@ -183,7 +191,8 @@ async def test_a_tickets_events_from_three_topics_make_one_fact_document_once(
         response = await reporting.get("/v1/facts/t-1", headers=auth())
         body: dict[str, Any] = response.json()
         done = response.status_code == 200 and body.get("closed_at") and body.get("feedback")
-        return body if done and body.get("sla", {}).get("resolution") else None
+        stopped = "resolution" in (body.get("business_seconds") or {})
+        return body if done and stopped and body.get("sla", {}).get("resolution") else None
 
     first = await wait_for(complete, what="the whole fact document")
     for producer, sent in events.items():  # delivered again, then one new event on each topic
@@ -232,6 +241,7 @@ async def test_a_tickets_events_from_three_topics_make_one_fact_document_once(
     assert first["feedback"]["rating"] == 4
     assert (first["time_to_first_response"], first["time_to_resolve"]) == (1200.0, 7200.0)
     assert first["time_to_close"] == 14400.0
+    assert first["business_seconds"] == {"first_response": 1200, "resolution": 5400}
 
 
 async def test_reports_for_a_scripted_period_in_json_and_csv(
@@ -262,6 +272,7 @@ async def test_reports_for_a_scripted_period_in_json_and_csv(
         others = [await reporting.get(f"/v1/facts/t-{n}", headers=auth()) for n in (2, 3)]
         done = fact.status_code == 200 and "resolution" in fact.json().get("sla", {})
         done = done and fact.json().get("feedback") is not None and "closed_at" in fact.json()
+        done = done and "resolution" in (fact.json().get("business_seconds") or {})
         return (
             done and all(o.status_code == 200 for o in others) and "closed_at" in others[0].json()
         )
@@ -299,6 +310,7 @@ async def test_reports_for_a_scripted_period_in_json_and_csv(
     (row,) = solved["rows"]
     assert (row["resolved"], row["first_contact_rate"], row["reopen_rate"]) == (2, 0.5, 0.5)
     assert row["resolve_hours_median"] == 1.042  # the median of 2 h and 5 min: 62.5 min
+    assert (row["mtta_business_hours"], row["mttr_business_hours"]) == (0.333, 1.5)
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.headers["content-disposition"] == (
         'attachment; filename="trouble-calls_2026-11-02_2026-11-03.csv"'

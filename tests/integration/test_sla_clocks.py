@@ -177,14 +177,21 @@ async def test_a_clock_pauses_for_the_customer_and_stops_at_the_first_public_rep
         300 + 240,
     )  # the internal note did not count
     assert target(replied, "next_update")["state"] == "running"
-    events = await sla_events(isolated, lambda es: any(e.type == "sla.met" for e in es))
+    events = await sla_events(isolated, lambda es: any(e.type == "sla.target_stopped" for e in es))
     assert [e.type for e in events] == [
         "sla.clock_started",
         "sla.clock_paused",
         "sla.clock_resumed",
         "sla.met",
+        "sla.target_stopped",
     ]
-    assert events[-1].data.target == "first_response"
+    assert events[-2].data.target == "first_response"
+    stopped = events[-1].data  # the business time used, final: 5 min, then 4 after the pause
+    assert (stopped.target, stopped.outcome, stopped.elapsed_seconds) == (
+        "first_response",
+        "met",
+        540,
+    )
     resumed = {t.name: t.due_at for t in events[2].data.targets}  # 5 min used, resumed 11:05
     assert resumed["first_response"] == START + timedelta(hours=2, minutes=15)
 
@@ -220,8 +227,16 @@ async def test_warnings_and_a_breach_are_announced_once_and_resolution_time_accu
             ("sla.warning", "first_response"): 2,
             ("sla.breached", "first_response"): 1,
             ("sla.met", "resolution"): 1,
+            ("sla.target_stopped", "resolution"): 1,
+            ("sla.target_stopped", "first_response"): 1,  # missed: resolved without a reply
         }
     )
+    missed = next(
+        e.data
+        for e in events
+        if e.type == "sla.target_stopped" and e.data.target == "first_response"
+    )
+    assert (missed.outcome, missed.elapsed_seconds) == ("missed", 3600)
     assert target(again, "resolution")["elapsed_seconds"] == 3600  # the hour before, kept
     assert target(again, "first_response")["outcome"] == "missed"
 

@@ -142,6 +142,7 @@ def test_every_event_type_is_registered_once_with_its_producer() -> None:
             "sla.at_risk",
             "sla.breached",
             "sla.met",
+            "sla.target_stopped",  # an addition: the business time a stopped target used
         },
         "problems": {
             "problem.created",

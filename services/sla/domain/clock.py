@@ -89,6 +89,7 @@ class Happening:
     due_at: datetime | None
     elapsed_seconds: int
     fraction: float
+    stopped: bool = False  # the target stopped (met or missed): its time used is final
 
 
 def start(
@@ -322,7 +323,7 @@ def _stopped(t: TargetClock, calendar: Calendar, now: datetime) -> tuple[TargetC
         "met" if not missed else "missed" if t.breached else "breached"
     )
     fraction = used / t.target_seconds if t.target_seconds else 1.0
-    return stopped, Happening(kind, t.name, t.due_at, int(used), fraction)
+    return stopped, Happening(kind, t.name, t.due_at, int(used), fraction, stopped=True)
 
 
 def _started_over(

@@ -17,6 +17,8 @@ from shared.events.sla import (
     SlaBreached,
     SlaMet,
     SlaTargetData,
+    SlaTargetStopped,
+    SlaTargetStoppedData,
     SlaWarning,
 )
 from shared.outbox import OutboxRelay
@@ -136,7 +138,7 @@ async def schedule(before: SlaClock | None, after: SlaClock, deps: SlaDeps) -> N
 
 
 def announced(clock: SlaClock, happenings: list[Happening], now: datetime) -> list[Event[Any]]:
-    """The events of warnings, breaches and targets met."""
+    """The events of warnings, breaches and targets met, and of every target that stopped."""
     events: list[Event[Any]] = []
     kinds: dict[str, type[SlaWarning] | type[SlaBreached] | type[SlaMet]] = {
         "warning": SlaWarning,
@@ -144,9 +146,6 @@ def announced(clock: SlaClock, happenings: list[Happening], now: datetime) -> li
         "met": SlaMet,
     }
     for h in happenings:
-        kind = kinds.get(h.kind)
-        if kind is None:
-            continue  # a miss already announced as a breach
         data = SlaTargetData(
             ticket_id=clock.ticket_id,
             number=clock.number,
@@ -155,6 +154,15 @@ def announced(clock: SlaClock, happenings: list[Happening], now: datetime) -> li
             elapsed_seconds=h.elapsed_seconds,
             fraction=round(h.fraction, 4),
         )
-        events.append(kind.create(source="sla", subject=clock.ticket_id, time=now, data=data))
-        metrics.OUTCOMES.labels(h.kind, h.target).inc()
+        kind = kinds.get(h.kind)
+        if kind is not None:  # else a miss announced as a breach before
+            events.append(kind.create(source="sla", subject=clock.ticket_id, time=now, data=data))
+            metrics.OUTCOMES.labels(h.kind, h.target).inc()
+        if h.stopped:
+            final = SlaTargetStoppedData(
+                **data.model_dump(), outcome="met" if h.kind == "met" else "missed"
+            )
+            events.append(
+                SlaTargetStopped.create(source="sla", subject=clock.ticket_id, time=now, data=final)
+            )
     return events
