@@ -324,8 +324,9 @@ def problem_fixes(inputs: Inputs, start: datetime, end: datetime, by: str | None
 
 
 def site_status(inputs: Inputs, start: datetime, end: datetime, by: str | None) -> list[Row]:
-    """Per organisation and site at the period's end: open incidents, the worst priority among
-    them, and the notices in force there (seed 000 5b)."""
+    """Per organisation and site at the period's end: open incidents, the outages among them
+    (incidents at the highest priority), the worst priority, and the notices in force there
+    (seed 000 5b)."""
     open_incidents = [
         f
         for f in inputs.facts
@@ -357,6 +358,7 @@ def site_status(inputs: Inputs, start: datetime, end: datetime, by: str | None) 
                 "group": organization,
                 "site": site,
                 "open_incidents": len(incidents),
+                "outages": sum(f.get("priority") == "highest" for f in incidents),
                 "worst_priority": max(priorities, key=PRIORITY_ORDER.index) if priorities else None,
                 "notices_in_force": ", ".join(sorted(notices)),
             }
@@ -520,7 +522,14 @@ REPORTS: dict[str, tuple[ReportInfo, Builder]] = {
             name="site-status",
             title="Site status: open incidents, worst priority and notices in force",
             group_by=[],
-            columns=["group", "site", "open_incidents", "worst_priority", "notices_in_force"],
+            columns=[
+                "group",
+                "site",
+                "open_incidents",
+                "outages",
+                "worst_priority",
+                "notices_in_force",
+            ],
         ),
         site_status,
     ),

@@ -548,5 +548,6 @@ async def test_problem_management_reports_for_a_scripted_period(
     status = {(r["group"], r["site"]): r for r in await rows("site-status")}
     assert status[("acme", "hq")]["open_incidents"] == 1  # t-2; t-1 is closed
     assert status[("acme", "hq")]["worst_priority"] == "highest"
+    assert status[("acme", "hq")]["outages"] == 1
     assert status[("acme", "hq")]["notices_in_force"] == "ADV-000001"
     assert status[("globex", "-")]["open_incidents"] == 0  # t-3 was never said to be an incident
