@@ -3,6 +3,7 @@ by key, the scheduler's lease and cursor, calendars, their assignments and polic
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -249,43 +250,41 @@ class MongoInputStore:
         self._held = db[HELD]
 
     async def remember(self, ticket_id: str, event: Event[Any]) -> None:
-        doc = {
-            "_id": f"{ticket_id}|{event.id}",
-            "ticket_id": ticket_id,
-            "time": event.time,
-            "event": event.to_json().decode(),
-        }
-        try:
-            await self._inputs.insert_one(doc)
-        except DuplicateKeyError:
-            pass
+        await _keep(self._inputs, ticket_id, event)
 
     async def inputs_of(self, ticket_id: str) -> list[Event[Any]]:
-        docs = await self._inputs.find({"ticket_id": ticket_id}).to_list(None)
-        return [parse_event(d["event"].encode()) for d in sorted(docs, key=lambda d: d["time"])]
+        return await _kept(self._inputs, ticket_id)
 
     async def hold(self, ticket_id: str, event: Event[Any]) -> None:
         """An event that came before its ticket's clock (the topics are read independently):
         kept apart, in a collection small enough to read by ticket, until the clock starts."""
-        doc = {
-            "_id": f"{ticket_id}|{event.id}",
-            "ticket_id": ticket_id,
-            "time": event.time,
-            "event": event.to_json().decode(),
-        }
-        try:
-            await self._held.insert_one(doc)
-        except DuplicateKeyError:
-            pass
+        await _keep(self._held, ticket_id, event)
 
     async def held(self, ticket_id: str) -> list[Event[Any]]:
-        docs = await self._held.find({"ticket_id": ticket_id}).to_list(None)
-        return [parse_event(d["event"].encode()) for d in sorted(docs, key=lambda d: d["time"])]
+        return await _kept(self._held, ticket_id)
 
     async def release(self, ticket_id: str, event: Event[Any]) -> bool:
         """Take a held event to apply it; False when another writer took it."""
         done = await self._held.delete_one({"_id": f"{ticket_id}|{event.id}"})
         return done.deleted_count == 1
+
+
+async def _keep(collection: Any, ticket_id: str, event: Event[Any]) -> None:
+    """Keep a ticket's event once (keyed: a redelivery keeps one copy)."""
+    doc = {
+        "_id": f"{ticket_id}|{event.id}",
+        "ticket_id": ticket_id,
+        "time": event.time,
+        "event": event.to_json().decode(),
+    }
+    with contextlib.suppress(DuplicateKeyError):
+        await collection.insert_one(doc)
+
+
+async def _kept(collection: Any, ticket_id: str) -> list[Event[Any]]:
+    """A ticket's kept events in time order (a pass over the collection)."""
+    docs = await collection.find({"ticket_id": ticket_id}).to_list(None)
+    return [parse_event(d["event"].encode()) for d in sorted(docs, key=lambda d: d["time"])]
 
 
 class SetupStore(Protocol):
