@@ -8,6 +8,7 @@ after that (AckPolicy.NACK_ON_ERROR); a Mongo or Kafka outage is redelivered, ne
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Collection, Iterable
@@ -118,6 +119,7 @@ class EventConsumer:
         self.service = settings.service_name
         self.dlq_topic = dlq_of(settings.service_name, settings.topic_prefix)
         self._routes: dict[str, list[Route]] = {}
+        self._lagging: set[tuple[str, int]] = set()  # partitions whose lag this replica reports
         self._transient_streak = 0
 
     @property
@@ -226,6 +228,8 @@ class EventConsumer:
         metrics.EVENTS_DEAD_LETTERED.labels(self.service, topic).inc()
 
     def _observe_lag(self, msg: Any) -> None:
+        """The lag of the message's partition; partitions a rebalance took away stop being
+        reported (another replica reports them now)."""
         record = msg.raw_message
         highwater = getattr(msg.consumer, "highwater", None)
         if highwater is None:
@@ -234,3 +238,12 @@ class EventConsumer:
         if end is not None:
             lag = max(0, end - record.offset - 1)
             metrics.CONSUMER_LAG.labels(self.service, record.topic, str(record.partition)).set(lag)
+            self._lagging.add((record.topic, record.partition))
+        assignment = getattr(msg.consumer, "assignment", None)
+        if assignment is None:
+            return
+        mine = {(tp.topic, tp.partition) for tp in assignment()}
+        for topic, partition in self._lagging - mine:
+            with contextlib.suppress(KeyError):
+                metrics.CONSUMER_LAG.remove(self.service, topic, str(partition))
+        self._lagging &= mine
