@@ -5,7 +5,6 @@ after a restart."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -14,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from services.sla.app import SlaSettings, create_app
 from shared.clock import FixedClock
@@ -504,7 +504,18 @@ async def test_a_reply_read_before_the_clock_started_is_applied_when_it_starts(
         await send(isolated, "intake", [agent_reply(1, START + timedelta(minutes=10))])
         await send(isolated, "intake", [agent_reply(2, START + timedelta(minutes=40))])
 
-        await asyncio.sleep(1)  # the replies are read first: no clock yet to move
+        async def both_read() -> bool:  # handled with no clock yet to move: held
+            handled = REGISTRY.get_sample_value(
+                "helpdesk_events_in_total",
+                {
+                    "service": "sla",
+                    "topic": isolated.topic("intake"),
+                    "type": "ticket.message_added",
+                },
+            )
+            return (handled or 0) >= 2
+
+        await wait_for(both_read, what="both replies read before ticket.triaged")
         for n in (1, 2):
             missing = await sla.get(f"/v1/sla/clocks/t-{n}", headers=auth())
             assert missing.status_code == 404
