@@ -19,6 +19,7 @@ and `rewrite` then take the document's own collection, `collection_of(id)`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -30,6 +31,7 @@ from .events import Event
 from .outbox import OUTBOX, OutboxRelay, serialise
 
 M = TypeVar("M", bound=BaseModel)
+CLAIMS_KEPT = timedelta(days=1)
 
 
 class Revisioned(Generic[M]):
@@ -82,6 +84,7 @@ class Revisioned(Generic[M]):
             "_id": f"{doc_id}#{revision + 1}",
             "state": self._state(after, revision + 1),
             "events": serialise(events),
+            "at": datetime.now(UTC),  # for purge: the claim's age, not a domain time
         }
         try:
             await self._revisions(doc_id).insert_one(change)
@@ -116,6 +119,17 @@ class Revisioned(Generic[M]):
                 revision += 1
                 applied += 1
         return applied
+
+    async def purge(self, older_than: timedelta = CLAIMS_KEPT) -> int:
+        """Drop the claims older than `older_than` (wall-clock time, now and then): a claim
+        only matters to a writer deciding from the revision before it, which takes
+        milliseconds, and to `recover` after a crash. Without this they grow with every change."""
+        before = datetime.now(UTC) - older_than
+        dropped = 0
+        claimed = [f"{name}_revisions" for name in self.collections()]
+        for name in await existing(self._db, claimed):
+            dropped += (await self._db[name].delete_many({"at": {"$lt": before}})).deleted_count
+        return dropped
 
     def _state(self, state: M, revision: int) -> Document:
         dumped = state.model_dump(mode="python")

@@ -128,6 +128,9 @@ class MongoProblemsStore:
     async def recover(self) -> int:
         return sum([await r.recover() for r in self.records.values()])
 
+    async def purge_claims(self) -> int:
+        return sum([await r.purge() for r in self.records.values()])
+
     async def next_id(self, prefix: str) -> str:
         """The next free "<prefix>-000123": a keyed insert, so replicas never share one."""
         n = self._taken.get(prefix)

@@ -61,6 +61,7 @@ class ClockStore(Protocol):
     ) -> bool: ...
     async def all_clocks(self) -> list[SlaClock]: ...
     async def recover(self) -> int: ...
+    async def purge_claims(self) -> int: ...
     def collection_of(self, ticket_id: str) -> str: ...
 
 
@@ -85,6 +86,9 @@ class MongoClockStore:
 
     async def recover(self) -> int:
         return await self._clocks.recover()
+
+    async def purge_claims(self) -> int:
+        return await self._clocks.purge()
 
     async def all_clocks(self) -> list[SlaClock]:
         """Every clock (a pass over the collections: for the predictor, once a minute)."""

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from shared.cache import Expiring
 from shared.clock import Clock
+from shared.periodic import every
 from shared.runtime import Runtime, ServiceSpec, create_service_app
 from shared.settings import ServiceSettings
 
@@ -28,6 +29,8 @@ from .store import (
     MongoConfigStore,
     MongoTriageStore,
 )
+
+HOUR = 3600.0
 
 
 class TriageSettings(ServiceSettings):
@@ -72,6 +75,7 @@ async def build(runtime: Runtime) -> TriageDeps:
     subscribe(runtime.consumer, deps)
     deps.loops.append(partial(sweep, deps, settings.sweep_seconds))
     deps.loops.append(partial(gauges, deps, settings.gauge_seconds))
+    deps.loops.append(partial(every, HOUR, deps.store.purge_claims, "purging old work-item claims"))
     return deps
 
 

@@ -227,9 +227,11 @@ async def rebuild(deps: ProblemsDeps) -> None:
 
 
 async def housekeeping(deps: ProblemsDeps, interval: float) -> None:
-    """Now and then (hourly): marks older than the window (and a day) are dropped."""
+    """Now and then (hourly): marks older than the window (and a day) and record claims older
+    than a day are dropped."""
 
     async def purge() -> None:
         await deps.store.purge_marks(deps.clock.now() - deps.recurrence.window - timedelta(days=1))
+        await deps.store.purge_claims()
 
     await every(interval, purge, "purging old incident marks")

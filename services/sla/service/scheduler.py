@@ -76,6 +76,7 @@ async def run(deps: SlaDeps, interval: float) -> None:
             if now - purged_at >= PURGE_EVERY:
                 purged_at = now
                 await deps.timers.purge(now - KEEP)
+                await deps.store.purge_claims()
         except Exception:  # an outage: the cursor stays, the next round catches up
             log.exception("SLA scheduler round failed")
         await asyncio.sleep(interval)

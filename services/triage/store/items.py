@@ -115,6 +115,7 @@ class TriageStore(Protocol):
     async def unmark_close_due(self, ticket_id: str) -> None: ...
     async def close_due(self, now: datetime) -> list[str]: ...
     async def recover(self) -> int: ...
+    async def purge_claims(self) -> int: ...
 
 
 class MongoTriageStore:
@@ -140,6 +141,9 @@ class MongoTriageStore:
 
     async def recover(self) -> int:
         return await self._revised.recover()
+
+    async def purge_claims(self) -> int:
+        return await self._revised.purge()
 
     async def queue_items(self, queue: str, limit: int) -> list[WorkItem]:
         """The queue's open items (the caller orders them: priority, SLA due time, age)."""
