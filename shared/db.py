@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -82,3 +83,15 @@ async def existing(db: Database, names: Iterable[str]) -> list[str]:
     """Those of `names` that exist (a split collection's parts are created as they fill)."""
     present = set(await db.list_collection_names())
     return [name for name in names if name in present]
+
+
+def bson_dates(value: Any) -> Any:
+    """Dates as midnight UTC datetimes, anywhere in a document: BSON has no date-only type, and
+    pydantic reads such a datetime back into a `date` field."""
+    if isinstance(value, dict):
+        return {k: bson_dates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [bson_dates(v) for v in value]
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return value

@@ -10,13 +10,21 @@ split into 64 collections (FerretDB finds an _id by scanning, see shared.db.part
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 from pymongo.errors import DuplicateKeyError
 
-from shared.db import Database, Document, existing, partition_names, partition_of, without_id
+from shared.db import (
+    Database,
+    Document,
+    bson_dates,
+    existing,
+    partition_names,
+    partition_of,
+    without_id,
+)
 from shared.events import Event
 from shared.outbox import OUTBOX, serialise
 from shared.revisions import Revisioned
@@ -105,18 +113,7 @@ def _records(db: Database) -> dict[str, Revisioned[Any]]:
         RELEASES: Release,
         ADVISORIES: Advisory,
     }
-    return {name: Revisioned(db, name, model, encode=_bson_dates) for name, model in models.items()}
-
-
-def _bson_dates(value: Any) -> Any:
-    """Dates as midnight datetimes: BSON has no date-only type (the models read them back)."""
-    if isinstance(value, dict):
-        return {k: _bson_dates(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_bson_dates(v) for v in value]
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    return value
+    return {name: Revisioned(db, name, model, encode=bson_dates) for name, model in models.items()}
 
 
 class MongoProblemsStore:

@@ -6,7 +6,6 @@ Their events are keyed by the record's id, so one partition (one consumer) write
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
 from typing import Any
 
 from shared.events import Event
@@ -71,14 +70,4 @@ def recorded(current: Record, event: Event[Any]) -> Record | None:
             update["resolved_at"] = at
         if isinstance(event, ProblemClosed):
             update["closed_at"] = at
-    return {**current, **_bson(update), "events": [*current.get("events", []), event.id]}
-
-
-def _bson(record: Record) -> Record:
-    """Dates as midnight datetimes (BSON has no date-only type)."""
-    return {
-        k: datetime.combine(v, time(), tzinfo=UTC)
-        if isinstance(v, date) and not isinstance(v, datetime)
-        else v
-        for k, v in record.items()
-    }
+    return {**current, **update, "events": [*current.get("events", []), event.id]}

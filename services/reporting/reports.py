@@ -50,6 +50,8 @@ class ReportInfo(BaseModel):
     title: str
     group_by: list[str] = Field(description="Dimensions it can be grouped by")
     columns: list[str]
+    reads_facts: bool = Field(default=True, exclude=True)
+    reads_records: list[str] = Field(default_factory=list, exclude=True)
 
 
 def _group(facts: Iterable[Fact], by: str | None) -> dict[str, list[Fact]]:
@@ -442,6 +444,8 @@ REPORTS: dict[str, tuple[ReportInfo, Builder]] = {
     "deficiency-reports": (
         ReportInfo(
             name="deficiency-reports",
+            reads_facts=False,
+            reads_records=["deficiency_reports"],
             title="Deficiency reports: opened, closed, and open by age, per severity",
             group_by=["severity", "status"],
             columns=[
@@ -459,6 +463,8 @@ REPORTS: dict[str, tuple[ReportInfo, Builder]] = {
     "advisories": (
         ReportInfo(
             name="advisories",
+            reads_facts=False,
+            reads_records=["advisories"],
             title="Advisory notices published in the period or in force at its end",
             group_by=[],
             columns=[
@@ -477,6 +483,8 @@ REPORTS: dict[str, tuple[ReportInfo, Builder]] = {
     "releases": (
         ReportInfo(
             name="releases",
+            reads_facts=False,
+            reads_records=["releases"],
             title="Current release and versions supported, per product",
             group_by=[],
             columns=[
@@ -494,6 +502,8 @@ REPORTS: dict[str, tuple[ReportInfo, Builder]] = {
     "lessons-learned": (
         ReportInfo(
             name="lessons-learned",
+            reads_facts=False,
+            reads_records=["problems"],
             title="Lessons learned from the problems closed in the period",
             group_by=[],
             columns=[
@@ -511,6 +521,7 @@ REPORTS: dict[str, tuple[ReportInfo, Builder]] = {
     "problem-fixes": (
         ReportInfo(
             name="problem-fixes",
+            reads_records=["problems"],
             title="Feedback on problem fixes: incidents, ratings and reopens before and after",
             group_by=[],
             columns=["group", "fix", "incidents", "rating_mean", "reopen_rate"],
@@ -520,6 +531,7 @@ REPORTS: dict[str, tuple[ReportInfo, Builder]] = {
     "site-status": (
         ReportInfo(
             name="site-status",
+            reads_records=["advisories"],
             title="Site status: open incidents, worst priority and notices in force",
             group_by=[],
             columns=[
@@ -536,17 +548,25 @@ REPORTS: dict[str, tuple[ReportInfo, Builder]] = {
 }
 
 
+def info_of(name: str, group_by: str | None = None, field: str = "name") -> ReportInfo:
+    """The report's description, checking the grouping asked for."""
+    if name not in REPORTS:
+        if field == "name":
+            raise NotFound(f"no report {name}; there are {sorted(REPORTS)}")
+        raise FieldInvalid(field, f"no report {name}; there are {sorted(REPORTS)}")
+    info = REPORTS[name][0]
+    if group_by is not None and group_by not in info.group_by:
+        raise FieldInvalid("group_by", f"{name} groups by one of {info.group_by}")
+    return info
+
+
 def build(
     name: str, inputs: Inputs, start: datetime, end: datetime, group_by: str | None
 ) -> tuple[ReportInfo, list[Row]]:
-    if name not in REPORTS:
-        raise NotFound(f"no report {name}; there are {sorted(REPORTS)}")
-    info, builder = REPORTS[name]
-    if group_by is not None and group_by not in info.group_by:
-        raise FieldInvalid("group_by", f"{name} groups by one of {info.group_by}")
+    info = info_of(name, group_by)
     if end <= start:
         raise FieldInvalid("to", "the period must end after it starts")
-    return info, builder(inputs, start, end, group_by)
+    return info, REPORTS[name][1](inputs, start, end, group_by)
 
 
 def to_csv(info: ReportInfo, rows: list[Row]) -> str:

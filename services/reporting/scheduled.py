@@ -5,7 +5,6 @@ again in later rounds (each attempt claimed by one replica), up to MAIL_ATTEMPTS
 
 from __future__ import annotations
 
-import base64
 import logging
 import uuid
 from email.message import EmailMessage
@@ -13,10 +12,10 @@ from typing import Any
 
 import aiosmtplib
 
-from shared.errors import FieldInvalid, NotFound
+from shared.errors import NotFound
 from shared.events.reporting import ReportGenerated, ReportGeneratedData
 
-from .reports import REPORTS, to_csv
+from .reports import info_of, to_csv
 from .schedules import Schedule, ScheduleRequest, chart, last_period
 from .service import ReportingDeps, report
 from .store import GENERATED, MongoScheduleStore
@@ -35,11 +34,7 @@ async def list_schedules(deps: ReportingDeps) -> list[Schedule]:
 
 
 async def add_schedule(request: ScheduleRequest, by: str, deps: ReportingDeps) -> Schedule:
-    if request.report not in REPORTS:
-        raise FieldInvalid("report", f"no report {request.report}; there are {sorted(REPORTS)}")
-    info, _ = REPORTS[request.report]
-    if request.group_by is not None and request.group_by not in info.group_by:
-        raise FieldInvalid("group_by", f"{request.report} groups by one of {info.group_by}")
+    info_of(request.report, request.group_by, field="report")
     schedule = Schedule(
         **request.model_dump(), id=uuid.uuid4().hex[:12], created_by=by, created_at=deps.clock.now()
     )
@@ -150,7 +145,3 @@ def _message(stored: dict[str, Any], to: str, sender: str) -> EmailMessage:
         bytes(stored["png"]), maintype="image", subtype="png", filename=f"{base}.png"
     )
     return message
-
-
-def encoded_png(stored: dict[str, Any]) -> str:
-    return base64.b64encode(bytes(stored["png"])).decode()

@@ -116,9 +116,11 @@ async def all_facts(deps: ReportingDeps) -> list[dict[str, Any]]:
 async def report(
     name: str, start: datetime, end: datetime, group_by: str | None, deps: ReportingDeps
 ) -> tuple[reports.ReportInfo, list[dict[str, Any]]]:
-    kinds = sorted(set(KIND_OF.values()))
+    """A report, reading only what it is made from (the facts, the records it names)."""
+    info = reports.info_of(name, group_by)
     inputs = reports.Inputs(
-        facts=await all_facts(deps), records={k: await deps.records.all(k) for k in kinds}
+        facts=await all_facts(deps) if info.reads_facts else [],
+        records={kind: await deps.records.all(kind) for kind in info.reads_records},
     )
     return reports.build(name, inputs, start, end, group_by)
 

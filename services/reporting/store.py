@@ -14,7 +14,15 @@ from typing import Any, Protocol
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from shared.db import Database, Document, existing, partition_names, partition_of, without_id
+from shared.db import (
+    Database,
+    Document,
+    bson_dates,
+    existing,
+    partition_names,
+    partition_of,
+    without_id,
+)
 from shared.events import Event
 from shared.outbox import OUTBOX, serialise
 from shared.runtime import IndexSpec
@@ -104,7 +112,7 @@ class MongoRecordStore:
     async def save(self, kind: str, record_id: str, record: Document) -> None:
         """One writer per record (its partition's consumer): a plain replace is safe."""
         await self._db[f"records_{kind}"].replace_one(
-            {"_id": record_id}, {"_id": record_id, **record}, upsert=True
+            {"_id": record_id}, {"_id": record_id, **bson_dates(record)}, upsert=True
         )
 
     async def all(self, kind: str) -> list[Document]:

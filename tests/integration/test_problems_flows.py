@@ -36,6 +36,13 @@ from tests.integration.test_triage_work import created, item_when, send
 pytestmark = pytest.mark.integration
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 SECRET = "tracker-secret-for-tests"
+SAME_FAULT = [  # one fault, reported five ways
+    "Invoice PDF export fails with error E1021 in Billing 7.3",
+    "Billing 7.3: exporting invoices to PDF gives error E1021",
+    "Error E1021 when I export an invoice as PDF (Billing 7.3)",
+    "PDF export of invoices broken, E1021, Billing 7.3",
+    "Billing 7.3 PDF invoice export error E1021 again",
+]
 LEAD = auth(["supervisor", "agent"], sub="sue.lead")
 AGENT = auth(["agent"], sub="bo")
 
@@ -190,12 +197,7 @@ async def test_three_similar_incidents_in_a_week_are_named_once_as_a_candidate(
     isolated: Isolation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = FixedClock(START)
-    same = [
-        "Invoice PDF export fails with error E1021 in Billing 7.3",
-        "Billing 7.3: exporting invoices to PDF gives error E1021",
-        "Error E1021 when I export an invoice as PDF (Billing 7.3)",
-        "PDF export of invoices broken, E1021, Billing 7.3",
-    ]
+    same = SAME_FAULT[:4]
     other = ["Please add a new user account for our intern", "Printer on floor 3 jams paper"]
     async with services(isolated, monkeypatch, clock, with_triage=False) as (problems, _):
         tickets = [
@@ -547,13 +549,7 @@ async def test_two_replicas_name_the_incidents_they_took_between_them_once(
     isolated: Isolation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = FixedClock(START)
-    same = [
-        "Invoice PDF export fails with error E1021 in Billing 7.3",
-        "Billing 7.3: exporting invoices to PDF gives error E1021",
-        "Error E1021 when I export an invoice as PDF (Billing 7.3)",
-        "PDF export of invoices broken, E1021, Billing 7.3",
-        "Billing 7.3 PDF invoice export error E1021 again",
-    ]
+    same = SAME_FAULT
     async with services(isolated, monkeypatch, clock, with_triage=False) as (first, _):
         async with in_process(problems_app(ProblemsSettings(), clock)) as second:
             tickets = [
