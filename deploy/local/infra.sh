@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Local infrastructure for Switchboard, without Docker:
 #   Kafka 3.9.1 (single node, KRaft, jars resolved with Maven) and
-#   FerretDB v1.24.2 (MongoDB wire protocol on SQLite, built with Go).
+#   FerretDB v1.24.2 (MongoDB wire protocol on SQLite, built with Go, patched by
+#   deploy/local/ferretdb/*.patch to use the _id index and to update documents atomically).
 #
 # Usage: deploy/local/infra.sh provision|up|down|status|reset
-#   provision  resolve the Kafka jars and build FerretDB (idempotent, cached)
+#   provision  resolve the Kafka jars and build the patched FerretDB (idempotent, cached)
 #   up         provision, start what is not running, wait until both answer
 #   down       stop the processes started by this script (PID files only)
 #   status     show what is running
@@ -38,6 +39,7 @@ KAFKA_DATA=$CACHE/kafka-data
 KAFKA_CONF=$CACHE/kafka/server.properties
 KAFKA_LOG4J=$HERE/kafka/log4j.properties
 FERRETDB_BIN=$CACHE/bin/ferretdb
+FERRETDB_PATCHES=$HERE/ferretdb
 FERRETDB_DATA=$CACHE/ferretdb-data
 LOGS=$CACHE/logs
 RUN=$CACHE/run
@@ -102,25 +104,45 @@ provision_kafka() {
   log "Kafka jars ready ($(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars)"
 }
 
+# The patches FerretDB is built with (deploy/local/ferretdb/*.patch, each saying what upstream
+# defect it mends); their digest is kept beside the binary, so a binary built from other patches,
+# or none, is rebuilt.
+ferretdb_patches_digest() {
+  cat "$FERRETDB_PATCHES"/*.patch | sha256sum | cut -d' ' -f1
+}
+
+ferretdb_current() {
+  "$FERRETDB_BIN" --version >/dev/null 2>&1 &&
+    [[ -f $FERRETDB_BIN.patches && $(<"$FERRETDB_BIN.patches") == "$(ferretdb_patches_digest)" ]]
+}
+
 # `go install ...@v1.24.2` gives a binary that panics (build/version/version.txt is
 # generated upstream and missing from the module zip), so build from a copy of the module.
 provision_ferretdb() {
-  if "$FERRETDB_BIN" --version >/dev/null 2>&1; then return 0; fi
-  require go
-  log "building FerretDB $FERRETDB_VERSION into $FERRETDB_BIN (first time: a few minutes)"
+  if ferretdb_current; then return 0; fi
+  require go git
+  log "building FerretDB $FERRETDB_VERSION with $(ls "$FERRETDB_PATCHES"/*.patch | wc -l) patches into $FERRETDB_BIN (first time: a few minutes)"
   BUILD_TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferretdb-build.XXXXXX")
-  local module_dir
+  local module_dir patch pid
   module_dir=$(cd "$BUILD_TMP" && go mod download -json "$FERRETDB_MODULE@$FERRETDB_VERSION" |
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p') || die "go mod download failed"
   [[ -d $module_dir ]] || die "go mod download gave no module directory"
   cp -R "$module_dir" "$BUILD_TMP/src"
   chmod -R u+w "$BUILD_TMP/src"
+  for patch in "$FERRETDB_PATCHES"/*.patch; do
+    (cd "$BUILD_TMP/src" && git apply -p1 "$patch") || die "patch $(basename "$patch") does not apply"
+  done
   printf '%s\n' "$FERRETDB_VERSION" >"$BUILD_TMP/src/build/version/version.txt"
   mkdir -p "$(dirname "$FERRETDB_BIN")"
   (cd "$BUILD_TMP/src" && CGO_ENABLED=0 go build -p 2 -trimpath -buildvcs=false \
     -o "$FERRETDB_BIN.tmp" ./cmd/ferretdb) >"$LOGS/ferretdb-build.log" 2>&1 ||
     build_failed "$LOGS/ferretdb-build.log" "FerretDB build failed"
+  if pid=$(pid_of ferretdb); then
+    log "stopping the running FerretDB (pid $pid): it was built without the current patches"
+    stop_service ferretdb
+  fi
   mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
+  ferretdb_patches_digest >"$FERRETDB_BIN.patches"
   rm -rf "$BUILD_TMP"
   "$FERRETDB_BIN" --version >/dev/null || die "the built FerretDB binary does not run"
   log "FerretDB built"
@@ -346,7 +368,7 @@ main() {
       "cmd_$1"
       ;;
     status) cmd_status ;;
-    *) sed -n '2,17s/^# \{0,1\}//p' "$0" >&2 && exit 2 ;;
+    *) sed -n '2,18s/^# \{0,1\}//p' "$0" >&2 && exit 2 ;;
   esac
 }
 
