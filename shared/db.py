@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -15,6 +14,8 @@ from .settings import ServiceSettings
 
 Document = dict[str, Any]
 Database = AsyncDatabase[Document]
+IndexSpec = tuple[str, list[tuple[str, int]], bool]
+"""(collection, keys, unique): an index a service declares at start-up."""
 
 PROCESSED_EVENTS = "processed_events"
 LEASES = "leases"
@@ -31,9 +32,7 @@ def make_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
     )
 
 
-async def ensure_indexes(
-    db: Database, specs: Iterable[tuple[str, list[tuple[str, int]], bool]]
-) -> None:
+async def ensure_indexes(db: Database, specs: Iterable[IndexSpec]) -> None:
     """Create (collection, keys, unique) indexes; idempotent, run at start-up."""
     for collection, keys, unique in specs:
         await db[collection].create_index(keys, unique=unique)
@@ -59,30 +58,6 @@ def is_duplicate(exc: Exception) -> bool:
 def without_id(doc: Document) -> Document:
     """A stored document as its model sees it: the _id duplicates the model's own key."""
     return {k: v for k, v in doc.items() if k != "_id"}
-
-
-def partition_of(name: str, key: str, parts: int) -> str:
-    """The collection of `name` that holds `key` when `name` is split into `parts` collections.
-
-    FerretDB v1 (SQLite) never answers an _id lookup from its index: the pushed-down filter's
-    path expression differs from the index's, so every find, update or delete by _id scans
-    the table (a find of an existing key stops where it is found). Splitting a collection
-    that grows large bounds that scan; on MongoDB the split is harmless. The split is by a
-    stable hash, so every process agrees on it; changing `parts` moves documents.
-    """
-    if parts <= 1:
-        return name
-    return f"{name}_p{zlib.crc32(key.encode()) % parts:03d}"
-
-
-def partition_names(name: str, parts: int) -> list[str]:
-    return [name] if parts <= 1 else [f"{name}_p{n:03d}" for n in range(parts)]
-
-
-async def existing(db: Database, names: Iterable[str]) -> list[str]:
-    """Those of `names` that exist (a split collection's parts are created as they fill)."""
-    present = set(await db.list_collection_names())
-    return [name for name in names if name in present]
 
 
 def bson_dates(value: Any) -> Any:

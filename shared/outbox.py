@@ -5,10 +5,12 @@ The relay publishes a document's events in order, then removes exactly those. A 
 write and the publish loses nothing; a crash between the publish and the removal publishes again,
 which consumers absorb by event id.
 
-Finding what is left to relay: FerretDB v1 pushes only `_id` lookups down to SQLite, so scanning the
-big collections for pending events is kept to one pass at start-up (what a crash left behind). While
-running, each write is preceded by a marker in the small `outbox_pending` collection, removed when
-the document's outbox is empty; the periodic sweep reads the markers, not the big collections.
+Finding what is left to relay: each write is followed by a marker in the small `outbox_pending`
+collection (the live set of documents with events to relay, keyed by document), removed by the
+flush before it reads the document. A write after that read leaves a marker of its own, so no
+event is ever without a marker or a flush to come, and the periodic sweep reads the markers, not
+the big collections. A crash between a write and its marker is caught by the one pass over the
+outbox collections at start-up.
 """
 
 from __future__ import annotations
@@ -19,24 +21,19 @@ import json
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from typing import Any
-
-from pymongo.errors import DuplicateKeyError
 
 from . import metrics
 from .bus import TRANSIENT_ERRORS, EventPublisher
 from .clock import Clock
-from .db import Database, Document, existing
+from .db import Database, Document
 from .events import Event
-from .locks import KeyedLocks, doc_key
 
 log = logging.getLogger(__name__)
 
 OUTBOX = "outbox"
 PENDING = {"outbox.0": {"$exists": True}}
 MARKERS = "outbox_pending"
-STALE_MARKER = timedelta(seconds=5)
 
 
 def serialise(events: Iterable[Event[Any]]) -> list[dict[str, Any]]:
@@ -55,7 +52,6 @@ class OutboxRelay:
         *,
         db: Database,
         publisher: EventPublisher,
-        locks: KeyedLocks,
         collections: Sequence[str],
         sweep_seconds: float,
         clock: Clock,
@@ -63,7 +59,6 @@ class OutboxRelay:
         self._clock = clock
         self._db = db
         self._publisher = publisher
-        self._locks = locks
         self._collections = tuple(collections)
         self._sweep_seconds = sweep_seconds
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
@@ -72,59 +67,64 @@ class OutboxRelay:
 
     @asynccontextmanager
     async def writing(self, collection: str, doc_id: Any) -> AsyncIterator[None]:
-        """Around a write that appends outbox events: mark the document first, relay after.
+        """Around a write that appends outbox events: relay them once it succeeded."""
+        # Known before the write: a shutdown that cancels the writer mid-way still drains it.
+        self._unflushed[_key(collection, doc_id)] = (collection, doc_id)
+        yield
+        await self.written(collection, doc_id)
 
-        The write holds the document's lock, as the relay's flush does, so within a process a
-        flush never interleaves with a write and an emptied outbox really is empty.
-        """
-        marker = {
-            "_id": f"{collection}|{doc_id}",
-            "collection": collection,
-            "doc_id": doc_id,
-            "since": self._clock.now(),
-        }
-        async with self._locks.hold(doc_key(collection, doc_id)):
-            with contextlib.suppress(DuplicateKeyError):
-                await self._db[MARKERS].insert_one(marker)
-            # Known before the write: a shutdown that cancels the writer mid-way still drains it.
-            self._unflushed[doc_key(collection, doc_id)] = (collection, doc_id)
-            yield
+    async def written(self, collection: str, doc_id: Any) -> None:
+        """A document has new outbox events: mark it, and relay them now."""
+        self._unflushed[_key(collection, doc_id)] = (collection, doc_id)
+        await self._mark(collection, doc_id)
         self.notify(collection, doc_id)
 
     def notify(self, collection: str, doc_id: Any) -> None:
-        """A document has new outbox events: relay them now instead of at the next sweep."""
+        """Relay a document's outbox events now instead of at the next sweep."""
         self._queue.put_nowait((collection, doc_id))
 
     async def flush(self, collection: str, doc_id: Any) -> int:
-        """Publish and remove the pending events of one document; returns how many."""
+        """Publish and remove the pending events of one document; returns how many.
+
+        The marker goes first: a write after the read below marks the document again. Events
+        are removed by value, so a write between the read and the removal keeps its own.
+        """
         coll = self._db[collection]
-        async with self._locks.hold(doc_key(collection, doc_id)):
+        await self._db[MARKERS].delete_one({"_id": _marker_id(collection, doc_id)})
+        try:
             doc = await coll.find_one({"_id": doc_id})
             events: list[dict[str, Any]] = (doc or {}).get(OUTBOX) or []
             for event in events:
                 await self._publisher.publish(event)
             if events:
                 await coll.update_one({"_id": doc_id}, {"$pullAll": {OUTBOX: events}})
-            # Another replica's write in between keeps its events; its own relay sends them.
-            await self._db[MARKERS].delete_one({"_id": f"{collection}|{doc_id}"})
-            self._unflushed.pop(doc_key(collection, doc_id), None)
+        except BaseException:
+            with contextlib.suppress(*TRANSIENT_ERRORS):  # the sweep tries again
+                await self._mark(collection, doc_id)
+            raise
+        self._unflushed.pop(_key(collection, doc_id), None)
         return len(events)
 
     async def sweep(self) -> int:
-        """Relay documents whose marker is older than a notification needs; returns events."""
+        """Relay the marked documents a notification did not reach; returns events."""
         markers: list[Document] = await self._db[MARKERS].find().to_list(1000)
         metrics.OUTBOX_PENDING.labels(self._publisher.service).set(len(markers))
-        stale_before = self._clock.now() - STALE_MARKER
         relayed = 0
         for marker in markers:
-            if marker["since"] < stale_before:
-                relayed += await self.flush(marker["collection"], marker["doc_id"])
+            relayed += await self.flush(marker["collection"], marker["doc_id"])
         return relayed
+
+    async def _mark(self, collection: str, doc_id: Any) -> None:
+        marker = {"collection": collection, "doc_id": doc_id, "since": self._clock.now()}
+        await self._db[MARKERS].update_one(
+            {"_id": _marker_id(collection, doc_id)}, {"$setOnInsert": marker}, upsert=True
+        )
 
     async def recover(self) -> int:
         """One pass over the outbox collections for what a crash left unmarked; returns events."""
         relayed = 0
-        for collection in await existing(self._db, self._collections):
+        present = set(await self._db.list_collection_names())
+        for collection in (name for name in self._collections if name in present):
             docs: list[Document] = (
                 await self._db[collection].find(PENDING, {"_id": 1}).to_list(None)
             )
@@ -138,8 +138,8 @@ class OutboxRelay:
     async def stop(self, drain_seconds: float = 5.0) -> None:
         """Stop the loop, then relay what writes just before shutdown queued (bounded in time).
 
-        What is left (an outage, or the time ran out) keeps its marker and its outbox entries:
-        the next start's recovery relays it.
+        What is left (an outage, or the time ran out) keeps its outbox entries: the marker
+        sweep of another replica, or the next start's recovery, relays it.
         """
         if self._task is not None:
             self._task.cancel()
@@ -187,3 +187,11 @@ class OutboxRelay:
         if relayed:
             log.info("relayed %d events left over from before the start", relayed)
         return True
+
+
+def _key(collection: str, doc_id: Any) -> str:
+    return f"{collection}:{doc_id}"
+
+
+def _marker_id(collection: str, doc_id: Any) -> str:
+    return f"{collection}|{doc_id}"

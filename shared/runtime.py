@@ -21,17 +21,15 @@ from .auth import Authenticator
 from .bus import EventConsumer, EventPublisher, ensure_topics, make_broker
 from .clock import Clock, SystemClock
 from .db import Database, ensure_indexes, make_client, ping
+from .db import IndexSpec as IndexSpec
 from .http import BodyLimit, health_router, install_error_handlers, install_request_metrics
 from .inbox import Inbox
-from .locks import KeyedLocks
 from .logging import configure_logging
 from .outbox import OutboxRelay
 from .settings import ServiceSettings
 from .topics import dlq_of, topic_of
 
 log = logging.getLogger(__name__)
-
-IndexSpec = tuple[str, list[tuple[str, int]], bool]
 
 
 @dataclass
@@ -45,7 +43,6 @@ class Runtime:
     publisher: EventPublisher
     relay: OutboxRelay
     consumer: EventConsumer
-    locks: KeyedLocks
 
 
 @dataclass(frozen=True)
@@ -108,18 +105,16 @@ def _lifespan(
             settings, own + [topic_of(p, settings.topic_prefix) for p in spec.consumes]
         )
         broker = make_broker(settings)
-        locks = KeyedLocks()
         publisher = EventPublisher(broker, settings)
         relay = OutboxRelay(
             db=db,
             publisher=publisher,
-            locks=locks,
             collections=spec.outbox_collections,
             sweep_seconds=settings.outbox_sweep_seconds,
             clock=clock,
         )
         consumer = EventConsumer(broker, settings, Inbox(db), clock)
-        runtime = Runtime(settings, clock, db, broker, publisher, relay, consumer, locks)
+        runtime = Runtime(settings, clock, db, broker, publisher, relay, consumer)
         app.state.runtime = runtime
         app.state.deps = await spec.build(runtime)
         consumer.attach()

@@ -13,7 +13,6 @@ from pydantic import Field
 
 from shared.cache import Expiring
 from shared.clock import Clock
-from shared.periodic import every
 from shared.runtime import Runtime, ServiceSpec, create_service_app
 from shared.settings import ServiceSettings
 
@@ -29,8 +28,6 @@ from .store import (
     MongoConfigStore,
     MongoTriageStore,
 )
-
-HOUR = 3600.0
 
 
 class TriageSettings(ServiceSettings):
@@ -71,11 +68,10 @@ async def build(runtime: Runtime) -> TriageDeps:
         auto_close_after=timedelta(hours=settings.auto_close_hours),
         config=Expiring(settings.config_ttl_seconds),
     )
-    await deps.store.recover()  # changes a writer claimed but did not apply before it died
+    await deps.store.track_open_items()  # rows a crash between an item and its row left out
     subscribe(runtime.consumer, deps)
     deps.loops.append(partial(sweep, deps, settings.sweep_seconds))
     deps.loops.append(partial(gauges, deps, settings.gauge_seconds))
-    deps.loops.append(partial(every, HOUR, deps.store.purge_claims, "purging old work-item claims"))
     return deps
 
 

@@ -1,8 +1,7 @@
-"""Small shared pieces: per-document locks, cursors, settings, the consumer's lag gauge."""
+"""Small shared pieces: cursors, settings, the consumer's lag gauge."""
 
 from __future__ import annotations
 
-import asyncio
 from types import SimpleNamespace
 
 import pytest
@@ -11,35 +10,8 @@ from aiokafka import TopicPartition
 from shared import metrics
 from shared.bus import EventConsumer
 from shared.errors import DomainError
-from shared.locks import KeyedLocks
 from shared.paging import decode_cursor, encode_cursor
 from shared.settings import ServiceSettings
-
-
-async def yield_to_other_tasks() -> None:
-    """Let every other ready task run once, as an awaited database call would."""
-    loop = asyncio.get_running_loop()
-    turn: asyncio.Future[None] = loop.create_future()
-    loop.call_soon(turn.set_result, None)
-    await turn
-
-
-async def test_writers_of_one_document_take_turns_and_the_lock_is_dropped_after() -> None:
-    locks = KeyedLocks()
-    inside: list[int] = []
-    overlaps = 0
-
-    async def write(n: int) -> None:
-        nonlocal overlaps
-        async with locks.hold("tickets:1"):
-            overlaps += len(inside)
-            inside.append(n)
-            await yield_to_other_tasks()
-            inside.remove(n)
-
-    await asyncio.gather(*(write(n) for n in range(20)))
-    assert overlaps == 0
-    assert len(locks) == 0
 
 
 def test_a_cursor_reads_back_and_a_forged_one_is_refused() -> None:

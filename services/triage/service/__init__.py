@@ -14,7 +14,7 @@ from shared.events import Event
 from shared.events.common import Person, TicketStatus
 from shared.events.triage import TicketStatusChanged, TicketStatusChangedData
 from shared.outbox import OutboxRelay
-from shared.revisions import rewrite
+from shared.versioned import rewrite
 
 from ..domain import PRIORITY_ORDER, TriageConfig, default_config, transition
 from ..store import WORK_ITEMS, AgentStore, ConfigStore, HistoryEntry, TriageStore, WorkItem

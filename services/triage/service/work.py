@@ -72,6 +72,10 @@ def assigned(
     return after, [*events, event]
 
 
+class Stale(Exception):
+    """The item changed after the read a decision was made from: decide again."""
+
+
 async def hand_to(
     ticket_id: str,
     agent: str | None,
@@ -79,14 +83,18 @@ async def hand_to(
     reason: str,
     deps: TriageDeps,
     extra: Sequence[Event[Any]] = (),
+    decided_from: WorkItem | None = None,
     **changes: Any,
 ) -> WorkItem:
     """Record the new assignee (their slot already taken) and free the previous one's slot;
-    if the change cannot be made, the new slot is freed again."""
+    if the change cannot be made, the new slot is freed again. With `decided_from`, the change
+    is made only to that very revision (else Stale): `changes` were decided from it."""
     now = deps.clock.now()
-    before = await get_work_item(ticket_id, deps)
+    before = decided_from or await get_work_item(ticket_id, deps)
 
     def decide(item: WorkItem) -> Change:
+        if decided_from is not None and item.revision != decided_from.revision:
+            raise Stale(ticket_id)
         after, events = assigned(item, agent, by, reason, now, **changes)
         return after, [*extra, *events]
 
@@ -136,6 +144,9 @@ async def assign(
     return await hand_to(ticket_id, agent_id, by, why, deps)
 
 
+MAX_ESCALATION_ATTEMPTS = 8
+
+
 async def escalate(
     ticket_id: str,
     trigger: str,
@@ -146,7 +157,26 @@ async def escalate(
     cause: Event[Any] | None = None,
 ) -> WorkItem | None:
     """Up a tier, to the on-call agent or to the supervisor (seed 004, slide 11); every agent
-    of the queue and the supervisors are alerted. Automatic ones skip tickets not in work."""
+    of the queue and the supervisors are alerted. Automatic ones skip tickets not in work.
+    The plan is made from one read of the item and written to that revision only; when the
+    item changed meanwhile, it is planned again from the new state."""
+    for _ in range(MAX_ESCALATION_ATTEMPTS):
+        try:
+            return await _escalate_once(ticket_id, trigger, by, reason, deps, symptoms, cause)
+        except Stale:
+            continue
+    raise Conflict(f"ticket {ticket_id} kept changing while it was escalated; try again")
+
+
+async def _escalate_once(
+    ticket_id: str,
+    trigger: str,
+    by: Person | None,
+    reason: str,
+    deps: TriageDeps,
+    symptoms: str,
+    cause: Event[Any] | None,
+) -> WorkItem | None:
     try:
         item = await get_work_item(ticket_id, deps)
     except NotFound:
@@ -190,9 +220,10 @@ async def escalate(
         by,
         why,
         deps,
+        extra=[event],
+        decided_from=item,
         tier=plan.tier,
         breaches=breaches,
-        extra=[event],
         escalations=item.escalations + 1,
     )
     await deps.agents.alert(

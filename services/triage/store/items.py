@@ -1,13 +1,24 @@
-"""Work items: one per ticket, each change a numbered revision claimed by a keyed insert."""
+"""Work items: one per ticket, each change a compare-and-set on its revision; and the open work,
+the live set of items not yet resolved or closed that worklists and gauges read.
+
+`work_items` grows with every ticket, and the local FerretDB answers only `_id` lookups from an
+index (any other filter reads the whole collection), so what is read on every worklist request
+and gauge round lives in `open_work`: one row per open item (queue, rank, due time, age), written
+after the item with the item's revision, removed when the item is done. A row can lag its item
+(a crash between the two writes, or two writers' rows landing out of order): the worklist reads
+the items of its rows by `_id` and puts right any row that disagrees, and start-up rebuilds rows
+from the open items (one pass).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
 
 from shared.db import Database, Document
 from shared.events import Event
@@ -20,20 +31,21 @@ from shared.events.common import (
     TicketType,
 )
 from shared.events.problems import Suggestion
-from shared.revisions import Revisioned
 from shared.runtime import IndexSpec
+from shared.versioned import Versioned
 
 from ..domain import DONE, WorkSummary
 
 WORK_ITEMS = "work_items"
+OPEN_WORK = "open_work"  # ticket -> the worklist row of an open item (the live set)
 CLOSE_DUE = "close_due"  # resolved items waiting for the quiet period: small, read by the sweep
+NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)  # rows without an SLA due time sort after the rest
+WORKLIST_ORDER = [("priority_rank", ASCENDING), ("due", ASCENDING), ("created_at", ASCENDING)]
 
 ITEM_INDEXES: list[IndexSpec] = [
-    (
-        WORK_ITEMS,
-        [("queue", ASCENDING), ("priority_rank", ASCENDING), ("created_at", ASCENDING)],
-        False,
-    ),
+    (OPEN_WORK, [("queue", ASCENDING), *WORKLIST_ORDER], False),
+    (WORK_ITEMS, [("status", ASCENDING)], False),  # the start-up pass over the open items
+    (CLOSE_DUE, [("due", ASCENDING)], False),
 ]
 
 
@@ -111,52 +123,57 @@ class TriageStore(Protocol):
     ) -> bool: ...
     async def queue_items(self, queue: str, limit: int) -> list[WorkItem]: ...
     async def open_work(self) -> list[WorkSummary]: ...
+    async def track_open_items(self) -> int: ...
     async def mark_close_due(self, ticket_id: str, due: datetime) -> None: ...
     async def unmark_close_due(self, ticket_id: str) -> None: ...
     async def close_due(self, now: datetime) -> list[str]: ...
-    async def recover(self) -> int: ...
-    async def purge_claims(self) -> int: ...
 
 
 class MongoTriageStore:
     def __init__(self, db: Database) -> None:
         self._items = db[WORK_ITEMS]
-        self._revised: Revisioned[WorkItem] = Revisioned(
+        self._revised: Versioned[WorkItem] = Versioned(
             db, WORK_ITEMS, WorkItem, encode=_stored, decode=_dated
         )
+        self._open = db[OPEN_WORK]
         self._close_due = db[CLOSE_DUE]
 
     async def insert_item(self, item: WorkItem, events: Sequence[Event[Any]]) -> bool:
         """False when the work item exists already (a redelivered ticket.created)."""
-        return await self._revised.insert(item.ticket_id, item, events)
+        if not await self._revised.insert(item.ticket_id, item, events):
+            return False
+        await self._track(item.model_copy(update={"revision": 0}))
+        return True
 
     async def get_item(self, ticket_id: str) -> WorkItem | None:
-        """The current state, with any change a writer claimed but did not write rolled in."""
         return await self._revised.get(ticket_id)
 
     async def save(self, before: WorkItem, after: WorkItem, events: Sequence[Event[Any]]) -> bool:
-        """Write the next revision; False when another writer (another replica) took it first
-        (shared/revisions.py)."""
-        return await self._revised.save(before.ticket_id, before.revision, after, events)
-
-    async def recover(self) -> int:
-        return await self._revised.recover()
-
-    async def purge_claims(self) -> int:
-        return await self._revised.purge()
+        """Write the next revision; False when another writer (another replica) came first
+        (shared/versioned.py)."""
+        if not await self._revised.save(before.ticket_id, before.revision, after, events):
+            return False
+        await self._track(after.model_copy(update={"revision": before.revision + 1}))
+        return True
 
     async def queue_items(self, queue: str, limit: int) -> list[WorkItem]:
-        """The queue's open items (the caller orders them: priority, SLA due time, age)."""
-        query = {"queue": queue, "status": {"$nin": ["resolved", "closed"]}}
-        docs = await self._items.find(query).to_list(None)
-        return [WorkItem.model_validate(_dated(d)) for d in docs]
+        """The first `limit` open items of the queue in worklist order: rows of the live set,
+        then their items by `_id`; a row its item contradicts is put right and left out."""
+        rows = await self._open.find({"queue": queue}).sort(WORKLIST_ORDER).to_list(limit)
+        ids = [row["_id"] for row in rows]
+        docs = await self._items.find({"_id": {"$in": ids}}).to_list(None)
+        items = {doc["_id"]: self._revised.load(doc) for doc in docs}
+        listed = []
+        for row in rows:
+            item = items.get(row["_id"])
+            if item is None or item.status in DONE or item.queue != queue:
+                await self._forget_row(row["_id"], item)
+                continue
+            listed.append(item)
+        return listed
 
     async def open_work(self) -> list[WorkSummary]:
-        """Queue, priority, status and age of every open item, for the backlog gauges: one pass
-        over the collection (FerretDB v1 scans it for any filter) with just those fields."""
-        query = {"status": {"$nin": [s.value for s in DONE]}}
-        fields = {"_id": 0, "queue": 1, "priority": 1, "status": 1, "created_at": 1}
-        docs = await self._items.find(query, fields).to_list(None)
+        """Queue, priority, status and age of every open item, for the backlog gauges."""
         return [
             WorkSummary(
                 queue=d["queue"],
@@ -164,8 +181,45 @@ class MongoTriageStore:
                 status=TicketStatus(d["status"]),
                 created_at=d["created_at"],
             )
-            for d in docs
+            for d in await self._open.find({}).to_list(None)
         ]
+
+    async def track_open_items(self) -> int:
+        """Rows for every open item (start-up: what a crash between an item and its row left
+        out); returns how many items were read."""
+        query = {"status": {"$nin": [s.value for s in DONE]}}
+        seen = 0
+        async for doc in self._items.find(query):
+            await self._track(self._revised.load(doc))
+            seen += 1
+        return seen
+
+    async def _track(self, item: WorkItem) -> None:
+        """Bring the item's row to this revision, unless a newer revision's row is there."""
+        newer = {"_id": item.ticket_id, "revision": {"$lt": item.revision}}
+        if item.status in DONE:
+            await self._open.delete_one(newer)
+            return
+        row = {
+            "queue": item.queue,
+            "priority": item.priority.value,
+            "priority_rank": item.priority_rank,
+            "due": item.sla_due_at or NO_DUE,
+            "status": item.status.value,
+            "created_at": item.created_at,
+            "revision": item.revision,
+        }
+        try:
+            await self._open.update_one(newer, {"$set": row}, upsert=True)
+        except DuplicateKeyError:
+            pass  # the row holds a newer revision already
+
+    async def _forget_row(self, ticket_id: str, item: WorkItem | None) -> None:
+        if item is None:
+            await self._open.delete_one({"_id": ticket_id})
+        else:
+            await self._open.delete_one({"_id": ticket_id, "revision": {"$lte": item.revision}})
+            await self._track(item)
 
     async def mark_close_due(self, ticket_id: str, due: datetime) -> None:
         await self._close_due.replace_one(
@@ -176,8 +230,9 @@ class MongoTriageStore:
         await self._close_due.delete_one({"_id": ticket_id})
 
     async def close_due(self, now: datetime) -> list[str]:
-        entries = await self._close_due.find().to_list(None)  # small: resolved, not yet closed
-        return [str(e["_id"]) for e in entries if e["due"] <= now]
+        """Resolved items whose quiet period is over (a small set: resolved, not yet closed)."""
+        entries = await self._close_due.find({"due": {"$lte": now}}).to_list(None)
+        return [str(e["_id"]) for e in entries]
 
 
 def _stored(state: Document) -> Document:

@@ -4,13 +4,13 @@ triage's configuration document."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from pydantic import BaseModel
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from shared.db import Database, Document, without_id
+from shared.db import Database, without_id
 from shared.runtime import IndexSpec
 
 from ..domain import Agent, TriageConfig
@@ -20,7 +20,6 @@ SLOTS = "agent_slots"  # "<agent>#<n>" -> ticket: n < capacity; small (open assi
 ALERTS = "agent_alerts"  # "<event id>:<agent>" -> an escalation an agent must look at
 TURNS = "assignment_turns"  # queue -> the agent who got its previous ticket
 CONFIG = "config"  # one document, "triage", with its revision
-CONFIG_REVISIONS = "config_revisions"  # "<n>": the claimed n-th configuration
 
 PEOPLE_INDEXES: list[IndexSpec] = [(AGENTS, [("queues", ASCENDING)], False)]
 
@@ -130,37 +129,23 @@ class ConfigStore(Protocol):
 
 
 class MongoConfigStore:
-    """The configuration as one document, changed by numbered revisions (keyed inserts), like
-    the work items: two supervisors saving at once never lose one of the changes silently."""
+    """The configuration as one document, changed by compare-and-set on its revision, like the
+    work items: two supervisors saving at once never lose one of the changes silently."""
 
     def __init__(self, db: Database) -> None:
         self._config = db[CONFIG]
-        self._revisions = db[CONFIG_REVISIONS]
 
     async def get_config(self) -> TriageConfig | None:
         doc = await self._config.find_one({"_id": "triage"})
-        revision = int(doc["revision"]) if doc else 0
-        while change := await self._revisions.find_one({"_id": str(revision + 1)}):
-            await self._apply(change["config"])
-            revision += 1
-            doc = change["config"]
         return TriageConfig.model_validate(without_id(doc)) if doc else None
 
     async def save_config(self, before: int, config: TriageConfig) -> bool:
         state = config.model_copy(update={"revision": before + 1}).model_dump(mode="json")
-        try:
-            await self._revisions.insert_one({"_id": str(before + 1), "config": state})
-        except DuplicateKeyError:
-            return False
-        await self._apply(state)
-        return True
-
-    async def _apply(self, state: dict[str, Any]) -> None:
-        """Bring the document to a claimed state. Two first writes racing (a save and a read
-        rolling forward) both upsert: FerretDB lets one insert and refuses the other, which then
-        replaces what is there."""
-        doc: Document = {"_id": "triage", **state}
-        try:
-            await self._config.replace_one({"_id": "triage"}, doc, upsert=True)
-        except DuplicateKeyError:
-            await self._config.replace_one({"_id": "triage"}, doc)
+        if before == 0:  # the first configuration: of two first writers one insert wins
+            try:
+                await self._config.insert_one({"_id": "triage", **state})
+            except DuplicateKeyError:
+                return False
+            return True
+        done = await self._config.replace_one({"_id": "triage", "revision": before}, state)
+        return done.matched_count == 1
