@@ -16,6 +16,7 @@ between hands the attempt out again, and the caller, finding its record settled,
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -71,10 +72,14 @@ class DeliveryQueue:
             return False
         return True
 
-    async def take(self, now: datetime) -> Attempt | None:
-        """Lease the next due delivery's next attempt to this replica; None when none is due."""
+    async def take(self, now: datetime, skip: Collection[str] = ()) -> Attempt | None:
+        """Lease the next due delivery's next attempt to this replica; None when none is due.
+        `skip`: ids this round has tried already (a retry may be due again at once)."""
+        query: Document = {"due_at": {"$lte": now}}
+        if skip:
+            query["_id"] = {"$nin": list(skip)}
         doc = await self._items.find_one_and_update(
-            {"due_at": {"$lte": now}},
+            query,
             {"$inc": {"attempts": 1}, "$set": {"due_at": now + self.policy.lease}},
             sort=[("due_at", ASCENDING)],
             return_document=ReturnDocument.AFTER,

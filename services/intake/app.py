@@ -20,7 +20,15 @@ from .handlers import subscribe
 from .service import IntakeDeps
 from .service.notify import Mailer, SmtpConfig
 from .smtp import open_listener, serve
-from .store import INDEXES, NOTIFICATIONS, QUARANTINE, TICKETS, MongoBlobs, MongoIntakeStore
+from .store import (
+    INDEXES,
+    NOTIFICATIONS,
+    QUARANTINE,
+    TICKETS,
+    MongoBlobs,
+    MongoIntakeStore,
+    MongoNotificationStore,
+)
 
 TRANSPORT_FACTOR = 4
 
@@ -87,9 +95,18 @@ async def build(runtime: Runtime) -> IntakeDeps:
     store = MongoIntakeStore(runtime.db)
     settings = runtime.settings
     assert isinstance(settings, IntakeSettings), "intake runs with IntakeSettings"
+    await store.start()
+    smtp = SmtpConfig(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.mail_from,
+        settings.notify_attempts,
+        settings.notify_backoff_seconds,
+    )
+    notes = MongoNotificationStore(runtime.db, smtp.policy())
     deps = IntakeDeps(
         store=store,
-        notes=store,
+        notes=notes,
         relay=runtime.relay,
         clock=runtime.clock,
         blobs=MongoBlobs(runtime.db),
@@ -98,17 +115,9 @@ async def build(runtime: Runtime) -> IntakeDeps:
         file_limits=FileLimits(settings.max_attachment_bytes, settings.max_attachments),
         stranger_mail=settings.stranger_mail,
         storm_limit=settings.mail_storm_limit,
-        next_seq=await store.highest_seq() + 1,
     )
     subscribe(runtime.consumer, deps)
-    smtp = SmtpConfig(
-        settings.smtp_host,
-        settings.smtp_port,
-        settings.mail_from,
-        settings.notify_attempts,
-        settings.notify_backoff_seconds,
-    )
-    deps.loops.append(Mailer(store, runtime.relay, runtime.clock, smtp, deps.mail_due).run)
+    deps.loops.append(Mailer(notes, runtime.relay, runtime.clock, smtp, deps.mail_due).run)
     if settings.smtp_listen_port:
         server = await open_listener(
             deps, settings.smtp_listen_host, settings.smtp_listen_port, settings.transport_limit

@@ -34,8 +34,7 @@ from ..domain import (
 )
 from ..store import TICKETS, BlobStore, IntakeStore, NotificationStore, attachment_blob
 
-MAX_NUMBER_ATTEMPTS = 200
-RESYNC_AFTER = 16
+MAX_NUMBER_ATTEMPTS = 5
 
 
 @dataclass
@@ -52,13 +51,9 @@ class IntakeDeps:
     """A stranger writing into a ticket: a new linked ticket, or "quarantine" for review."""
     storm_limit: int = 20
     """New tickets one sender may open by mail per hour before more are held (0: no limit)."""
-    next_seq: int = 0
     mail_due: asyncio.Event = field(default_factory=asyncio.Event)
     loops: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     """What runs beside the API while the service runs: the mailer, the SMTP listener."""
-    # One allocation at a time per process: requests of one replica never race each other for
-    # a number; only another replica can take one first, and then we move past it.
-    numbering: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 async def open_ticket(request: OpenTicketRequest, user: Principal, deps: IntakeDeps) -> Ticket:
@@ -100,7 +95,7 @@ async def record_ticket(
             "messages": [opening, *draft.messages[1:]],
         }
     )
-    async with deps.numbering, deps.relay.writing(TICKETS, draft.id):
+    async with deps.relay.writing(TICKETS, draft.id):
         ticket = await _insert_numbered(draft, now, deps)
     metrics.TICKETS_CREATED.labels(request.channel.value).inc()
     return ticket
@@ -143,19 +138,13 @@ async def organization_of(email: str | None, deps: IntakeDeps) -> Organization |
 
 
 async def _insert_numbered(draft: Ticket, now: datetime, deps: IntakeDeps) -> Ticket:
-    """Insert under the next free number; the unique index decides between replicas."""
-    seq = max(deps.next_seq, 1)
-    for attempt in range(1, MAX_NUMBER_ATTEMPTS + 1):
-        ticket = numbered(draft, seq)
+    """Insert under the next number of the counter (one atomic increment: every replica gets
+    its own). A clash means a number was given before the counter existed: take the next."""
+    for _ in range(MAX_NUMBER_ATTEMPTS):
+        ticket = numbered(draft, await deps.store.next_seq())
         if await deps.store.insert_ticket(ticket, created_events(ticket, now)):
-            deps.next_seq = seq + 1
             return ticket
         metrics.NUMBER_CONFLICTS.inc()
-        # Another replica took it: probe upwards (an insert is cheap); reading the highest
-        # number scans every ticket on FerretDB, so only when far behind.
-        seq += 1
-        if attempt % RESYNC_AFTER == 0:
-            seq = max(seq, await deps.store.highest_seq() + 1)
     raise DomainError("could not allocate a ticket number; try again")
 
 

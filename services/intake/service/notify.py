@@ -12,6 +12,7 @@ from typing import Any
 import aiosmtplib
 
 from shared.clock import Clock
+from shared.deliveries import Attempt, RetryPolicy
 from shared.events import Event
 from shared.events.common import Channel
 from shared.events.intake import (
@@ -25,7 +26,7 @@ from shared.outbox import OutboxRelay
 
 from .. import metrics
 from ..domain import Organization, covers
-from ..domain.notify import Notification, Recipient, compose, next_attempt, to_email
+from ..domain.notify import Notification, Recipient, compose, to_email
 from ..store import NOTIFICATIONS, NotificationStore
 from . import IntakeDeps
 
@@ -35,8 +36,8 @@ TOO_LATE = timedelta(days=1)
 ADVISORY_TOO_LATE = timedelta(days=7)
 """An advisory stays news longer, unless the window it announces is over."""
 MAX_ADDRESSED = 10_000
-ORPHAN_AFTER = timedelta(minutes=1)
-"""A queue entry this old without its notification was left by a write that crashed."""
+MAX_BACKOFF_SECONDS = 3600.0
+ROUND = 200  # notifications tried at most in one round of the mailer
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,11 @@ class SmtpConfig:
     attempts: int
     backoff_seconds: float
     timeout_seconds: float = 10.0
+
+    def policy(self) -> RetryPolicy:
+        """An attempt not settled within two SMTP exchanges was cut short: it may be retaken."""
+        lease = timedelta(seconds=2 * self.timeout_seconds)
+        return RetryPolicy(self.attempts, self.backoff_seconds, MAX_BACKOFF_SECONDS, lease)
 
 
 async def queue_acknowledgement(event: TicketCreated, deps: IntakeDeps) -> None:
@@ -162,7 +168,7 @@ async def _queue(note: Notification, deps: IntakeDeps) -> bool:
 
 
 class Mailer:
-    """Sends what is due; one attempt is claimed by one replica through a unique insert."""
+    """Sends what is due; each attempt is leased to one replica (shared.deliveries)."""
 
     def __init__(
         self,
@@ -192,46 +198,28 @@ class Mailer:
                 pass
 
     async def send_due(self) -> int:
+        """Try each due notification once; returns how many were sent."""
         sent = 0
-        now = self._clock.now()
-        for note_id, due_at in await self._notes.due_notifications(now):
-            note = await self._notes.get_notification(note_id)
-            if note is None and now - due_at < ORPHAN_AFTER:
-                continue  # queued a moment ago; the notification itself is being written
-            if note is None or note.status != "pending":
-                await self._notes.unqueue(note_id)  # settled, or left by a crashed write
-                continue
-            claimed = await self._claim(note)
-            if claimed is None:
-                continue
-            if claimed.attempts >= self._smtp.attempts:  # interrupted attempts used them up
-                await self._failed(claimed)
+        tried: list[str] = []
+        while len(tried) < ROUND:
+            taken = await self._notes.take(self._clock.now(), tried)
+            if taken is None:
+                break
+            attempt, note = taken
+            tried.append(attempt.id)
+            if note is None or note.status != "pending":  # never recorded, or settled already
+                await self._notes.queue.done(attempt)
+            elif attempt.exhausted:  # interrupted attempts used them up
+                error = attempt.last_error or "attempts interrupted"
+                failed = {"status": "failed", "attempts": attempt.number - 1, "last_error": error}
+                await self._settle(attempt, note.model_copy(update=failed), NotificationFailed)
             else:
-                sent += await self._attempt(claimed)
+                sent += await self._attempt(attempt, note)
         return sent
 
-    async def _claim(self, note: Notification) -> Notification | None:
-        """The next attempt, claimed for this replica; None while another replica holds it.
-
-        A claim older than a whole SMTP exchange belongs to a replica that died mid-attempt:
-        that attempt counts as failed and the next one is claimed instead, so a crash
-        neither loses the notification nor sends it twice at once.
-        """
-        attempt = note.attempts + 1
-        stale = timedelta(seconds=2 * self._smtp.timeout_seconds)
-        while not await self._notes.claim_attempt(note.id, attempt, self._clock.now()):
-            claimed_at = await self._notes.claimed_at(note.id, attempt)
-            if claimed_at is None or self._clock.now() - claimed_at < stale:
-                return None
-            note = note.model_copy(
-                update={"attempts": attempt, "last_error": "attempt interrupted"}
-            )
-            attempt += 1
-        return note
-
-    async def _attempt(self, note: Notification) -> int:
+    async def _attempt(self, attempt: Attempt, note: Notification) -> int:
         now = self._clock.now()
-        tried = note.model_copy(update={"attempts": note.attempts + 1})
+        tried = note.model_copy(update={"attempts": attempt.number})
         try:
             await aiosmtplib.send(
                 to_email(note, self._smtp.sender, now),
@@ -241,22 +229,23 @@ class Mailer:
             )
         except (aiosmtplib.SMTPException, OSError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
-            await self._failed(tried.model_copy(update={"last_error": error}))
+            tried = tried.model_copy(update={"last_error": error})
+            if await self._notes.queue.retry(attempt, self._clock.now(), error):
+                await self._notes.record_attempt(tried)
+                metrics.NOTIFICATIONS.labels(note.kind, "retry").inc()
+            else:
+                failed = tried.model_copy(update={"status": "failed"})
+                await self._settle(attempt, failed, NotificationFailed)
             return 0
         done = {"status": "sent", "sent_at": now, "last_error": None}
-        await self._settle(tried.model_copy(update=done), NotificationSent)
+        await self._settle(attempt, tried.model_copy(update=done), NotificationSent)
         return 1
 
-    async def _failed(self, note: Notification) -> None:
-        if note.attempts < self._smtp.attempts:
-            at = next_attempt(note.attempts, self._clock.now(), self._smtp.backoff_seconds)
-            await self._notes.retry_later(note, at)
-            metrics.NOTIFICATIONS.labels(note.kind, "retry").inc()
-            return
-        await self._settle(note.model_copy(update={"status": "failed"}), NotificationFailed)
-
     async def _settle(
-        self, note: Notification, kind: type[NotificationSent] | type[NotificationFailed]
+        self,
+        attempt: Attempt,
+        note: Notification,
+        kind: type[NotificationSent] | type[NotificationFailed],
     ) -> None:
         event = kind.create(
             source="intake",
@@ -273,7 +262,7 @@ class Mailer:
             ),
         )
         async with self._relay.writing(NOTIFICATIONS, note.id):
-            await self._notes.settle(note, [event])
+            await self._notes.settle(attempt, note, [event])
         metrics.NOTIFICATIONS.labels(note.kind, note.status).inc()
 
 

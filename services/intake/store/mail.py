@@ -1,0 +1,133 @@
+"""Mail: Message-IDs of ours and of what came in, the quarantine, and the notifications we send
+with their delivery queue (shared.deliveries: each attempt leased to one replica)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+
+from shared.db import Database, Document, IndexSpec, without_id
+from shared.deliveries import Attempt, DeliveryQueue, RetryPolicy
+from shared.events import Event
+from shared.outbox import OUTBOX, push_events, serialise
+
+from ..domain.notify import Notification
+from .keyed import insert_new as _insert_new
+
+MAIL_IDS = "mail_message_ids"
+SEEN = "inbound_seen"  # Message-IDs of inbound mail seen at least once
+QUARANTINE = "quarantine"
+RELEASES = "quarantine_releases"
+NOTIFICATIONS = "notifications"
+NOTES_BY = "notifications_by"  # "ticket_id:<id>" / "advisory_id:<id>" -> its notification ids
+MAIL_QUEUE = "mail_queue"  # the notifications still to send (shared.deliveries)
+IDS_PER_READ = 500  # an `$in` of ids the local store answers from its index
+
+MAIL_INDEXES: list[IndexSpec] = [
+    (QUARANTINE, [("received_at", DESCENDING)], False),
+    (MAIL_QUEUE, [("due_at", ASCENDING)], False),
+]
+
+
+class MongoMailbox:
+    def __init__(self, db: Database) -> None:
+        self._mail_ids = db[MAIL_IDS]
+        self._seen = db[SEEN]
+        self._quarantine = db[QUARANTINE]
+        self._releases = db[RELEASES]
+
+    async def remember_mail_id(self, mail_id: str, ticket_id: str) -> None:
+        await _insert_new(self._mail_ids, {"_id": mail_id, "ticket_id": ticket_id})
+
+    async def first_sight(self, mail_id: str) -> bool:
+        """True the first time an inbound Message-ID is seen (a keyed insert)."""
+        return await _insert_new(self._seen, {"_id": mail_id})
+
+    async def ticket_for_mail_id(self, mail_id: str) -> str | None:
+        doc = await self._mail_ids.find_one({"_id": mail_id})
+        return str(doc["ticket_id"]) if doc else None
+
+    async def quarantine(self, item: Document, events: Sequence[Event[Any]]) -> None:
+        await self._quarantine.insert_one({**item, OUTBOX: serialise(events)})
+
+    async def get_quarantined(self, item_id: str) -> Document | None:
+        return await self._quarantine.find_one({"_id": item_id}, {OUTBOX: 0})
+
+    async def claim_release(self, item_id: str, by: str, at: datetime) -> bool:
+        """One release per message, even when two agents press at once: a keyed insert."""
+        return await _insert_new(self._releases, {"_id": item_id, "by": by, "at": at})
+
+    async def unclaim_release(self, item_id: str) -> None:
+        await self._releases.delete_one({"_id": item_id})
+
+    async def mark_released(self, item_id: str, ticket_id: str, by: str, at: datetime) -> None:
+        update = {"released": True, "ticket_id": ticket_id, "released_by": by, "released_at": at}
+        await self._quarantine.update_one({"_id": item_id}, {"$set": update})
+
+    async def list_quarantine(self, limit: int) -> list[Document]:
+        cursor = self._quarantine.find({}, {"raw": 0, OUTBOX: 0}).sort("received_at", DESCENDING)
+        return await cursor.limit(limit).to_list(limit)
+
+
+class MongoNotificationStore:
+    """Notifications (the record the API shows, with its events) and their delivery queue."""
+
+    def __init__(self, db: Database, policy: RetryPolicy) -> None:
+        self._notes = db[NOTIFICATIONS]
+        self._by = db[NOTES_BY]
+        self.queue = DeliveryQueue(db, MAIL_QUEUE, policy)
+
+    async def queue_notification(self, note: Notification, at: datetime) -> bool:
+        """Record it, then queue it; False when it was recorded already. A repeat of a queueing
+        that a crash cut short queues what is still pending."""
+        for about in ("ticket_id", "advisory_id"):
+            if key := getattr(note, about):
+                await self._by.update_one(
+                    {"_id": f"{about}:{key}"}, {"$addToSet": {"ids": note.id}}, upsert=True
+                )
+        created = await _insert_new(self._notes, {"_id": note.id, **note.model_dump()})
+        stored = note if created else await self.get_notification(note.id)
+        if stored is not None and stored.status == "pending":
+            await self.queue.enqueue(note.id, {}, at)
+        return created
+
+    async def take(
+        self, now: datetime, skip: Sequence[str]
+    ) -> tuple[Attempt, Notification | None] | None:
+        """The next due attempt, leased here, with its notification (None: never recorded)."""
+        attempt = await self.queue.take(now, skip)
+        if attempt is None:
+            return None
+        return attempt, await self.get_notification(attempt.id)
+
+    async def get_notification(self, notification_id: str) -> Notification | None:
+        doc = await self._notes.find_one({"_id": notification_id})
+        return Notification.model_validate(without_id(doc)) if doc else None
+
+    async def record_attempt(self, note: Notification) -> None:
+        await self._notes.update_one({"_id": note.id}, {"$set": note.model_dump(exclude={"id"})})
+
+    async def settle(
+        self, attempt: Attempt, note: Notification, events: Sequence[Event[Any]]
+    ) -> None:
+        """Sent or given up: record it with its event, then take it off the queue."""
+        await self._notes.update_one(
+            {"_id": note.id},
+            {"$set": note.model_dump(exclude={"id"}), **push_events(events)},
+        )
+        await self.queue.done(attempt)
+
+    async def notifications_of(self, about: str, key: str) -> list[Notification]:
+        """A ticket's ("ticket_id") or an advisory's ("advisory_id") notifications."""
+        index = await self._by.find_one({"_id": f"{about}:{key}"})
+        ids = list(index["ids"]) if index else []
+        notes = []
+        for start in range(0, len(ids), IDS_PER_READ):
+            batch = {"_id": {"$in": ids[start : start + IDS_PER_READ]}}
+            notes += [
+                Notification.model_validate(without_id(d)) async for d in self._notes.find(batch)
+            ]
+        return sorted(notes, key=lambda n: (n.created_at, n.id))
