@@ -1,9 +1,12 @@
 """Business time on the SLA calendars: office hours in local time across midnights, weekends,
-public holidays and DST changes, two intervals a day, and 24x7."""
+public holidays and DST changes, two intervals a day, and 24x7. The moments the properties draw
+come in several zones, on purpose inside the missing hour and both folds of the repeated hour
+of each 2026 DST change: the answers depend on the instant only, never on the zone it is in."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +20,8 @@ from services.sla.domain import Calendar, add_business, always_on, business_seco
 from services.sla.domain.calendar import QUIET_GRACE, closed_until, open_intervals
 
 STOCKHOLM, WARSAW = ZoneInfo("Europe/Stockholm"), ZoneInfo("Europe/Warsaw")
+MOSCOW, NEW_YORK = ZoneInfo("Europe/Moscow"), ZoneInfo("America/New_York")
+LORD_HOWE = ZoneInfo("Australia/Lord_Howe")  # half-hour DST, changes in April and October
 SE = office("office-se", "Europe/Stockholm", "SE")
 PL = office("office-pl", "Europe/Warsaw", "PL")
 US = office("office-us", "America/New_York", "US")
@@ -28,6 +33,12 @@ LUNCH = Calendar(
 )
 ON = always_on()
 OFFICES = [SE, PL, US, LUNCH]
+# Open only in the small hours of Sunday, when Europe and Lord Howe change their clocks.
+NIGHT = Calendar(id="night-se", time_zone="Europe/Stockholm", hours={6: [(time(1), time(4))]})
+NIGHT_LHI = Calendar(
+    id="night-lhi", time_zone="Australia/Lord_Howe", hours={6: [(time(1), time(3))]}
+)
+SHIFTS = [*OFFICES, NIGHT, NIGHT_LHI]
 HOUR = 3600.0
 
 # DST weekends (SE and PL change together), Christmas, Midsummer Eve, 1 and 3 May, New Year.
@@ -36,7 +47,38 @@ ANCHORS += [date(2026, 12, 25), date(2026, 6, 19), date(2027, 6, 25), date(2026,
 ANCHORS += [date(2027, 5, 3), date(2027, 1, 1), date(2027, 12, 25)]
 SPECIAL_DAYS = [anchor + timedelta(days=d) for anchor in ANCHORS for d in range(-3, 4)]
 EDGES = [0, 8 * 3600, 12 * 3600, 13 * 3600, 17 * 3600, 86_399]
-ZONES = [STOCKHOLM, WARSAW, ZoneInfo("America/New_York"), UTC]
+ZONES: list[tzinfo] = [UTC, STOCKHOLM, WARSAW, MOSCOW, NEW_YORK, LORD_HOWE]
+
+
+def _offset(moment: datetime, zone: ZoneInfo) -> timedelta:
+    return moment.astimezone(zone).utcoffset() or timedelta()
+
+
+def _offset_changes(zone: ZoneInfo, year: int) -> list[tuple[datetime, timedelta, timedelta]]:
+    """The UTC instants in `year` at which `zone`'s offset changes, with the offsets either side."""
+    found = []
+    hour = datetime(year, 1, 1, tzinfo=UTC)
+    while hour.year == year:
+        before, after = _offset(hour, zone), _offset(hour + timedelta(hours=1), zone)
+        if after != before:
+            minutes = (hour + timedelta(minutes=m) for m in range(1, 61))
+            found.append((next(m for m in minutes if _offset(m, zone) == after), before, after))
+        hour += timedelta(hours=1)
+    return found
+
+
+def _odd_hours(zone: ZoneInfo) -> list[tuple[ZoneInfo, datetime, timedelta]]:
+    """Each change's odd stretch of wall-clock time (naive start, length): missing when the
+    clocks go forward, repeated (fold 0 then 1) when they go back."""
+    return [
+        (zone, (change + min(a, b)).replace(tzinfo=None), abs(b - a))
+        for change, a, b in _offset_changes(zone, 2026)
+    ]
+
+
+ODD_HOURS = [
+    odd for zone in (STOCKHOLM, WARSAW, MOSCOW, NEW_YORK, LORD_HOWE) for odd in _odd_hours(zone)
+]
 
 
 def _local(day: date, second: int, zone: ZoneInfo, fold: int) -> datetime:
@@ -56,12 +98,36 @@ any_moments = st.datetimes(
     max_value=datetime(2027, 12, 31),
     timezones=st.sampled_from(ZONES),
 )
-moments = st.one_of(special_moments, any_moments)
+
+
+@st.composite
+def dst_moments(draw: st.DrawFn) -> datetime:
+    """A wall-clock time in or near a DST change's missing or repeated stretch, either fold.
+    The moments of one example share the stretch, so that two of them in one zone meet there
+    often, where their wall-clock order and their real order can differ."""
+    zone, begins, length = draw(st.shared(st.sampled_from(ODD_HOURS), key="odd-hours"))
+    micros = length // timedelta(microseconds=1)
+    edges = st.sampled_from([0, 1, micros // 2, micros - 1, micros, -1])
+    around = st.integers(-2 * micros, 3 * micros)
+    wall = begins + timedelta(microseconds=draw(st.one_of(edges, around)))
+    return wall.replace(tzinfo=zone, fold=draw(st.integers(0, 1)))
+
+
+moments = st.one_of(special_moments, any_moments, dst_moments())
 TEN_DAYS = 10 * 9 * HOUR
 durations = st.one_of(
     st.integers(0, int(TEN_DAYS)), st.floats(0, TEN_DAYS, allow_nan=False, allow_infinity=False)
 )
-calendars = st.sampled_from([*OFFICES, ON])
+calendars = st.sampled_from([*SHIFTS, ON])
+
+
+def utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def in_order(*found: datetime) -> list[datetime]:
+    """By instant: two datetimes of one zone compare by wall clock, wrong in a repeated hour."""
+    return sorted(found, key=utc)
 
 
 def at(day: date, hour: int, zone: ZoneInfo = STOCKHOLM) -> datetime:
@@ -86,22 +152,20 @@ def test_the_business_time_up_to_a_deadline_is_the_time_that_was_added(
     assert business_seconds(calendar, start, due) == pytest.approx(seconds, abs=1e-6)
 
 
-@given(st.sampled_from(OFFICES), moments, moments, moments)
+@given(st.sampled_from(SHIFTS), moments, moments, moments)
 def test_business_time_over_two_stretches_adds_up_to_the_whole(
     calendar: Calendar, x: datetime, y: datetime, z: datetime
 ) -> None:
-    a, b, c = sorted((x, y, z))
+    a, b, c = in_order(x, y, z)
     whole = business_seconds(calendar, a, c)
     halves = business_seconds(calendar, a, b) + business_seconds(calendar, b, c)
     assert halves == pytest.approx(whole, abs=1e-6)
     assert 0 <= business_seconds(calendar, a, b) <= whole
 
 
-WALL_CLOCK_24X7 = (
-    "24x7 subtracts and adds wall-clock time when the moments carry the same zone "
-    "(plain datetime arithmetic), so a Stockholm day over the spring change counts 24 h, not 23 h"
-)
 SATURDAY_NOON = datetime(2026, 3, 28, 12, tzinfo=STOCKHOLM)
+IN_THE_GAP = datetime(2026, 3, 29, 2, 55, tzinfo=STOCKHOLM)  # 02:00-03:00 does not exist
+AFTER_JUMP = datetime(2026, 3, 29, 3, tzinfo=STOCKHOLM)
 SUNDAY_NOON = datetime(2026, 3, 29, 12, tzinfo=STOCKHOLM)
 
 
@@ -110,7 +174,7 @@ SUNDAY_NOON = datetime(2026, 3, 29, 12, tzinfo=STOCKHOLM)
 def test_round_the_clock_time_adds_up_whatever_zone_the_moments_are_in(
     x: datetime, y: datetime, z: datetime
 ) -> None:
-    a, b, c = sorted((x, y, z))
+    a, b, c = in_order(x, y, z)
     halves = business_seconds(ON, a, b) + business_seconds(ON, b, c)
     assert halves == pytest.approx(business_seconds(ON, a, c), abs=1e-6)
 
@@ -120,13 +184,57 @@ def test_round_the_clock_counts_the_short_night_of_the_spring_change_as_23_hours
     assert add_business(ON, SATURDAY_NOON, 24 * HOUR) == SUNDAY_NOON + timedelta(hours=1)
 
 
+@example(ON, IN_THE_GAP, AFTER_JUMP)
 @given(calendars, moments, moments)
 def test_business_time_is_never_negative_even_backwards(
     calendar: Calendar, start: datetime, end: datetime
 ) -> None:
     assert business_seconds(calendar, start, end) >= 0
-    if end <= start:
+    if utc(end) <= utc(start):
         assert business_seconds(calendar, start, end) == 0
+
+
+@example(IN_THE_GAP, AFTER_JUMP)
+@given(moments, moments)
+def test_round_the_clock_time_is_the_time_that_really_passes_or_none(
+    start: datetime, end: datetime
+) -> None:
+    passed = (utc(end) - utc(start)).total_seconds()
+    assert business_seconds(ON, start, end) == max(passed, 0.0)
+
+
+@given(calendars, moments, moments)
+def test_adding_the_business_time_between_two_moments_reaches_the_first_with_all_of_it(
+    calendar: Calendar, start: datetime, end: datetime
+) -> None:
+    used = business_seconds(calendar, start, end)
+    due = add_business(calendar, start, used)
+    assert utc(start) <= due <= max(utc(start), utc(end))
+    assert business_seconds(calendar, start, due) == pytest.approx(used, abs=1e-6)
+    if used > 0:  # and not a moment earlier
+        assert business_seconds(calendar, start, due - timedelta(milliseconds=1)) < used
+    if calendar.always_on:
+        assert due == max(utc(start), utc(end))
+
+
+@given(calendars, moments, moments, st.sampled_from(ZONES), durations)
+def test_the_same_instants_give_the_same_answers_in_any_zone(
+    calendar: Calendar, start: datetime, end: datetime, zone: tzinfo, seconds: float
+) -> None:
+    here, there = start.astimezone(zone), end.astimezone(zone)
+    assert business_seconds(calendar, here, there) == business_seconds(calendar, start, end)
+    assert add_business(calendar, here, seconds) == add_business(calendar, start, seconds)
+    assert closed_until(calendar, here) == closed_until(calendar, start)
+    if not calendar.always_on:  # a 24x7 calendar has no intervals to walk
+        assert next(open_intervals(calendar, here)) == next(open_intervals(calendar, start))
+
+
+@given(calendars, moments, st.timedeltas(timedelta(0), timedelta(hours=12)))
+def test_quiet_hours_end_after_the_moment_they_are_asked_about(
+    calendar: Calendar, now: datetime, grace: timedelta
+) -> None:
+    opens = closed_until(calendar, now, grace)
+    assert opens is None or opens > utc(now)
 
 
 @given(calendars, moments, durations, durations)
@@ -134,10 +242,14 @@ def test_a_longer_target_is_never_due_earlier(
     calendar: Calendar, start: datetime, x: float, y: float
 ) -> None:
     shorter, longer = sorted((x, y))
-    assert start <= add_business(calendar, start, shorter) <= add_business(calendar, start, longer)
+    assert (
+        utc(start)
+        <= add_business(calendar, start, shorter)
+        <= add_business(calendar, start, longer)
+    )
 
 
-@given(st.sampled_from(OFFICES), moments, st.floats(1e-6, TEN_DAYS))
+@given(st.sampled_from(SHIFTS), moments, st.floats(1e-6, TEN_DAYS))
 def test_a_deadline_falls_in_opening_hours_never_at_night_weekends_or_holidays(
     calendar: Calendar, start: datetime, seconds: float
 ) -> None:
@@ -148,19 +260,22 @@ def test_a_deadline_falls_in_opening_hours_never_at_night_weekends_or_holidays(
 def test_nothing_left_to_add_is_due_at_once_even_at_night(
     calendar: Calendar, start: datetime, seconds: float
 ) -> None:
-    assert add_business(calendar, start, seconds) == start
+    assert add_business(calendar, start, seconds) == utc(start)
 
 
+@example(ON, AFTER_JUMP)  # the grace before it lies in the missing hour
 @given(calendars, moments)
 def test_quiet_hours_last_from_a_while_after_closing_to_the_next_opening(
     calendar: Calendar, now: datetime
 ) -> None:
     opens = closed_until(calendar, now)
+    instant = utc(now)  # plain datetime arithmetic in one zone is wall-clock time, not elapsed
     if opens is None:  # open now, or closed less than the grace ago
-        assert business_seconds(calendar, now - QUIET_GRACE, now + timedelta(microseconds=1)) > 0
+        after = instant + timedelta(microseconds=1)
+        assert business_seconds(calendar, instant - QUIET_GRACE, after) > 0
     else:
-        assert business_seconds(calendar, now - QUIET_GRACE, now) == 0
-        assert opens > now and business_seconds(calendar, now, opens) == 0
+        assert business_seconds(calendar, instant - QUIET_GRACE, now) == 0
+        assert opens > instant and business_seconds(calendar, now, opens) == 0
         assert business_seconds(calendar, opens, opens + timedelta(minutes=1)) == 60
 
 
@@ -228,8 +343,17 @@ def test_the_office_opens_at_eight_local_time_on_both_sides_of_a_dst_change(
 def test_a_night_shift_over_a_dst_change_counts_the_hours_that_really_pass(
     sunday: date, hours: int
 ) -> None:
-    night = Calendar(id="night-se", time_zone="Europe/Stockholm", hours={6: [(time(1), time(4))]})
-    assert business_seconds(night, at(sunday, 0), at(sunday, 12)) == hours * HOUR
+    assert business_seconds(NIGHT, at(sunday, 0), at(sunday, 12)) == hours * HOUR
+
+
+@pytest.mark.parametrize(
+    ("sunday", "minutes"),
+    [(date(2026, 4, 5), 150), (date(2026, 10, 4), 90), (date(2026, 11, 1), 120)],
+    ids=["fall-back", "spring-forward", "ordinary"],
+)
+def test_lord_howe_moves_its_clocks_by_half_an_hour(sunday: date, minutes: int) -> None:
+    start = at(sunday, 0, LORD_HOWE)
+    assert business_seconds(NIGHT_LHI, start, start + timedelta(hours=12)) == minutes * 60
 
 
 def test_a_custom_closed_day_is_skipped() -> None:
@@ -309,3 +433,48 @@ def test_intervals_that_touch_without_overlapping_are_accepted() -> None:
     calendar = Calendar(id="split", hours={0: [(time(13), time(17)), (time(8), time(13))]})
     monday = datetime(2026, 1, 12, tzinfo=UTC)
     assert business_seconds(calendar, monday, monday + timedelta(days=1)) == 9 * HOUR
+
+
+@pytest.mark.parametrize("fold", [0, 1])
+def test_round_the_clock_time_from_the_missing_hour_is_never_negative(fold: int) -> None:
+    start = IN_THE_GAP.replace(fold=fold)  # fold 0: 01:55 UTC, after the jump; fold 1: 00:55
+    passed = (utc(AFTER_JUMP) - utc(start)).total_seconds()
+    assert business_seconds(ON, start, AFTER_JUMP) == max(passed, 0.0) == 300 * fold
+
+
+def test_the_repeated_hour_counts_by_the_time_that_passes_not_by_the_wall_clock() -> None:
+    first = datetime(2026, 10, 25, 2, 45, tzinfo=STOCKHOLM)  # 00:45 UTC, summer time
+    second = datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=STOCKHOLM)  # 01:30 UTC, winter time
+    assert business_seconds(NIGHT, first, second) == 45 * 60
+    assert business_seconds(NIGHT, second, first) == 0
+    assert add_business(NIGHT, first, 45 * 60) == utc(second)
+
+
+NAIVE = datetime(2026, 1, 12, 9)  # a Monday, but where?
+NAIVE_CALLS: dict[str, Callable[[], object]] = {
+    "business-seconds-start": lambda: business_seconds(SE, NAIVE, at(date(2026, 1, 12), 17)),
+    "business-seconds-end": lambda: business_seconds(ON, at(date(2026, 1, 12), 8), NAIVE),
+    "add-business": lambda: add_business(ON, NAIVE, 0),
+    "closed-until": lambda: closed_until(SE, NAIVE),
+    "open-intervals": lambda: open_intervals(SE, NAIVE),
+}
+
+
+@pytest.mark.parametrize("call", NAIVE_CALLS.values(), ids=NAIVE_CALLS.keys())
+def test_a_moment_without_a_time_zone_is_refused(call: Callable[[], object]) -> None:
+    with pytest.raises(ValueError, match="aware datetime"):
+        call()
+
+
+def test_the_dst_moments_drawn_cover_both_changes_of_2026_in_each_zone_that_has_them() -> None:
+    changes = {(str(zone), begins.isoformat(), str(length)) for zone, begins, length in ODD_HOURS}
+    assert changes == {
+        ("Europe/Stockholm", "2026-03-29T02:00:00", "1:00:00"),  # missing
+        ("Europe/Stockholm", "2026-10-25T02:00:00", "1:00:00"),  # repeated
+        ("Europe/Warsaw", "2026-03-29T02:00:00", "1:00:00"),
+        ("Europe/Warsaw", "2026-10-25T02:00:00", "1:00:00"),
+        ("America/New_York", "2026-03-08T02:00:00", "1:00:00"),
+        ("America/New_York", "2026-11-01T01:00:00", "1:00:00"),
+        ("Australia/Lord_Howe", "2026-04-05T01:30:00", "0:30:00"),
+        ("Australia/Lord_Howe", "2026-10-04T02:00:00", "0:30:00"),
+    }

@@ -1,6 +1,10 @@
 """Business time: opening hours per weekday in a time zone, public holidays by country (the
 `holidays` package) and custom closed days, or 24x7. The arithmetic walks the calendar's open
-intervals in UTC, so midnight, weekends, holidays and DST changes need no special cases."""
+intervals in UTC, so midnight, weekends, holidays and DST changes need no special cases.
+
+Every entry point turns the moments it is given into UTC instants first: Python compares and
+subtracts two datetimes of one zone by wall clock, which inside a DST change's missing or
+repeated hour is not the order, nor the time, that really passes."""
 
 from __future__ import annotations
 
@@ -99,11 +103,22 @@ def is_closed_day(calendar: Calendar, day: date) -> bool:
     return bool(country) and day in _holidays(country, calendar.holiday_subdivision, day.year)
 
 
+def _instant(moment: datetime, name: str) -> datetime:
+    """`moment` in UTC; a naive datetime names no instant, so it is refused."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be an aware datetime (with a time zone), got {moment!r}")
+    return moment.astimezone(UTC)
+
+
 def open_intervals(calendar: Calendar, start: datetime) -> Iterator[tuple[datetime, datetime]]:
     """The calendar's open intervals in UTC, in order, from the local day `start` falls on
     (intervals may begin before `start`)."""
+    day = _instant(start, "start").astimezone(ZoneInfo(calendar.time_zone)).date()
+    return _intervals_from(calendar, day)
+
+
+def _intervals_from(calendar: Calendar, day: date) -> Iterator[tuple[datetime, datetime]]:
     zone = ZoneInfo(calendar.time_zone)
-    day = start.astimezone(zone).date()
     for offset in range(MAX_DAYS):
         current = day + timedelta(days=offset)
         if is_closed_day(calendar, current):
@@ -117,11 +132,12 @@ def open_intervals(calendar: Calendar, start: datetime) -> Iterator[tuple[dateti
 
 
 def add_business(calendar: Calendar, start: datetime, seconds: float) -> datetime:
-    """The moment `seconds` of business time after `start`."""
+    """The moment (in UTC) `seconds` of business time after `start`."""
+    start = _instant(start, "start")
     if seconds <= 0:
         return start
     if calendar.always_on:  # in UTC: a local day across a DST change is not 24 hours
-        return start.astimezone(UTC) + timedelta(seconds=seconds)
+        return start + timedelta(seconds=seconds)
     left = timedelta(seconds=seconds)
     for begin, end in open_intervals(calendar, start):
         if end <= start:
@@ -135,10 +151,11 @@ def add_business(calendar: Calendar, start: datetime, seconds: float) -> datetim
 
 def business_seconds(calendar: Calendar, start: datetime, end: datetime) -> float:
     """Business time between two moments (0 when `end` is not after `start`)."""
+    start, end = _instant(start, "start"), _instant(end, "end")
     if end <= start:
         return 0.0
     if calendar.always_on:
-        return (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
+        return (end - start).total_seconds()
     total = timedelta()
     for begin, close in open_intervals(calendar, start):
         if begin >= end:
@@ -158,10 +175,12 @@ def closed_until(
     """When the calendar has been closed for longer than `grace` at `now`, the moment it opens
     again; None while it is open or has just closed (a target due at closing time is still
     announced at once)."""
+    now = _instant(now, "now")
     if calendar.always_on:
         return None
-    for begin, end in open_intervals(calendar, now - grace):
-        if end <= now - grace:
+    since = now - grace
+    for begin, end in open_intervals(calendar, since):
+        if end <= since:
             continue
         return None if begin <= now else begin
     raise AssertionError("unreachable: open_intervals raises first")
