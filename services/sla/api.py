@@ -183,7 +183,7 @@ async def at_risk(_: Staff, deps: Deps) -> list[RiskView]:
             due_at=t.due_at,
             reason=t.risk_reason or "",
         )
-        for c in await deps.store.all_clocks()
+        for c in await deps.store.watched_clocks()  # every clock with a target running
         for t in c.targets
         if t.at_risk and t.state == "running" and not t.breached
     ]

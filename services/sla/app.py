@@ -20,12 +20,12 @@ from .handlers import subscribe
 from .service import SlaDeps, predictor
 from .service.scheduler import run
 from .store import (
+    CLOCKS,
     INDEXES,
     MongoClockStore,
     MongoInputStore,
     MongoSetupStore,
     MongoTimerStore,
-    clock_collections,
 )
 
 
@@ -62,7 +62,6 @@ async def build(runtime: Runtime) -> SlaDeps:
         holder=f"sla-{uuid.uuid4().hex[:12]}",
         setup=Expiring(settings.setup_ttl_seconds),
     )
-    await deps.store.recover()  # changes a writer claimed but did not apply before it died
     subscribe(runtime.consumer, deps)
     deps.loops.append(partial(run, deps, settings.tick_seconds))
     deps.loops.append(partial(predictor.run, deps, settings.predict_seconds))
@@ -78,7 +77,7 @@ SPEC = ServiceSpec(
     description="SLA clocks in business time that warn, pause, breach and escalate.",
     routers=[router],
     build=build,
-    outbox_collections=clock_collections(),
+    outbox_collections=[CLOCKS],
     indexes=INDEXES,
     consumes=["triage", "intake"],
     tasks=loops,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import platform
 import random
@@ -25,7 +26,7 @@ import resource
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,14 +40,12 @@ from pymongo import AsyncMongoClient  # noqa: E402
 from services.sla.app import SlaSettings, create_app  # noqa: E402
 from services.sla.domain import Policy, always_on, start  # noqa: E402
 from services.sla.store import (  # noqa: E402
-    CLOCK_PARTS,
     CLOCKS,
-    TIMER_PARTS,
     TIMERS,
+    WATCHED,
     MongoTimerStore,
     second_of,
 )
-from shared.db import partition_of  # noqa: E402
 from shared.events import parse_event  # noqa: E402
 from shared.events.common import Priority, ServiceLevel  # noqa: E402
 
@@ -66,20 +65,27 @@ def policy(first_response: int) -> Policy:
 
 
 async def write_clocks(
-    db: object, timers: MongoTimerStore, items: list[tuple[str, int]], bulk: bool = False
+    db: object, timers: MongoTimerStore, items: list[tuple[str, float]], bulk: bool = False
 ) -> None:
-    """Clocks straight into the store (as sla would write them) with their timers: through
-    the timer store one by one, or (`bulk`, for the load) the same documents in batches."""
+    """Clocks straight into the store (as sla would write them: the clock, and its entry in the
+    watched set, for its targets run) with their timers: through the timer store one by one,
+    or (`bulk`, for the load) the same documents in batches."""
     now = datetime.now(UTC)
-    by_part: dict[str, list[dict[str, object]]] = {}
+    clocks: list[dict[str, object]] = []
     due: list[tuple[str, datetime]] = []
     for ticket_id, seconds in items:
-        clock = start(ticket_id, ticket_id, policy(seconds), always_on(), now)
-        doc = {"_id": ticket_id, **clock.model_dump(mode="python"), "revision": 0, "outbox": []}
-        by_part.setdefault(partition_of(CLOCKS, ticket_id, CLOCK_PARTS), []).append(doc)
+        # a whole-second target started a moment ago, so it falls due exactly `seconds` from
+        # now: due times spread over the second (not all at the fraction of `now`)
+        target = math.ceil(seconds)
+        begun = now - timedelta(seconds=target - seconds)
+        clock = start(ticket_id, ticket_id, policy(target), always_on(), begun)
+        clocks.append(
+            {"_id": ticket_id, **clock.model_dump(mode="python"), "revision": 0, "outbox": []}
+        )
         assert clock.next_check_at is not None
         due.append((ticket_id, clock.next_check_at))
-    for name, docs in by_part.items():
+    watched = [{"_id": ticket_id, "revision": 0} for ticket_id, _ in items]
+    for name, docs in ((CLOCKS, clocks), (WATCHED, watched)):
         for i in range(0, len(docs), 1000):
             await db[name].insert_many(docs[i : i + 1000])  # type: ignore[index]
     if bulk:
@@ -90,23 +96,14 @@ async def write_clocks(
 
 
 async def write_timers(db: object, due: list[tuple[str, datetime]]) -> None:
-    """The timer store's documents for these timers: "<second>#<n>" entries and a "m<minute>"
-    marker per minute, in the minute's collection (services/sla/store.py, MongoTimerStore)."""
-    by_part: dict[str, list[dict[str, object]]] = {}
-    taken: dict[str, int] = {}
+    """The timer store's documents for these timers: one bucket per second, holding the
+    tickets due in it (services/sla/store/timers.py, MongoTimerStore)."""
+    buckets: dict[str, list[str]] = {}
     for ticket_id, at in due:
-        second = second_of(at)
-        minute = second[:12]
-        part = by_part.setdefault(partition_of(TIMERS, minute, TIMER_PARTS), [])
-        if f"m{minute}" not in taken:
-            taken[f"m{minute}"] = 0
-            part.append({"_id": f"m{minute}"})
-        n = taken.get(second, 0)
-        taken[second] = n + 1
-        part.append({"_id": f"{second}#{n}", "ticket_id": ticket_id})
-    for name, docs in by_part.items():
-        for i in range(0, len(docs), 1000):
-            await db[name].insert_many(docs[i : i + 1000])  # type: ignore[index]
+        buckets.setdefault(second_of(at), []).append(ticket_id)
+    docs = [{"_id": second, "tickets": tickets} for second, tickets in buckets.items()]
+    for i in range(0, len(docs), 1000):
+        await db[TIMERS].insert_many(docs[i : i + 1000])  # type: ignore[index]
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -128,12 +125,12 @@ async def main(args: argparse.Namespace) -> None:
     async with app.router.lifespan_context(app):
         timers = MongoTimerStore(db)
         began = time.monotonic()
-        load = [(f"open-{n}", 5 * 86400 + n) for n in range(args.open)]
+        load: list[tuple[str, float]] = [(f"open-{n}", 5 * 86400 + n) for n in range(args.open)]
         await write_clocks(db, timers, load, bulk=True)
         print(f"wrote {args.open} open clocks in {time.monotonic() - began:.1f} s")
         lead = 10
         due = [(f"due-{n}", lead + random.uniform(0, args.window)) for n in range(args.due)]
-        await write_clocks(db, timers, [(t, int(s)) for t, s in due])
+        await write_clocks(db, timers, due)
         cpu0, db0 = own_cpu(), ferretdb_cpu()
         await asyncio.sleep(lead + args.window + 5)
         cpu1, db1 = own_cpu(), ferretdb_cpu()

@@ -1,22 +1,39 @@
 """SLA clocks on real Kafka and FerretDB with an injected clock: started by ticket.triaged,
 paused while waiting for the customer, stopped by the first public reply and the resolution,
 warnings and breaches announced once per target by the scheduler, also with two replicas and
-after a restart."""
+after a restart; and the scheduler's timer buckets, lease and the watched set on the store."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 from prometheus_client import REGISTRY
+from pymongo import AsyncMongoClient
 
 from services.sla.app import SlaSettings, create_app
+from services.sla.service import SlaDeps
+from services.sla.service.clocks import on_event
+from services.sla.service.predictor import predict
+from services.sla.service.scheduler import fire, tick
+from services.sla.store import (
+    CLOCKS,
+    TIMERS,
+    MongoClockStore,
+    MongoInputStore,
+    MongoSetupStore,
+    MongoTimerStore,
+    second_of,
+)
+from shared.cache import Expiring
 from shared.clock import FixedClock
+from shared.db import Database
 from shared.events import Event, parse_event
 from shared.events.common import (
     AuthorType,
@@ -40,6 +57,7 @@ from shared.events.triage import (
     TicketTriaged,
     TicketTriagedData,
 )
+from shared.outbox import OutboxRelay
 from tests.helpers import Isolation, TopicReader, auth, in_process, wait_for
 from tests.integration.test_triage_work import send
 
@@ -531,3 +549,130 @@ async def test_a_reply_read_before_the_clock_started_is_applied_when_it_starts(
         "missed",
     )
     assert target(one, "next_update")["state"] == "running"
+
+
+class Unpublished:
+    """The relay's publisher in store-level tests: the relay is not started, so the events
+    stay in each clock's outbox, where the tests count them."""
+
+    service = "sla"
+
+    async def publish(self, event: dict[str, Any]) -> None:
+        raise AssertionError("the relay is not started in these tests")
+
+
+@pytest.fixture
+async def db(isolated: Isolation) -> AsyncIterator[Database]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        isolated.infra.mongodb_uri, tz_aware=True
+    )
+    yield client[f"{isolated.db_prefix}sla"]
+    await client.close()
+
+
+def replica(db: Database, clock: FixedClock, holder: str) -> SlaDeps:
+    """One sla replica's stores and scheduler on the shared database."""
+    relay = OutboxRelay(
+        db=db,
+        publisher=cast(Any, Unpublished()),
+        collections=[CLOCKS],
+        sweep_seconds=60,
+        clock=clock,
+    )
+    return SlaDeps(
+        store=MongoClockStore(db),
+        timers=MongoTimerStore(db),
+        setup_store=MongoSetupStore(db),
+        inputs=MongoInputStore(db),
+        relay=relay,
+        clock=clock,
+        holder=holder,
+        setup=Expiring(0.0),
+    )
+
+
+async def outbox_events(db: Database) -> list[dict[str, Any]]:
+    docs = await db[CLOCKS].find().to_list(None)
+    return [event for doc in docs for event in doc.get("outbox", [])]
+
+
+async def test_two_scheduler_replicas_on_one_database_announce_each_due_breach_once(
+    db: Database,
+) -> None:
+    clock = FixedClock(START)
+    a, b = replica(db, clock, "sla-a"), replica(db, clock, "sla-b")
+    tickets = range(1, 13)
+    for n in tickets:
+        await on_event(triaged(n), f"t-{n}", a if n % 2 else b)
+    holders = set()
+    for step in range(1, 44):  # five hours in 7-minute steps: every lease lapses in between
+        clock.advance(timedelta(minutes=7))
+        if step == 26:  # a lease changing hands mid-round: both read the same seconds
+            cursor = await a.timers.cursor()
+            assert cursor is not None
+            present = clock.now().replace(microsecond=0) - timedelta(seconds=1)
+            seen_a = await a.timers.due(cursor, present, present)
+            seen_b = await b.timers.due(cursor, present, present)
+            assert seen_a and sorted(seen_a) == sorted(seen_b)  # the resolutions' warnings
+            await asyncio.gather(*(fire(t, a) for t in seen_a), *(fire(t, b) for t in seen_b))
+        # by turns, and both at once every third step
+        await asyncio.gather(*(tick(r) for r in ((a, b), (a,), (b,))[step % 3]))
+        lease = await a.timers.lease()
+        assert lease is not None
+        holders.add(lease[0])
+    events = await outbox_events(db)
+    breaches = Counter(
+        (e["subject"], e["data"]["target"]) for e in events if e["type"] == "sla.breached"
+    )
+    assert breaches == Counter(
+        {(f"t-{n}", t): 1 for n in tickets for t in ("first_response", "resolution")}
+    )
+    warnings = [
+        (e["subject"], e["data"]["target"], e["data"]["fraction"])
+        for e in events
+        if e["type"] == "sla.warning"
+    ]
+    assert len(warnings) == len(set(warnings))  # each threshold at most once
+    assert holders == {"sla-a", "sla-b"}
+
+
+async def test_a_timer_added_for_a_second_the_scheduler_closed_already_is_fired_the_next(
+    db: Database,
+) -> None:
+    clock = FixedClock(START)
+    deps = replica(db, clock, "sla-a")
+    await tick(deps)  # the first round: the cursor starts here
+    await on_event(triaged(1), "t-1", deps)
+    due = START + timedelta(minutes=15)  # the first response's breach
+    # the scheduler is reading that second (its cursor not moved past it yet) ...
+    assert await deps.timers.due(due - timedelta(seconds=1), due, due) == []
+    # ... when a writer aims there: the bucket is closed, the timer lands a second later
+    await deps.timers.add_timer("t-1", due)
+    closed = await db[TIMERS].find_one({"_id": second_of(due)})
+    moved = await db[TIMERS].find_one({"_id": second_of(due + timedelta(seconds=1))})
+    assert closed is not None and closed["closed"] and not closed.get("tickets")
+    assert moved is not None and moved["tickets"] == ["t-1"] and not moved.get("closed")
+    clock.advance(timedelta(minutes=15, seconds=2))
+    await tick(deps)
+    events = await outbox_events(db)
+    assert [e["data"]["target"] for e in events if e["type"] == "sla.breached"] == [
+        "first_response"
+    ]
+    assert await deps.timers.cursor() == due + timedelta(seconds=1)
+
+
+async def test_a_stopped_clock_leaves_the_watched_set_once_its_history_is_old(
+    db: Database,
+) -> None:
+    clock = FixedClock(START)
+    deps = replica(db, clock, "sla-a")
+    await on_event(triaged(1), "t-1", deps)
+    await on_event(triaged(2), "t-2", deps)
+    await on_event(_resolved(2, START + timedelta(minutes=5)), "t-2", deps)
+    watched = {c.ticket_id for c in await deps.store.watched_clocks()}
+    assert watched == {"t-1", "t-2"}  # t-2's outcomes are history the predictor learns from
+    clock.advance(timedelta(days=8))
+    await predict(deps)
+    assert {c.ticket_id for c in await deps.store.watched_clocks()} == {"t-1"}
+    await on_event(_reopened(2, clock.now()), "t-2", deps)  # running again: watched again
+    assert {c.ticket_id for c in await deps.store.watched_clocks()} == {"t-1", "t-2"}

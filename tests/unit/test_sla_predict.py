@@ -14,7 +14,9 @@ from services.sla.domain import (
     flagged,
     learn,
     pause,
+    resolved,
     start,
+    watched,
 )
 from services.sla.domain.clock import SlaClock
 
@@ -82,3 +84,19 @@ def test_the_at_risk_count_is_of_running_flagged_targets_not_breached_yet() -> N
     )
     counts = at_risk_by_target([at_risk, also, on_hold, late, clock(5, T0)])
     assert counts == {"first_response": 2, "next_update": 0, "resolution": 1}
+
+
+def test_the_predictor_watches_running_clocks_and_a_week_of_history_and_nothing_else() -> None:
+    running = clock(1, T0)
+    done, _ = resolved(clock(2, T0, replied_after=10), ON, T0 + timedelta(minutes=30))
+    waiting = pause(clock(3, T0), ON, T0, "waiting for customer")
+    assert watched(running) and watched(done) and not watched(waiting)
+    # what learn and assess would read from the rest is nothing: the same stats without it
+    everything = [*history(90), running, done, waiting]
+    seen = [c for c in everything if watched(c, T0)]
+    assert learn(seen, T0) == learn(everything, T0)
+    week_later = T0 + timedelta(days=8)
+    assert watched(running, week_later) and not watched(done, week_later)
+    assert learn([c for c in everything if watched(c, week_later)], week_later) == learn(
+        everything, week_later
+    )

@@ -26,7 +26,7 @@ from .clock import (
     start,
 )
 from .policies import TARGET_NAMES, Policy, default_policies, policy_id
-from .predict import QueueStats, Risk, assess, at_risk_by_target, learn
+from .predict import QueueStats, Risk, assess, at_risk_by_target, learn, watched
 
 __all__ = [
     "ALWAYS_ON",
@@ -59,4 +59,5 @@ __all__ = [
     "resolved",
     "resume",
     "start",
+    "watched",
 ]

@@ -67,6 +67,16 @@ def learn(clocks: list[SlaClock], now: datetime) -> dict[tuple[str, str], QueueS
     }
 
 
+def watched(clock: SlaClock, now: datetime | None = None) -> bool:
+    """Whether the predictor reads this clock: a target runs (it may be at risk, or others wait
+    behind it), or one stopped with an outcome (the history it learns from; given `now`, only
+    while that history is recent)."""
+    if any(t.state == "running" for t in clock.targets):
+        return True
+    learnt = any(t.state == "stopped" and t.outcome for t in clock.targets)
+    return learnt and (now is None or clock.started_at >= now - RECENT)
+
+
 def assess(
     clock: SlaClock,
     target: TargetClock,

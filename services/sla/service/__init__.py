@@ -22,7 +22,7 @@ from shared.events.sla import (
     SlaWarning,
 )
 from shared.outbox import OutboxRelay
-from shared.revisions import rewrite
+from shared.versioned import rewrite
 
 from .. import metrics
 from ..domain import (
@@ -35,9 +35,14 @@ from ..domain import (
     office,
     policy_id,
 )
-from ..store import ClockStore, InputStore, SetupStore, TimerStore
+from ..store import CLOCKS, ClockStore, InputStore, SetupStore, TimerStore
 
 Change = tuple[SlaClock, list[Event[Any]]]
+OUTCOMES: dict[type[Event[Any]], str] = {
+    SlaWarning: "warning",
+    SlaBreached: "breached",
+    SlaMet: "met",
+}
 
 
 @dataclass(frozen=True)
@@ -103,18 +108,30 @@ async def get_clock(ticket_id: str, deps: SlaDeps) -> SlaClock:
     return clock
 
 
-async def change_clock(
+@dataclass(frozen=True)
+class Written:
+    """A clock's change as written: `after` is `before` (and no events) when nothing changed."""
+
+    before: SlaClock
+    after: SlaClock
+    events: list[Event[Any]]
+
+
+async def rewrite_clock(
     ticket_id: str, deps: SlaDeps, decide: Callable[[SlaClock, Setup], Change | None]
-) -> SlaClock | None:
-    """Read, decide, claim the next revision; decide again when another writer came first.
-    A new check time gets its timer."""
+) -> Written | None:
+    """Read, decide, compare-and-set the next revision; decide again when another writer came
+    first. Outcomes are counted once the write succeeded, and a new check time gets its timer.
+    None when the ticket has no clock."""
+    last: list[Change | None] = [None]
 
     async def decided(clock: SlaClock) -> Change | None:
-        return decide(clock, await current_setup(deps))
+        last[0] = decide(clock, await current_setup(deps))
+        return last[0]  # rewrite returns right after the save of its last decision
 
     done = await rewrite(
         deps.relay,
-        deps.store.collection_of(ticket_id),
+        CLOCKS,
         ticket_id,
         lambda: deps.store.get_clock(ticket_id),
         decided,
@@ -123,22 +140,41 @@ async def change_clock(
     if done is None:
         return None
     before, after = done
-    if after is not before:
-        await schedule(before, after, deps)
-    return after
+    if after is before or last[0] is None:
+        return Written(before, before, [])
+    events = last[0][1]
+    count_outcomes(events)
+    await schedule(before, after, deps)
+    return Written(before, after, events)
+
+
+async def change_clock(
+    ticket_id: str, deps: SlaDeps, decide: Callable[[SlaClock, Setup], Change | None]
+) -> SlaClock | None:
+    """The clock after `decide` (see rewrite_clock); None when the ticket has no clock."""
+    written = await rewrite_clock(ticket_id, deps, decide)
+    return written.after if written is not None else None
+
+
+def count_outcomes(events: list[Event[Any]]) -> None:
+    for event in events:
+        kind = OUTCOMES.get(type(event))
+        if kind is not None:
+            metrics.OUTCOMES.labels(kind, event.data.target).inc()
 
 
 async def schedule(before: SlaClock | None, after: SlaClock, deps: SlaDeps) -> None:
     if after.next_check_at is not None and (
         before is None or before.next_check_at != after.next_check_at
     ):
-        # never behind the scheduler's cursor: an overdue check is made in the next round
+        # an overdue check is made at once: in the next second the scheduler reads
         at = max(after.next_check_at, deps.clock.now())
         await deps.timers.add_timer(after.ticket_id, at)
 
 
 def announced(clock: SlaClock, happenings: list[Happening], now: datetime) -> list[Event[Any]]:
-    """The events of warnings, breaches and targets met, and of every target that stopped."""
+    """The events of warnings, breaches and targets met, and of every target that stopped
+    (pure: counted by rewrite_clock once written)."""
     events: list[Event[Any]] = []
     kinds: dict[str, type[SlaWarning] | type[SlaBreached] | type[SlaMet]] = {
         "warning": SlaWarning,
@@ -157,7 +193,6 @@ def announced(clock: SlaClock, happenings: list[Happening], now: datetime) -> li
         kind = kinds.get(h.kind)
         if kind is not None:  # else a miss announced as a breach before
             events.append(kind.create(source="sla", subject=clock.ticket_id, time=now, data=data))
-            metrics.OUTCOMES.labels(h.kind, h.target).inc()
         if h.stopped:
             final = SlaTargetStoppedData(
                 **data.model_dump(), outcome="met" if h.kind == "met" else "missed"

@@ -21,6 +21,7 @@ from shared.events.triage import TicketTriaged
 from .. import metrics
 from ..domain import SlaClock
 from ..domain.replay import advance
+from ..store import CLOCKS
 from . import Change, Setup, SlaDeps, announced, change_clock, current_setup, schedule
 
 
@@ -100,7 +101,7 @@ async def _start(event: Event[Any], ticket_id: str, deps: SlaDeps) -> SlaClock |
         correlation_id=event.correlationid,
         data=_planned(clock),
     )
-    async with deps.relay.writing(deps.store.collection_of(clock.ticket_id), clock.ticket_id):
+    async with deps.relay.writing(CLOCKS, clock.ticket_id):
         inserted = await deps.store.insert_clock(clock, [started])
     if not inserted:
         return None  # started before: this ticket.triaged re-plans it

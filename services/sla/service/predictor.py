@@ -1,20 +1,23 @@
-"""The predictor: once a minute (by the replica holding the scheduler's lease) the clocks'
-history is read, and a target that will probably be missed is announced as sla.at_risk once,
-ahead of the warnings; like them, not while the calendar keeps quiet hours."""
+"""The predictor: once a minute (by the replica holding the scheduler's lease) the watched
+clocks are read (those with a target running, and the recent history it learns from), and a
+target that will probably be missed is announced as sla.at_risk once, ahead of the warnings;
+like them, not while the calendar keeps quiet hours."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from shared.events.sla import SlaAtRisk, SlaTargetData
 from shared.periodic import every
 
 from .. import domain, metrics
 from ..domain import SlaClock
-from . import Change, Setup, SlaDeps, change_clock
+from . import Change, Setup, SlaDeps, current_setup, rewrite_clock
 from .scheduler import LEASE
 
 log = logging.getLogger(__name__)
+Stats = dict[tuple[str, str], domain.QueueStats]
 
 
 async def predict(deps: SlaDeps) -> int:
@@ -24,42 +27,50 @@ async def predict(deps: SlaDeps) -> int:
     if not await deps.timers.take_lease(deps.holder, now, LEASE):
         metrics.CLOCKS_AT_RISK.clear()  # the lease holder reports them, once for all replicas
         return 0
-    clocks = await deps.store.all_clocks()
+    clocks = await deps.store.watched_clocks()
+    for stale in (c for c in clocks if not domain.watched(c, now)):
+        await deps.store.unwatch(stale)  # no target runs and its history is old: unread now
     stats = domain.learn(clocks, now)
     at_risk = domain.at_risk_by_target(clocks)
+    setup = await current_setup(deps)
     flagged = 0
     for clock in clocks:
         for target in clock.targets:
-            if target.state == "running" and not target.at_risk:
-                if await _flag(clock, target.name, stats, deps):
-                    flagged += 1
-                    at_risk[target.name] = at_risk.get(target.name, 0) + 1
+            if target.state != "running" or target.at_risk:
+                continue
+            # on what was read first: only a clock at risk is read again and rewritten
+            if _risk(clock, target.name, stats, setup, now) and await _flag(
+                clock, target.name, stats, deps
+            ):
+                flagged += 1
+                at_risk[target.name] = at_risk.get(target.name, 0) + 1
     metrics.CLOCKS_AT_RISK.clear()
     for name, count in at_risk.items():
         metrics.CLOCKS_AT_RISK.labels(name).set(count)
     return flagged
 
 
-async def _flag(
-    clock: SlaClock, name: str, stats: dict[tuple[str, str], domain.QueueStats], deps: SlaDeps
-) -> bool:
+def _risk(
+    clock: SlaClock, name: str, stats: Stats, setup: Setup, now: datetime
+) -> domain.Risk | None:
+    target = clock.target(name)
+    if target is None or target.at_risk:
+        return None
+    calendar = setup.calendars.get(clock.calendar_id) or setup.calendars["24x7"]
+    if clock.quiet_hours and domain.closed_until(calendar, now) is not None:
+        return None  # flagged in a later round, once the calendar is open
+    return domain.assess(clock, target, stats.get((clock.queue or "-", name)), calendar, now)
+
+
+async def _flag(clock: SlaClock, name: str, stats: Stats, deps: SlaDeps) -> bool:
     now = deps.clock.now()
-    raised = False
 
     def at_risk(current: SlaClock, setup: Setup) -> Change | None:
-        nonlocal raised
+        risk = _risk(current, name, stats, setup, now)
         target = current.target(name)
-        if target is None or target.at_risk:
+        if risk is None or target is None:
             return None
         calendar = setup.calendars.get(current.calendar_id) or setup.calendars["24x7"]
-        if current.quiet_hours and domain.closed_until(calendar, now) is not None:
-            return None  # flagged in a later round, once the calendar is open
-        risk = domain.assess(
-            current, target, stats.get((current.queue or "-", name)), calendar, now
-        )
-        if risk is None:
-            return None
-        raised = True
         used = target.used(calendar, now)
         data = SlaTargetData(
             ticket_id=current.ticket_id,
@@ -73,8 +84,8 @@ async def _flag(
         event = SlaAtRisk.create(source="sla", subject=current.ticket_id, time=now, data=data)
         return domain.flagged(current, name, risk.reason), [event]
 
-    await change_clock(clock.ticket_id, deps, at_risk)
-    return raised
+    written = await rewrite_clock(clock.ticket_id, deps, at_risk)
+    return written is not None and bool(written.events)
 
 
 async def run(deps: SlaDeps, interval: float) -> None:

@@ -51,14 +51,7 @@ class RecalculationReport(BaseModel):
 async def recalculate(request: RecalculationRequest, deps: SlaDeps) -> RecalculationReport:
     setup = await current_setup(deps)
     now = deps.clock.now()
-    wanted = set(request.ticket_ids)
-    clocks = [
-        c
-        for c in await deps.store.all_clocks()
-        if c.ticket_id in wanted
-        or (request.policy_id and c.policy_id == request.policy_id)
-        or (request.calendar_id and c.calendar_id == request.calendar_id)
-    ]
+    clocks = await deps.store.clocks_of(request.ticket_ids, request.policy_id, request.calendar_id)
     changes = []
     for clock in clocks:
         again = replay(await deps.inputs.inputs_of(clock.ticket_id), setup, now)

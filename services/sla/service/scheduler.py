@@ -1,7 +1,8 @@
 """The scheduler: one replica at a time (a lease) reads the timers of each second gone by and
 checks those clocks; a killed replica's lease lapses and another takes over from the cursor, so
 after a restart overdue clocks are checked at once. Announcements are exactly once per target
-because each is part of a claimed clock revision."""
+because each is part of a compare-and-set clock revision: a clock checked twice (two replicas
+overlapping as a lease changes hands) announces nothing the second time."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from datetime import datetime, timedelta
 
 from .. import domain, metrics
 from ..domain import SlaClock
-from . import Change, Setup, SlaDeps, announced, change_clock
+from . import Change, Setup, SlaDeps, announced, rewrite_clock
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=5)
 SECOND = timedelta(seconds=1)
+CHUNK = timedelta(seconds=1000)  # seconds read at a time (one `$in` of the timer store)
+MAX_STEP = timedelta(hours=6)  # caught up per round after downtime; the next round goes on
 
 
 def _whole(moment: datetime) -> datetime:
@@ -27,23 +30,22 @@ async def tick(deps: SlaDeps) -> int:
     now = deps.clock.now()
     if not await deps.timers.take_lease(deps.holder, now, LEASE):
         return 0
-    last = _whole(now) - SECOND  # only whole seconds behind us: new timers land at now or later
-    at = (await deps.timers.cursor() or last) + SECOND
+    present = _whole(now) - SECOND  # only whole seconds behind us: new timers land at now or later
+    at = await deps.timers.cursor()
+    if at is None:  # the first round ever: timers start from here
+        await deps.timers.move_cursor(present, present)
+        return 0
+    end = min(present, at + MAX_STEP)
     checked = 0
-    minute_checked: datetime | None = None
-    while at <= last:
-        minute = at.replace(second=0)
-        whole_minute_past = minute + timedelta(minutes=1) <= last + SECOND
-        if minute != minute_checked and at == minute and whole_minute_past:
-            minute_checked = minute
-            if not await deps.timers.minute_has_timers(minute):
-                at = minute + timedelta(minutes=1)
-                continue
-        for ticket_id in await deps.timers.timers_at(at):
+    while at < end:
+        upto = min(end, at + CHUNK)
+        for ticket_id in await deps.timers.due(at, upto, present):
             await fire(ticket_id, deps)
             checked += 1
-        at += SECOND
-    await deps.timers.move_cursor(last)
+        await deps.timers.move_cursor(at, upto)
+        at = upto
+        if at < end and not await deps.timers.take_lease(deps.holder, deps.clock.now(), LEASE):
+            break  # this replica was too slow and another took over: it goes on from the cursor
     return checked
 
 
@@ -51,32 +53,26 @@ async def fire(ticket_id: str, deps: SlaDeps) -> SlaClock | None:
     now = deps.clock.now()
 
     def due(clock: SlaClock, setup: Setup) -> Change | None:
-        if clock.next_check_at is not None and clock.next_check_at <= now:
-            metrics.FIRE_DELAY.observe((now - clock.next_check_at).total_seconds())
         calendar = setup.calendars.get(clock.calendar_id) or setup.calendars["24x7"]
         after, happened = domain.check(clock, calendar, now)
         if not happened and after.next_check_at == clock.next_check_at:
             return None
         return after, announced(clock, happened, now)
 
-    return await change_clock(ticket_id, deps, due)
-
-
-PURGE_EVERY = timedelta(hours=1)
-KEEP = timedelta(days=1)
+    written = await rewrite_clock(ticket_id, deps, due)
+    if written is None:
+        return None
+    checked_at = written.before.next_check_at
+    if checked_at is not None and checked_at <= now:
+        metrics.FIRE_DELAY.observe((now - checked_at).total_seconds())
+    return written.after
 
 
 async def run(deps: SlaDeps, interval: float) -> None:
-    """The scheduler loop, for as long as the service runs; hourly it drops old timers."""
-    purged_at = deps.clock.now()
+    """The scheduler loop, for as long as the service runs."""
     while True:
         try:
             await tick(deps)
-            now = deps.clock.now()
-            if now - purged_at >= PURGE_EVERY:
-                purged_at = now
-                await deps.timers.purge(now - KEEP)
-                await deps.store.purge_claims()
         except Exception:  # an outage: the cursor stays, the next round catches up
             log.exception("SLA scheduler round failed")
         await asyncio.sleep(interval)
