@@ -63,19 +63,26 @@ class OutboxRelay:
         self._sweep_seconds = sweep_seconds
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._unflushed: dict[str, tuple[str, Any]] = {}  # written here, not yet relayed
+        self._writes: dict[str, int] = {}  # per document: writes registered here, for flush
         self._task: asyncio.Task[None] | None = None
 
     @asynccontextmanager
     async def writing(self, collection: str, doc_id: Any) -> AsyncIterator[None]:
         """Around a write that appends outbox events: relay them once it succeeded."""
-        # Known before the write: a shutdown that cancels the writer mid-way still drains it.
-        self._unflushed[_key(collection, doc_id)] = (collection, doc_id)
+        self.expect(collection, doc_id)
         yield
         await self.written(collection, doc_id)
 
+    def expect(self, collection: str, doc_id: Any) -> None:
+        """A write with outbox events is about to be made: known before it, so a shutdown
+        that cancels the writer between its write and `written` still drains the document."""
+        key = _key(collection, doc_id)
+        self._unflushed[key] = (collection, doc_id)
+        self._writes[key] = self._writes.get(key, 0) + 1
+
     async def written(self, collection: str, doc_id: Any) -> None:
         """A document has new outbox events: mark it, and relay them now."""
-        self._unflushed[_key(collection, doc_id)] = (collection, doc_id)
+        self.expect(collection, doc_id)
         await self._mark(collection, doc_id)
         self.notify(collection, doc_id)
 
@@ -90,6 +97,8 @@ class OutboxRelay:
         are removed by value, so a write between the read and the removal keeps its own.
         """
         coll = self._db[collection]
+        key = _key(collection, doc_id)
+        writes = self._writes.get(key)
         await self._db[MARKERS].delete_one({"_id": _marker_id(collection, doc_id)})
         try:
             doc = await coll.find_one({"_id": doc_id})
@@ -102,7 +111,9 @@ class OutboxRelay:
             with contextlib.suppress(*TRANSIENT_ERRORS):  # the sweep tries again
                 await self._mark(collection, doc_id)
             raise
-        self._unflushed.pop(_key(collection, doc_id), None)
+        if self._writes.get(key) == writes:  # else a write came after the read: flush again
+            self._unflushed.pop(key, None)
+            self._writes.pop(key, None)
         return len(events)
 
     async def sweep(self) -> int:
@@ -147,8 +158,9 @@ class OutboxRelay:
                 await self._task
         with contextlib.suppress(TimeoutError, *TRANSIENT_ERRORS):
             async with asyncio.timeout(drain_seconds):
-                for collection, doc_id in list(self._unflushed.values()):
-                    await self.flush(collection, doc_id)
+                while self._unflushed:
+                    for collection, doc_id in list(self._unflushed.values()):
+                        await self.flush(collection, doc_id)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -94,8 +94,10 @@ async def rewrite(
         if decided is None:
             return before, before
         after, events = decided
+        relay.expect(collection, doc_id)
         if await save(before, after, events):
             await relay.written(collection, doc_id)
             return before, after
+        relay.notify(collection, doc_id)  # nothing of ours to relay: lets a flush forget it
         await asyncio.sleep(min(0.05, 0.001 * 2**attempt))  # let the winner's write settle
     raise Conflict(f"{collection} {doc_id} kept changing; try again")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -203,3 +204,49 @@ async def test_a_message_that_is_not_an_event_goes_to_the_dead_letter_topic(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+class RecordingPublisher:
+    service = "probe"
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    async def publish(self, event: dict[str, Any]) -> None:
+        await asyncio.sleep(0)  # the publish yields, as a real send does
+        self.seen.append(event["id"])
+
+
+async def test_writes_that_follow_each_other_closely_are_all_relayed_by_the_stop(
+    isolated: Isolation,
+) -> None:
+    """A write while the relay flushes the same document is relayed too, at the latest by the
+    drain at shutdown (here: many documents, three quick writes each, then stop at once)."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        isolated.infra.mongodb_uri, tz_aware=True
+    )
+    db = client[f"{isolated.db_prefix}relay"]
+    try:
+        for n in range(20):
+            publisher = RecordingPublisher()
+            relay = OutboxRelay(
+                db=db,
+                publisher=publisher,  # type: ignore[arg-type]
+                collections=["docs"],
+                sweep_seconds=60,
+                clock=SystemClock(),
+            )
+            relay.start()
+            await db["docs"].insert_one({"_id": f"d{n}", "outbox": []})
+            written = []
+            for i in range(3):
+                event = {"id": f"e{n}-{i}", "subject": f"d{n}", "type": "probe"}
+                await db["docs"].update_one({"_id": f"d{n}"}, {"$push": {"outbox": event}})
+                await relay.written("docs", f"d{n}")
+                written.append(event["id"])
+            await relay.stop()
+            assert set(written) <= set(publisher.seen), n
+            doc = await db["docs"].find_one({"_id": f"d{n}"})
+            assert doc is not None and doc["outbox"] == []
+    finally:
+        await client.close()
