@@ -186,7 +186,7 @@ class SuggestionsView(BaseModel):
 @router.get("/suggestions/{ticket_id}", response_model=SuggestionsView)
 async def suggestions(ticket_id: str, _: Staff, deps: Deps) -> SuggestionsView:
     """What was suggested for a new ticket: known errors and similar resolved tickets."""
-    found = await deps.store.get_suggestions(ticket_id)
+    found = await deps.incidents.get_suggestions(ticket_id)
     if found is None:
         raise NotFound(f"no suggestions for ticket {ticket_id} (yet)")
     return SuggestionsView.model_validate(found)

@@ -21,12 +21,14 @@ from .api import router
 from .domain.recurrence import RecurrenceIndex
 from .handlers import subscribe
 from .service import ProblemsDeps, Tracker
-from .service.advisories import run_notices
-from .service.incidents import RESOLVED_DAYS, housekeeping, rebuild
-from .store import INDEXES, OUTBOX_COLLECTIONS, MongoProblemsStore
-from .webhooks import MongoDeliveryStore, WebhookSender
+from .service.advisories import reschedule_notices, run_notices
+from .service.incidents import RESOLVED_DAYS, housekeeping, run_resolved_sync, sync_resolved
+from .service.recurrence import rebuild
+from .store import OUTBOX_COLLECTIONS, STORE_INDEXES, MongoIncidentStore, MongoProblemsStore
+from .webhooks import QUEUE_INDEXES, MongoDeliveryStore, WebhookSender
 
 HOUR = 3600.0
+INDEXES = [*STORE_INDEXES, *QUEUE_INDEXES]
 
 
 class ProblemsSettings(ServiceSettings):
@@ -66,6 +68,7 @@ async def build(runtime: Runtime) -> ProblemsDeps:
     store = MongoProblemsStore(runtime.db)
     deps = ProblemsDeps(
         store=store,
+        incidents=MongoIncidentStore(runtime.db),
         relay=runtime.relay,
         clock=runtime.clock,
         recurrence=RecurrenceIndex(
@@ -76,11 +79,14 @@ async def build(runtime: Runtime) -> ProblemsDeps:
         tracker=Tracker(url=settings.tracker_url, secret=settings.tracker_secret),
         knowledge=Expiring(settings.knowledge_ttl_seconds),
     )
-    await store.recover()  # changes a writer claimed but did not apply before it died
+    await store.carry_over_sequences()
+    await reschedule_notices(deps)
     await rebuild(deps)
+    await sync_resolved(deps)
     subscribe(runtime.consumer, deps)
     deps.loops.append(partial(_send_webhooks, deps, settings.webhook_seconds))
     deps.loops.append(partial(run_notices, deps, settings.notice_seconds))
+    deps.loops.append(partial(run_resolved_sync, deps))
     deps.loops.append(partial(housekeeping, deps, HOUR))
     return deps
 

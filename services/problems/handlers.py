@@ -9,7 +9,7 @@ from shared.events import Event
 from shared.events.intake import TicketCreated
 from shared.events.triage import TicketResolved, TicketTriaged
 
-from .service import ProblemsDeps, incidents
+from .service import ProblemsDeps, incidents, recurrence
 
 
 def subscribe(consumer: EventConsumer, deps: ProblemsDeps) -> None:
@@ -19,7 +19,7 @@ def subscribe(consumer: EventConsumer, deps: ProblemsDeps) -> None:
 
     async def on_triage(event: Event[Any], _: Delivery) -> None:
         if isinstance(event, TicketTriaged):
-            await incidents.triaged(event, deps)
+            await recurrence.triaged(event, deps)
         elif isinstance(event, TicketResolved):
             await incidents.resolved(event, deps)
 

@@ -5,6 +5,7 @@ the tickets waiting for them, changes with approval and maintenance notices, sch
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -14,12 +15,36 @@ from typing import Any
 
 import httpx
 import pytest
+from pymongo import AsyncMongoClient
 
 from services.problems.app import ProblemsSettings
 from services.problems.app import create_app as problems_app
-from services.problems.webhooks import SIGNATURE_HEADER, signature_header, verify
+from services.problems.domain.recurrence import RecurrenceIndex
+from services.problems.service import ProblemsDeps, Tracker
+from services.problems.service.incidents import (
+    RECENT_KEPT,
+    index_incident,
+    resolved,
+    sync_resolved,
+)
+from services.problems.service.recurrence import CLAIM_SETTLE, rebuild, sync, text_of, triaged
+from services.problems.store import (
+    CANDIDATES,
+    OUTBOX_COLLECTIONS,
+    SEQUENCES,
+    Incident,
+    MongoIncidentStore,
+    MongoProblemsStore,
+)
+from services.problems.webhooks import (
+    SIGNATURE_HEADER,
+    MongoDeliveryStore,
+    signature_header,
+    verify,
+)
 from services.triage.app import TriageSettings
 from services.triage.app import create_app as triage_app
+from shared.cache import Expiring
 from shared.clock import FixedClock
 from shared.events import Event
 from shared.events.common import Person
@@ -29,6 +54,7 @@ from shared.events.triage import (
     TicketTriaged,
     TicketTriagedData,
 )
+from shared.outbox import OutboxRelay
 from tests.helpers import Isolation, TopicReader, auth, in_process, wait_for
 from tests.integration.test_problems_webhooks import Receiver
 from tests.integration.test_triage_work import created, item_when, send
@@ -288,16 +314,12 @@ async def test_a_new_ticket_is_suggested_the_known_error_and_a_similar_resolved_
 
 
 async def _resolution_known(isolated: Isolation, ticket_id: str) -> bool:
-    from pymongo import AsyncMongoClient
-
-    from services.problems.store import INCIDENT_PARTS, RESOLUTIONS
-    from shared.db import partition_of
+    from services.problems.store import RESOLUTIONS
 
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(isolated.infra.mongodb_uri)
     try:
         db = client[f"{isolated.db_prefix}problems"]
-        name = partition_of(RESOLUTIONS, ticket_id, INCIDENT_PARTS)
-        return await db[name].find_one({"_id": ticket_id}) is not None
+        return await db[RESOLUTIONS].find_one({"_id": ticket_id}) is not None
     finally:
         await client.close()
 
@@ -571,3 +593,198 @@ async def test_two_replicas_name_the_incidents_they_took_between_them_once(
     assert len(named) == 1 and len(named[0]) >= 3
     assert set(named[0]) <= {f"t-{n}" for n in range(1, 6)}
     assert [e.type for e in events].count("problem.candidate_detected") == 1
+
+
+class _Unpublished:
+    """The relay's publisher in tests that only read the store: nothing is relayed."""
+
+    service = "problems"
+
+    async def publish(self, event: dict[str, Any]) -> None:
+        raise AssertionError("this test starts no relay")
+
+
+@asynccontextmanager
+async def replicas(
+    isolated: Isolation, clock: FixedClock, count: int = 2, name: str = "problems"
+) -> AsyncIterator[list[ProblemsDeps]]:
+    """The deps of `count` replicas of the service, each with its own client and detector, on
+    one database (no broker: the use cases are called directly)."""
+    clients: list[AsyncMongoClient[dict[str, Any]]] = [
+        AsyncMongoClient(isolated.infra.mongodb_uri, tz_aware=True) for _ in range(count)
+    ]
+    deps = []
+    for client in clients:
+        db = client[f"{isolated.db_prefix}{name}"]
+        relay = OutboxRelay(
+            db=db,
+            publisher=_Unpublished(),
+            collections=OUTBOX_COLLECTIONS,
+            sweep_seconds=60,
+            clock=clock,
+        )
+        deps.append(
+            ProblemsDeps(
+                store=MongoProblemsStore(db),
+                incidents=MongoIncidentStore(db),
+                relay=relay,
+                clock=clock,
+                recurrence=RecurrenceIndex(k=3, window=timedelta(days=7)),
+                resolved=RecurrenceIndex(k=10**9, window=timedelta(days=180)),
+                deliveries=MongoDeliveryStore(db),
+                tracker=Tracker(url=None, secret=""),
+                knowledge=Expiring(0),
+            )
+        )
+    try:
+        yield deps
+    finally:
+        for client in clients:
+            await client.close()
+
+
+async def _candidates(isolated: Isolation, name: str = "problems") -> list[dict[str, Any]]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(isolated.infra.mongodb_uri)
+    try:
+        docs = await client[f"{isolated.db_prefix}{name}"][CANDIDATES].find().to_list(None)
+    finally:
+        await client.close()
+    return docs
+
+
+async def test_of_two_candidates_wanting_one_incident_exactly_one_claims_it(
+    isolated: Isolation,
+) -> None:
+    clock = FixedClock(START)
+    async with replicas(isolated, clock) as (one, two):
+        for round_ in range(15):
+            ids = [f"r{round_}-{x}" for x in "abcd"]
+            for ticket_id in ids:
+                assert await one.incidents.enter_window(ticket_id, START)
+            x, y = f"pc-x{round_}", f"pc-y{round_}"
+            held = await asyncio.gather(
+                one.incidents.claim(x, ids[:3], START), two.incidents.claim(y, ids[1:], START)
+            )
+            assert sorted(held, key=str) == sorted([None, x if held[1] else y], key=str)
+            winner = x if held[0] is None else y
+            window = {e.ticket_id: e.candidate for e in await one.incidents.window_since(START)}
+            mine = ids[:3] if winner == x else ids[1:]
+            assert [window[t] for t in ids] == [winner if t in mine else None for t in ids]
+
+
+async def test_two_replicas_taking_a_fault_s_incidents_between_them_name_it_once(
+    isolated: Isolation,
+) -> None:
+    clock = FixedClock(START)
+    for round_ in range(4):  # each round on a database of its own: a fresh window
+        async with replicas(isolated, clock, name=f"problems_r{round_}") as deps:
+            events = [
+                created(n, subject, product="Billing", version="7.3")
+                for n, subject in enumerate(SAME_FAULT, start=1)
+            ]
+            for n, event in enumerate(events):
+                await index_incident(event, deps[n % 2])
+            await asyncio.gather(
+                *(triaged(triaged_incident(n), deps[(n + round_) % 2]) for n in range(1, 6))
+            )
+            for replica in deps:
+                await sync(replica)  # each has seen every incident now
+            named = await _candidates(isolated, f"problems_r{round_}")
+            window = await deps[0].incidents.window_since(START - timedelta(days=1))
+        assert len(named) == 1 and len(named[0]["ticket_ids"]) >= 3
+        assert named[0]["outbox"][0]["type"] == "problem.candidate_detected"
+        claimed = {e.ticket_id for e in window if e.candidate == named[0]["_id"]}
+        assert claimed == set(named[0]["ticket_ids"])
+        assert {e.candidate for e in window} <= {None, named[0]["_id"]}
+
+
+async def test_a_group_whose_candidate_a_crash_left_unrecorded_is_named_at_the_next_start(
+    isolated: Isolation,
+) -> None:
+    clock = FixedClock(START)
+    async with replicas(isolated, clock) as (crashed, restarted):
+        for n, subject in enumerate(SAME_FAULT[:3], start=1):
+            await index_incident(created(n, subject, product="Billing", version="7.3"), crashed)
+            await crashed.incidents.enter_window(f"t-{n}", START)
+        assert await crashed.incidents.claim("pc-lost", ["t-1", "t-2", "t-3"], START) is None
+        clock.advance(CLAIM_SETTLE)  # the replica stopped before recording "pc-lost"
+        await rebuild(restarted)
+        named = await _candidates(isolated)
+    assert [sorted(c["ticket_ids"]) for c in named] == [["t-1", "t-2", "t-3"]]
+    assert named[0]["_id"] != "pc-lost"
+
+
+async def test_a_restarted_replica_names_no_recorded_candidate_again(
+    isolated: Isolation,
+) -> None:
+    clock = FixedClock(START)
+    async with replicas(isolated, clock) as (first, later):
+        for n, subject in enumerate(SAME_FAULT[:4], start=1):
+            await index_incident(created(n, subject, product="Billing", version="7.3"), first)
+            await triaged(triaged_incident(n), first)
+        assert len(await _candidates(isolated)) == 1
+        await rebuild(later)
+        await index_incident(created(6, SAME_FAULT[4], product="Billing", version="7.3"), later)
+        await triaged(triaged_incident(6), later)
+        named = await _candidates(isolated)
+        sixth = await _incident(later, "t-6")
+    assert len(named) == 1
+    assert later.recurrence.joins(text_of(sixth)) == named[0]["_id"]
+
+
+async def _incident(deps: ProblemsDeps, ticket_id: str) -> Incident:
+    found = await deps.incidents.get_incident(ticket_id)
+    assert found is not None
+    return found
+
+
+async def test_a_replica_learns_the_resolutions_another_took_from_the_live_set(
+    isolated: Isolation,
+) -> None:
+    clock = FixedClock(START)
+    async with replicas(isolated, clock) as (one, two):
+        await index_incident(created(1, "Label printer prints blank labels"), one)
+        await sync_resolved(two)  # nothing resolved yet: read from all resolutions, at start
+        resolved_ = TicketResolved.create(
+            source="triage",
+            subject="t-1",
+            time=START,
+            data=TicketResolvedData(
+                ticket_id="t-1",
+                number="HD-000001",
+                resolution="Replaced the ribbon",
+                by=Person(email="bo@helpdesk.example"),
+            ),
+        )
+        await resolved(resolved_, one)
+        clock.advance(timedelta(seconds=30))
+        assert await sync_resolved(two) == 1  # from the live set
+        clock.advance(RECENT_KEPT)
+        assert await one.incidents.forget_resolved(clock.now() - RECENT_KEPT) == 1
+        query = created(2, "Zebra label printer prints blank labels")
+        await index_incident(query, two)
+        suggested = await two.incidents.get_suggestions("t-2")
+    assert suggested is not None
+    refs = [(s["kind"], s["ref"]) for s in suggested["suggestions"]]
+    assert ("resolved_ticket", "t-1") in refs
+
+
+async def test_ids_come_from_one_counter_per_kind_continuing_after_older_ids(
+    isolated: Isolation,
+) -> None:
+    clock = FixedClock(START)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(isolated.infra.mongodb_uri)
+    try:  # as an older version left them: one document per id taken
+        older = [{"_id": f"PRB-{n:06d}", "prefix": "PRB"} for n in (1, 2, 3)]
+        await client[f"{isolated.db_prefix}problems"][SEQUENCES].insert_many(older)
+    finally:
+        await client.close()
+    async with replicas(isolated, clock) as (one, two):
+        await one.store.carry_over_sequences()
+        await two.store.carry_over_sequences()
+        taken = await asyncio.gather(
+            *(replica.store.next_id("PRB") for replica in (one, two) for _ in range(10))
+        )
+        first_ke = await two.store.next_id("KE")
+    assert sorted(taken) == [f"PRB-{n:06d}" for n in range(4, 24)]
+    assert first_ke == "KE-000001"

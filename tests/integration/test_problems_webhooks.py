@@ -1,5 +1,5 @@
 """Outgoing webhooks on the real FerretDB, posted to a real HTTP receiver on loopback: signed,
-retried with growing waits, settled, claimed by one replica per attempt."""
+retried with growing waits, settled, each attempt leased to one replica."""
 
 from __future__ import annotations
 
@@ -23,9 +23,10 @@ from prometheus_client import REGISTRY
 from pymongo import AsyncMongoClient
 
 from services.problems.webhooks import (
+    DELIVERIES,
     DELIVERY_HEADER,
     EVENT_HEADER,
-    PENDING,
+    QUEUE,
     SIGNATURE_HEADER,
     BadSignature,
     Delivery,
@@ -188,7 +189,7 @@ async def test_a_delivery_is_posted_once_signed_and_marked_delivered(
     done = await stored(store, delivery.id)
     assert (done.status, done.attempts, done.delivered_at) == ("delivered", 1, START)
     assert done.payload == delivery.payload
-    assert await db[PENDING].count_documents({}) == 0
+    assert await db[QUEUE].count_documents({}) == 0
     assert counted("delivered") == delivered_before + 1
 
 
@@ -318,7 +319,7 @@ async def test_a_delivery_fails_after_the_last_attempt(db: Database, receiver: R
     failed = await stored(store, "DR-7:opened")
     assert (failed.status, failed.attempts, failed.last_error) == ("failed", 3, "HTTP 503: down")
     assert len(receiver.received) == 3
-    assert await db[PENDING].count_documents({}) == 0
+    assert await db[QUEUE].count_documents({}) == 0
     assert counted("failed") == failed_before + 1
 
 
@@ -336,22 +337,38 @@ async def test_enqueueing_the_same_delivery_twice_posts_it_once(
     assert [r.header(DELIVERY_HEADER) for r in receiver.received] == ["DR-8:opened"]
 
 
-async def test_an_enqueue_cut_short_is_completed_by_its_repeat_or_by_recovery(
+async def test_an_enqueue_cut_short_before_its_history_is_recorded_by_the_first_attempt(
     db: Database, receiver: Receiver
 ) -> None:
     store, clock = MongoDeliveryStore(db), FixedClock(START)
-    for key in ("DR-9:opened", "DR-10:opened"):
-        await store.enqueue(report(key, receiver.url))
-    await db[PENDING].delete_many({})  # as if both crashed after the history insert
+    await store.enqueue(report("DR-9:opened", receiver.url))
+    await db[DELIVERIES].delete_many({})  # as if it crashed after queueing the delivery
+    assert await store.get("DR-9:opened") is None
     async with sending(store, clock) as sender:
+        assert await sender.send_due() == 1
+    done = await stored(store, "DR-9:opened")
+    assert (done.status, done.attempts, done.url) == ("delivered", 1, receiver.url)
+    assert done.payload == report("DR-9:opened", receiver.url).payload
+    assert not await store.enqueue(report("DR-9:opened", receiver.url))
+    assert [r.header(DELIVERY_HEADER) for r in receiver.received] == ["DR-9:opened"]
+
+
+async def test_a_delivery_settled_by_a_replica_that_stopped_before_done_is_not_posted_again(
+    db: Database, receiver: Receiver
+) -> None:
+    store, clock = MongoDeliveryStore(db), FixedClock(START)
+    await store.enqueue(report("DR-10:opened", receiver.url))
+    async with sending(store, clock, timeout=10) as sender:
+        lost = await store.with_policy(sender.policy).take(START)
+        assert lost is not None  # posted, its outcome written, then that replica stopped
+        await db[DELIVERIES].update_one(
+            {"_id": "DR-10:opened"}, {"$set": {"status": "delivered", "delivered_at": START}}
+        )
+        clock.advance(timedelta(seconds=21))  # its lease has run out
         assert await sender.send_due() == 0
-        assert not await store.enqueue(report("DR-9:opened", receiver.url))
-        assert await store.recover() == 1
-        assert await sender.send_due() == 2
-    assert sorted(r.header(DELIVERY_HEADER) or "" for r in receiver.received) == [
-        "DR-10:opened",
-        "DR-9:opened",
-    ]
+    assert await db[QUEUE].count_documents({}) == 0
+    assert receiver.received == []
+    assert (await stored(store, "DR-10:opened")).status == "delivered"
 
 
 async def test_an_attempt_whose_replica_died_counts_and_the_next_is_claimed(
@@ -359,14 +376,36 @@ async def test_an_attempt_whose_replica_died_counts_and_the_next_is_claimed(
 ) -> None:
     store, clock = MongoDeliveryStore(db), FixedClock(START)
     await store.enqueue(report("DR-11:opened", receiver.url))
-    assert await store.claim_attempt("DR-11:opened", 1, START)  # its replica died mid-attempt
     async with sending(store, clock, timeout=10) as sender:
+        dead = await store.with_policy(sender.policy).take(START)
+        assert dead is not None  # its replica died mid-attempt
         assert await sender.send_due() == 0  # it may still be posting
         clock.advance(timedelta(seconds=21))
         assert await sender.send_due() == 1
     done = await stored(store, "DR-11:opened")
     assert (done.status, done.attempts) == ("delivered", 2)
     assert len(receiver.received) == 1
+
+
+async def test_two_replicas_deliver_one_webhook_once(
+    isolated: Isolation, db: Database, receiver: Receiver
+) -> None:
+    other: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        isolated.infra.mongodb_uri, tz_aware=True, uuidRepresentation="standard"
+    )
+    replicas = [MongoDeliveryStore(db), MongoDeliveryStore(other[db.name])]
+    clock = FixedClock(START)
+    await replicas[0].enqueue(report("DR-12:opened", receiver.url))
+    receiver.answer(Reply(200, delay=0.2))  # slow: both replicas look while it is posted
+    try:
+        async with sending(replicas[0], clock) as one, sending(replicas[1], clock) as two:
+            rounds = [await asyncio.gather(one.send_due(), two.send_due()) for _ in range(3)]
+    finally:
+        await other.close()
+    assert sum(map(sum, rounds)) == 1
+    assert [r.header(DELIVERY_HEADER) for r in receiver.received] == ["DR-12:opened"]
+    done = await stored(replicas[0], "DR-12:opened")
+    assert (done.status, done.attempts) == ("delivered", 1)
 
 
 async def test_two_senders_post_each_attempt_once(

@@ -226,6 +226,16 @@ def test_marking_after_the_replay_also_keeps_members_from_a_new_candidate() -> N
     assert index.joins(vpn(2, 2)) == cid
 
 
+def test_incidents_assigned_to_a_candidate_named_elsewhere_are_not_named_again() -> None:
+    index = RecurrenceIndex(k=3)
+    index.assign(["vpn-0"], "pc-elsewhere")  # before it is indexed, as a sync does
+    index.add(vpn(0, 0))
+    index.add(vpn(1, 1))
+    index.assign(["vpn-1"], "pc-elsewhere")  # after it is indexed
+    assert index.add(vpn(2, 2)) is None  # joins the candidate instead of naming a new one
+    assert [index.joins(vpn(n, n)) for n in range(3)] == ["pc-elsewhere"] * 3
+
+
 def test_candidate_ids_are_derived_from_the_members_only() -> None:
     one, two = RecurrenceIndex(k=3), RecurrenceIndex(k=3, threshold=THRESHOLD * 0.9)
     first = [one.add(vpn(n, n)) for n in range(3)][-1]

@@ -10,11 +10,15 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
+from pymongo import AsyncMongoClient
 
 from services.problems.webhooks import (
     MAX_RETRY_AFTER,
+    QUEUE,
+    QUEUE_INDEXES,
     BadSignature,
     Delivery,
+    Taken,
     WebhookSender,
     backoff,
     outcome_of,
@@ -24,6 +28,7 @@ from services.problems.webhooks import (
     verify,
 )
 from shared.clock import FixedClock
+from shared.deliveries import DeliveryQueue, RetryPolicy
 
 SECRET = "topsecret"
 BODY = b'{"a":1}'
@@ -150,33 +155,27 @@ class FlakyStore:
         self.rounds = 0
         self.done = asyncio.Event()
 
-    async def recover(self) -> int:
-        return 0
-
-    async def purge_claims(self, before: datetime) -> int:
-        return 0
+    def with_policy(self, policy: RetryPolicy) -> FlakyStore:
+        return self
 
     async def enqueue(self, delivery: Delivery) -> bool:
         return False
 
-    async def record(self, delivery: Delivery) -> None:
-        pass
-
-    async def get(self, delivery_id: str) -> Delivery | None:
-        return None
-
-    async def claim_attempt(self, delivery_id: str, attempt: int, now: datetime) -> bool:
-        return False
-
-    async def claimed_at(self, delivery_id: str, attempt: int) -> datetime | None:
-        return None
-
-    async def due(self, now: datetime, limit: int) -> list[Delivery]:
+    async def take(self, now: datetime) -> Taken | None:
         self.rounds += 1
         if self.rounds <= self.failures:
             raise ConnectionError("database unreachable")
         self.done.set()
-        return []
+        return None
+
+    async def retry(self, taken: Taken, now: datetime, error: str, wait: timedelta) -> bool:
+        return False
+
+    async def settle(self, taken: Taken, outcome: Delivery) -> None:
+        pass
+
+    async def get(self, delivery_id: str) -> Delivery | None:
+        return None
 
 
 async def test_the_delivery_loop_survives_a_failing_round(caplog: pytest.LogCaptureFixture) -> None:
@@ -193,3 +192,20 @@ async def test_the_delivery_loop_survives_a_failing_round(caplog: pytest.LogCapt
                 await task
     assert store.rounds >= 3
     assert caplog.text.count("webhook round failed") == 2
+
+
+async def test_the_queue_index_declared_is_the_one_the_delivery_queue_needs() -> None:
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(connect=False)
+    try:
+        async with httpx.AsyncClient() as http:
+            policy = WebhookSender(FlakyStore(0), http, SECRET, FixedClock(NOW)).policy
+        assert DeliveryQueue(client["problems"], QUEUE, policy).indexes() == QUEUE_INDEXES
+    finally:
+        await client.close()
+
+
+async def test_the_lease_of_an_attempt_outlasts_its_request() -> None:
+    async with httpx.AsyncClient() as http:
+        sender = WebhookSender(FlakyStore(0), http, SECRET, FixedClock(NOW), timeout=7)
+    assert sender.policy.lease == timedelta(seconds=14)
+    assert (sender.policy.max_attempts, sender.policy.backoff_base) == (8, 2.0)

@@ -181,12 +181,18 @@ class RecurrenceIndex:
         in time order); its members are never announced again. Returns its candidate id."""
         ids = list(ticket_ids)
         cid = candidate_id(ids)
-        for ticket_id in ids:
-            self._announced[ticket_id] = cid
+        self.assign(ids, cid)
+        return cid
+
+    def assign(self, ticket_ids: Iterable[str], candidate: str) -> None:
+        """Record that these incidents belong to a candidate named elsewhere (another
+        process, or before a restart), whether indexed yet or not: they are never announced
+        again, and incidents resembling them join that candidate."""
+        for ticket_id in ticket_ids:
+            self._announced[ticket_id] = candidate
             doc = self._docs.get(ticket_id)
             if doc is not None:
-                doc.problem = cid
-        return cid
+                doc.problem = candidate
 
     def _probe(self, incident: IncidentText) -> _Doc:
         return _weigh(0, incident, features(incident), self._df, len(self._docs))

@@ -1,9 +1,8 @@
-"""Problems' use cases: the dependencies they share and the read-decide-claim step every
-record change goes through (shared.revisions.rewrite)."""
+"""Problems' use cases: the dependencies they share and the read-decide-compare-and-set step
+every record change goes through (shared.versioned.rewrite)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,14 +13,14 @@ from pydantic import BaseModel
 from shared.auth import Principal
 from shared.cache import Expiring
 from shared.clock import Clock
-from shared.errors import NotFound
+from shared.errors import Conflict, NotFound
 from shared.events import Event
 from shared.outbox import OutboxRelay
-from shared.revisions import rewrite
+from shared.versioned import rewrite
 
 from ..domain.knowledge import Knowledge
 from ..domain.recurrence import RecurrenceIndex
-from ..store import MongoProblemsStore
+from ..store import InWindow, MongoIncidentStore, MongoProblemsStore
 from ..webhooks import MongoDeliveryStore
 
 M = TypeVar("M", bound=BaseModel)
@@ -39,18 +38,18 @@ class Tracker:
 
 @dataclass
 class Detection:
-    """What this replica's detectors have read from the store (service/incidents.py)."""
+    """What this replica's detectors have read from the store (service/recurrence.py)."""
 
-    marks_read_at: datetime | None = None
+    window_read_at: datetime | None = None
     resolved_read_at: datetime | None = None
-    joined: dict[str, datetime] = field(default_factory=dict)  # ticket -> when marked
-    waiting: set[str] = field(default_factory=set)  # marked, its ticket.created not yet here
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one sync at a time
+    joined: dict[str, datetime] = field(default_factory=dict)  # ticket -> when it entered
+    waiting: dict[str, InWindow] = field(default_factory=dict)  # its ticket.created not yet here
 
 
 @dataclass
 class ProblemsDeps:
     store: MongoProblemsStore
+    incidents: MongoIncidentStore
     relay: OutboxRelay
     clock: Clock
     recurrence: RecurrenceIndex
@@ -76,11 +75,28 @@ async def get_record(collection: str, record_id: str, what: str, deps: ProblemsD
 
 
 async def insert_record(
-    collection: str, record_id: str, state: M, events: list[Event[Any]], deps: ProblemsDeps
-) -> M:
+    collection: str,
+    record_id: str,
+    state: M,
+    events: list[Event[Any]],
+    deps: ProblemsDeps,
+    exists_ok: bool = False,
+) -> bool:
+    """The first revision with its events; False (or Conflict) when the id is taken."""
     async with deps.relay.writing(collection, record_id):
-        await deps.store.records[collection].insert(record_id, state, events)
-    return state
+        inserted = await deps.store.records[collection].insert(record_id, state, events)
+    if not inserted and not exists_ok:
+        raise Conflict(f"{record_id} exists already")
+    return inserted
+
+
+@dataclass(frozen=True)
+class Changed:
+    """A record after a change, and the events that change wrote (none when nothing was to
+    change)."""
+
+    after: Any
+    events: list[Event[Any]]
 
 
 async def change_record(
@@ -90,15 +106,30 @@ async def change_record(
     decide: Callable[[Any], Decision[Any]],
     deps: ProblemsDeps,
 ) -> Any:
-    """Read, decide, claim the next revision (again when another writer came first); the
-    record as it is afterwards."""
+    """Read, decide, compare-and-set the next revision (again when another writer came first);
+    the record as it is afterwards."""
+    return (await rewrite_record(collection, record_id, what, decide, deps)).after
+
+
+async def rewrite_record(
+    collection: str,
+    record_id: str,
+    what: str,
+    decide: Callable[[Any], Decision[Any]],
+    deps: ProblemsDeps,
+) -> Changed:
+    """change_record, telling also which events the winning write carried."""
     records = deps.store.records[collection]
+    written: list[Event[Any]] = []
 
     async def decided(record: Any) -> Decision[Any]:
         return decide(record)
 
     async def save(before: Any, after: Any, events: list[Event[Any]]) -> bool:
-        return await records.save(record_id, before.revision, after, events)
+        saved = await records.save(record_id, before.revision, after, events)
+        if saved:  # the write that counts: only it tells what was announced
+            written[:] = events
+        return saved
 
     done = await rewrite(
         deps.relay, collection, record_id, lambda: records.get(record_id), decided, save
@@ -107,5 +138,5 @@ async def change_record(
         raise NotFound(f"no {what} {record_id}")
     before, after = done
     if after is before:
-        return before
-    return after.model_copy(update={"revision": before.revision + 1})
+        return Changed(before, [])
+    return Changed(after.model_copy(update={"revision": before.revision + 1}), written)

@@ -32,7 +32,7 @@ from ..domain.notices import (
 )
 from ..store import ADVISORIES, CHANGES, PROBLEMS
 from . import ProblemsDeps, change_record, get_record, insert_record, who
-from .advisories import publish_due
+from .advisories import publish_due, schedule
 from .problems import refer_to, resolve_by_change
 
 
@@ -132,7 +132,7 @@ async def _announce_maintenance(change: Change, deps: ProblemsDeps) -> None:
         advisory = rules.scheduled(
             advisory_id, request, change.requested_by, deps.clock.now(), change.id
         )
-        await insert_record(ADVISORIES, advisory.id, advisory, [], deps)
+        await schedule(advisory, deps, exists_ok=True)
         await publish_due(deps)
 
 

@@ -1,59 +1,36 @@
-"""The incident index: every new ticket is kept (ticket.created); the ones triage classifies as
-incidents feed recurrence detection, which names k similar incidents within the window once
-(problem.candidate_detected); every new ticket gets suggestions (ticket.suggestions): the known
-errors that match it and similar tickets resolved before, with their resolutions.
+"""The incident index: every new ticket is kept (ticket.created) and gets suggestions
+(ticket.suggestions): the known errors that match it and similar tickets resolved before,
+with their resolutions. The tickets triage classifies as incidents feed recurrence detection
+(service/recurrence.py).
 
-The detectors live in memory, in every replica, and learn from the store: a replica that takes
-a triaged incident marks it (a keyed insert with the time), then reads every mark since its last
-read, so each replica's detector holds the incidents of all partitions. Two replicas grouping
-the same incidents differently cannot both announce: a candidate first claims its incidents one
-by one (keyed inserts). At start the detectors are rebuilt the same way.
+Each replica keeps the resolved tickets of the last RESOLVED_DAYS in a detector in memory: it
+adds the ones it takes itself at once, and every RESOLVED_SYNC reads the ones the others took
+from the live set of the last hour's resolutions (by time, indexed), not from all of them. A
+replica that could not read for longer than that (an outage) reads all resolutions since.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
-from shared.events.common import TicketType
 from shared.events.intake import TicketCreated
-from shared.events.problems import (
-    CandidateData,
-    ProblemCandidateDetected,
-    Suggestion,
-    TicketSuggestions,
-    TicketSuggestionsData,
-)
-from shared.events.triage import TicketResolved, TicketTriaged
+from shared.events.problems import Suggestion, TicketSuggestions, TicketSuggestionsData
+from shared.events.triage import TicketResolved
 from shared.periodic import every
 
 from .. import metrics
-from ..domain.features import IncidentText
-from ..domain.recurrence import Candidate
 from ..domain.text import tokens
-from ..store import CANDIDATES, SUGGESTIONS, Incident, Resolution
+from ..store import SUGGESTIONS, Incident, Resolution
 from . import ProblemsDeps
 from .knowledge import search
+from .recurrence import SYNC_MARGIN, WINDOW_KEPT, sync, text_of
 
-log = logging.getLogger(__name__)
 RESOLVED_DAYS = 180
-SYNC_MARGIN = timedelta(minutes=1)  # marks are read again this far back: clocks and races
-RESOLVED_SYNC = timedelta(seconds=30)
+RESOLVED_SYNC = 30.0  # seconds: suggestions may lag this much behind a resolution elsewhere
+RECENT_KEPT = timedelta(hours=1)  # resolutions stay in the live set this long
 SUGGESTED = 3
 KNOWN_ERROR_COVERAGE = 0.3  # share of a known error's title and symptoms found in the ticket
 SIMILAR_TICKET = 0.35
-
-
-def text_of(incident: Incident) -> IncidentText:
-    return IncidentText(
-        ticket_id=incident.ticket_id,
-        text=f"{incident.subject}\n{incident.description}",
-        organization_id=incident.organization_id,
-        asset=incident.asset,
-        product=incident.product,
-        version=incident.version,
-        at=incident.created_at,
-    )
 
 
 async def index_incident(event: TicketCreated, deps: ProblemsDeps) -> None:
@@ -72,16 +49,16 @@ async def index_incident(event: TicketCreated, deps: ProblemsDeps) -> None:
         tokens=tokens(ticket.subject, ticket.description, ticket.product, ticket.asset),
         created_at=ticket.created_at,
     )
-    if await deps.store.index_incident(incident):
+    if await deps.incidents.index_incident(incident):
         metrics.INCIDENTS_INDEXED.inc()
-    if await deps.store.is_marked(incident.ticket_id):  # triaged before it was indexed
+    if await deps.incidents.in_window(incident.ticket_id):  # triaged before it was indexed
         await sync(deps)
     await suggest(incident, deps)
 
 
 async def suggest(incident: Incident, deps: ProblemsDeps) -> list[Suggestion]:
     """The best known errors and resolved tickets for a new ticket, announced once."""
-    known = await deps.store.get_suggestions(incident.ticket_id)
+    known = await deps.incidents.get_suggestions(incident.ticket_id)
     if known is not None:
         return [Suggestion.model_validate(s) for s in known["suggestions"]]
     text = f"{incident.subject}\n{incident.description}\n{incident.product or ''}"
@@ -96,13 +73,29 @@ async def suggest(incident: Incident, deps: ProblemsDeps) -> list[Suggestion]:
         for hit in await search(text, 10, deps)
         if hit.coverage >= KNOWN_ERROR_COVERAGE
     ][:SUGGESTED]
-    await sync_resolved(deps)
+    found += await _resolved_like(incident, text, 2 * SUGGESTED - len(found), deps)
+    event = TicketSuggestions.create(
+        source="problems",
+        subject=incident.ticket_id,
+        time=deps.clock.now(),
+        data=TicketSuggestionsData(ticket_id=incident.ticket_id, suggestions=found),
+    )
+    view = {"ticket_id": incident.ticket_id, "suggestions": [s.model_dump() for s in found]}
+    async with deps.relay.writing(SUGGESTIONS, incident.ticket_id):
+        await deps.incidents.save_suggestions(incident.ticket_id, view, [event])
+    return found
+
+
+async def _resolved_like(
+    incident: Incident, text: str, room: int, deps: ProblemsDeps
+) -> list[Suggestion]:
     similar = deps.resolved.similar(text_of(incident), SUGGESTED * 3)
     close = [(t, s) for t, s in similar if s >= SIMILAR_TICKET and t != incident.ticket_id]
-    resolutions = await deps.store.resolutions([t for t, _ in close])
+    resolutions = await deps.incidents.resolutions([t for t, _ in close])
+    found: list[Suggestion] = []
     for ticket_id, score in close:
         done = resolutions.get(ticket_id)
-        if done is not None and len(found) < 2 * SUGGESTED:
+        if done is not None and len(found) < room:
             found.append(
                 Suggestion(
                     kind="resolved_ticket",
@@ -112,82 +105,13 @@ async def suggest(incident: Incident, deps: ProblemsDeps) -> list[Suggestion]:
                     detail=done.resolution[:500],
                 )
             )
-    event = TicketSuggestions.create(
-        source="problems",
-        subject=incident.ticket_id,
-        time=deps.clock.now(),
-        data=TicketSuggestionsData(ticket_id=incident.ticket_id, suggestions=found),
-    )
-    view = {"ticket_id": incident.ticket_id, "suggestions": [s.model_dump() for s in found]}
-    async with deps.relay.writing(SUGGESTIONS, incident.ticket_id):
-        await deps.store.save_suggestions(incident.ticket_id, view, [event])
     return found
-
-
-async def triaged(event: TicketTriaged, deps: ProblemsDeps) -> None:
-    """An incident (as triage classified it) is marked for every replica to see, then joins
-    this replica's detection with the others' marks read first."""
-    data = event.data
-    if data.type is not TicketType.INCIDENT:
-        return
-    await deps.store.mark_incident(data.ticket_id, deps.clock.now())
-    await sync(deps)
-
-
-async def sync(deps: ProblemsDeps) -> None:
-    """Bring the detector up to the marks of every replica (and its own): each marked incident
-    not yet in it joins, oldest first; a group it completes is named. An incident marked before
-    its ticket.created arrived joins when a later sync finds it indexed."""
-    async with deps.detection.lock:
-        now = deps.clock.now()
-        state = deps.detection
-        since = (state.marks_read_at or now - deps.recurrence.window) - SYNC_MARGIN
-        marks = await deps.store.marked_since(since)
-        marks += [(t, now) for t in state.waiting if t not in {m[0] for m in marks}]
-        for ticket_id, at in marks:
-            if ticket_id in state.joined:
-                continue
-            incident = await deps.store.get_incident(ticket_id)
-            if incident is None:
-                state.waiting.add(ticket_id)
-                continue
-            state.waiting.discard(ticket_id)
-            state.joined[ticket_id] = at
-            candidate = deps.recurrence.add(text_of(incident))
-            if candidate is not None:
-                await announce(candidate, deps)
-        state.marks_read_at = now
-        for ticket_id, at in list(state.joined.items()):  # what left the window is forgotten
-            if at < now - deps.recurrence.window - SYNC_MARGIN:
-                del state.joined[ticket_id]
-
-
-async def announce(candidate: Candidate, deps: ProblemsDeps) -> None:
-    """Name the group, unless another replica's grouping claimed one of its incidents first:
-    then they count as announced here too."""
-    detected = ProblemCandidateDetected.create(
-        source="problems",
-        subject=candidate.candidate_id,
-        time=deps.clock.now(),
-        data=CandidateData(
-            candidate_id=candidate.candidate_id,
-            ticket_ids=candidate.ticket_ids,
-            reason=candidate.reason,
-            score=round(candidate.score, 4),
-        ),
-    )
-    async with deps.relay.writing(CANDIDATES, candidate.candidate_id):
-        announced = await deps.store.announce_candidate(
-            candidate.candidate_id, candidate.ticket_ids, [detected]
-        )
-    if announced:
-        metrics.CANDIDATES.inc()
 
 
 async def resolved(event: TicketResolved, deps: ProblemsDeps) -> None:
     """A resolved ticket is remembered with its resolution, for suggestions to later ones."""
     data = event.data
-    await deps.store.remember_resolution(
+    await deps.incidents.remember_resolution(
         Resolution(
             ticket_id=data.ticket_id,
             number=data.number,
@@ -195,43 +119,42 @@ async def resolved(event: TicketResolved, deps: ProblemsDeps) -> None:
             at=deps.clock.now(),
         )
     )
-    incident = await deps.store.get_incident(data.ticket_id)
+    incident = await deps.incidents.get_incident(data.ticket_id)
     if incident is not None:  # at once here; the other replicas read it within RESOLVED_SYNC
         deps.resolved.add(text_of(incident))
 
 
-async def sync_resolved(deps: ProblemsDeps, force: bool = False) -> None:
-    """Bring the resolved tickets' detector up to every replica's resolutions, at most every
-    RESOLVED_SYNC (suggestions may lag that much behind a resolution elsewhere)."""
+async def sync_resolved(deps: ProblemsDeps) -> int:
+    """Bring the resolved tickets' detector up to every replica's resolutions: from the live
+    set, or from all resolutions at start or after a gap longer than the live set keeps.
+    Returns how many were read."""
     now = deps.clock.now()
     state = deps.detection
     last = state.resolved_read_at
-    if not force and last is not None and now - last < RESOLVED_SYNC:
-        return
-    since = (last or now - timedelta(days=RESOLVED_DAYS)) - SYNC_MARGIN
-    for resolution in await deps.store.resolved_since(since):
-        incident = await deps.store.get_incident(resolution.ticket_id)
-        if incident is not None:
-            deps.resolved.add(text_of(incident))
-    state.resolved_read_at = now
+    if last is None or now - last > RECENT_KEPT - 2 * SYNC_MARGIN:
+        since = (last or now - timedelta(days=RESOLVED_DAYS)) - SYNC_MARGIN
+        ticket_ids = await deps.incidents.resolved_since(since)
+    else:
+        ticket_ids = await deps.incidents.recently_resolved(last - SYNC_MARGIN)
+    incidents = await deps.incidents.get_incidents(ticket_ids)
+    for ticket_id in ticket_ids:  # a repeat of one already added changes nothing
+        if ticket_id in incidents:
+            deps.resolved.add(text_of(incidents[ticket_id]))
+    state.resolved_read_at = max(now, last or now)
+    return len(ticket_ids)
 
 
-async def rebuild(deps: ProblemsDeps) -> None:
-    """The detectors as they stood: the candidates announced, the window's incidents and the
-    resolved tickets of the last RESOLVED_DAYS days. A group completed but not announced before
-    a crash is announced now."""
-    for members in await deps.store.announced():
-        deps.recurrence.mark_announced(members)
-    await sync(deps)
-    await sync_resolved(deps, force=True)
+async def run_resolved_sync(deps: ProblemsDeps, interval: float = RESOLVED_SYNC) -> None:
+    await every(interval, lambda: sync_resolved(deps), "reading other replicas' resolutions")
 
 
 async def housekeeping(deps: ProblemsDeps, interval: float) -> None:
-    """Now and then (hourly): marks older than the window (and a day) and record claims older
-    than a day are dropped."""
+    """Now and then (hourly): incidents past the window and resolutions every replica has
+    read leave their live sets."""
 
     async def purge() -> None:
-        await deps.store.purge_marks(deps.clock.now() - deps.recurrence.window - timedelta(days=1))
-        await deps.store.purge_claims()
+        now = deps.clock.now()
+        await deps.incidents.leave_window(now - deps.recurrence.window - WINDOW_KEPT)
+        await deps.incidents.forget_resolved(now - RECENT_KEPT)
 
-    await every(interval, purge, "purging old incident marks")
+    await every(interval, purge, "purging the incident window and recent resolutions")

@@ -69,17 +69,16 @@ async def open_problem(request: ProblemRequest, by: Principal, deps: ProblemsDep
         ProblemCreated.create(source="problems", subject=problem.id, time=now, data=data(problem))
     ]
     events += [_linked(problem, t, False, deps) for t in problem.ticket_ids]
-    return await insert_record(PROBLEMS, problem.id, problem, events, deps)
+    await insert_record(PROBLEMS, problem.id, problem, events, deps)
+    return problem
 
 
 async def edit_problem(
     problem_id: str, change: ProblemEdit, by: Principal, deps: ProblemsDeps
 ) -> Problem:
     now = deps.clock.now()
-    published: list[Knowledge] = []
 
     def decide(problem: Problem) -> tuple[Problem, list[Event[Any]]] | None:
-        published.clear()
         after = rules.edit(problem, change, who(by), now)
         if after == problem.model_copy(update={"updated_at": now}):
             return None

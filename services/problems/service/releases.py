@@ -31,10 +31,9 @@ async def add_release(request: ReleaseRequest, deps: ProblemsDeps) -> Release:
     for report_id in request.fixed_reports:
         await get_report(report_id, deps)
     release = Release(**request.model_dump())
-    existing = await deps.store.records[RELEASES].get(release.version)
-    if existing is not None:
+    if not await insert_record(RELEASES, release.version, release, [], deps, exists_ok=True):
         raise FieldInvalid("version", f"release {release.version} exists already")
-    return await insert_record(RELEASES, release.version, release, [], deps)
+    return release
 
 
 async def get_release(version: str, deps: ProblemsDeps) -> Release:

@@ -23,7 +23,7 @@ from ..domain.problems import Problem
 from ..domain.reports import DeficiencyReport, ReportRequest, ReportUpdate
 from ..store import PROBLEMS, REPORTS
 from ..webhooks import Delivery, verify
-from . import ProblemsDeps, change_record, get_record, insert_record, who
+from . import ProblemsDeps, get_record, insert_record, rewrite_record, who
 from .problems import refer_to
 
 
@@ -62,7 +62,7 @@ async def elevate(request: ReportRequest, by: Principal, deps: ProblemsDeps) -> 
         tickets += [t for t in problem.ticket_ids if t not in tickets]
     organizations: dict[str, None] = {}
     for ticket_id in tickets:
-        incident = await deps.store.get_incident(ticket_id)
+        incident = await deps.incidents.get_incident(ticket_id)
         if incident is None and ticket_id in request.ticket_ids:
             raise FieldInvalid("ticket_ids", f"no ticket {ticket_id} is known here")
         if incident is not None and incident.organization_id:
@@ -86,24 +86,20 @@ async def update(
 ) -> DeficiencyReport:
     """Apply an update; one that came from an agent is posted to the tracker too."""
     now = deps.clock.now()
-    announced: list[Event[Any]] = []
 
     def decide(report: DeficiencyReport) -> tuple[DeficiencyReport, list[Event[Any]]] | None:
-        announced.clear()
         after = rules.updated(report, change, by, now)
         if after is None:
             return None
         event = DeficiencyReportUpdated.create(
             source="problems", subject=after.id, time=now, data=data(after)
         )
-        announced.append(event)
         return after, [event]
 
-    report: DeficiencyReport = await change_record(
-        REPORTS, report_id, "deficiency report", decide, deps
-    )
-    if to_tracker and announced:
-        await _post(report, announced[0], deps)
+    changed = await rewrite_record(REPORTS, report_id, "deficiency report", decide, deps)
+    report: DeficiencyReport = changed.after
+    if to_tracker and changed.events:
+        await _post(report, changed.events[0], deps)
     return report
 
 
@@ -135,9 +131,7 @@ async def from_tracker(
     message = TrackerUpdate.model_validate_json(body)
     report_id = message.report_id
     if report_id is None and message.tracker_id is not None:
-        report_id = next(
-            (r.id for r in await list_reports(deps) if r.tracker_id == message.tracker_id), None
-        )
+        report_id = await deps.store.find_id(REPORTS, "tracker_id", message.tracker_id)
     if report_id is None:
         raise NotFound("the update names no deficiency report known here")
     update_ = message.update

@@ -1,35 +1,46 @@
-"""Deliveries: what is to be posted where, when it is tried next, and how it ended; their
-store, and how an answer is read (retry, give up, done)."""
+"""Deliveries: what is to be posted where, and how it ended; their store, and how an answer
+is read (retry, give up, done).
+
+Two collections:
+- `webhook_queue`: the deliveries still to send, one item each (shared.deliveries): each
+  attempt is leased to one replica by `find_one_and_update`, a replica that dies mid-attempt
+  is taken over when the lease runs out, and only the holder of attempt n retries or settles.
+- `webhook_deliveries`: the history, one record per delivery (`_id` = delivery id), the
+  idempotency key of `enqueue` and what `get` shows: its attempts and next try while pending,
+  then the outcome, written before the item leaves the queue.
+The payload is stored as its JSON text, so any JSON (nested arrays, keys with dots) fits.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field, JsonValue
+from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from shared.db import Database, Document
+from shared.db import Database, Document, IndexSpec
+from shared.deliveries import Attempt, DeliveryQueue, RetryPolicy
+from shared.deliveries import backoff as backoff
 
 DELIVERIES = "webhook_deliveries"
-PENDING = "webhook_pending"
-ATTEMPTS = "webhook_attempts"
+QUEUE = "webhook_queue"
+QUEUE_INDEXES: list[IndexSpec] = [(QUEUE, [("due_at", ASCENDING)], False)]
+"""What DeliveryQueue.indexes() declares for the queue (checked by a unit test)."""
 RETRYABLE = frozenset({408, 429})
 MAX_RETRY_AFTER = timedelta(hours=1)
 """A Retry-After is honoured up to this; a receiver cannot park a delivery for a year."""
+DEFAULT_POLICY = RetryPolicy(
+    max_attempts=8, backoff_base=2.0, backoff_cap=600.0, lease=timedelta(seconds=20)
+)
 
 Status = Literal["pending", "delivered", "failed"]
 Outcome = Literal["delivered", "retry", "failed"]
-
-
-def backoff(attempt: int, base: float, cap: float) -> timedelta:
-    """The wait after failed attempt `attempt` (from 1): base, 2·base, 4·base, ... at most cap."""
-    if attempt < 1:
-        raise ValueError("attempts count from 1")
-    return timedelta(seconds=min(cap, base * 2.0 ** min(attempt - 1, 64)))
 
 
 def outcome_of(status_code: int) -> Outcome:
@@ -85,6 +96,93 @@ class Delivery(BaseModel):
         return text.encode()
 
 
+@dataclass(frozen=True)
+class Taken:
+    """An attempt leased to this replica, and its delivery with the attempt counted."""
+
+    attempt: Attempt
+    delivery: Delivery
+
+
+class DeliveryStore(Protocol):
+    def with_policy(self, policy: RetryPolicy) -> DeliveryStore: ...
+    async def enqueue(self, delivery: Delivery) -> bool: ...
+    async def take(self, now: datetime) -> Taken | None: ...
+    async def retry(self, taken: Taken, now: datetime, error: str, wait: timedelta) -> bool: ...
+    async def settle(self, taken: Taken, outcome: Delivery) -> None: ...
+    async def get(self, delivery_id: str) -> Delivery | None: ...
+
+
+class MongoDeliveryStore:
+    def __init__(self, db: Database, policy: RetryPolicy = DEFAULT_POLICY) -> None:
+        self._db = db
+        self._history = db[DELIVERIES]
+        self.queue = DeliveryQueue(db, QUEUE, policy)
+
+    def with_policy(self, policy: RetryPolicy) -> MongoDeliveryStore:
+        """The same deliveries, tried with these attempts, waits and lease."""
+        return MongoDeliveryStore(self._db, policy)
+
+    async def enqueue(self, delivery: Delivery) -> bool:
+        """Queue a delivery once; False when its id is known already (queued or settled).
+
+        The queue item goes first: a crash before the history is written leaves an item
+        whose first attempt writes the history from it (`take`)."""
+        if await self._history.find_one({"_id": delivery.id}, {"_id": 1}) is not None:
+            return False
+        fields = {k: v for k, v in _to_doc(delivery).items() if k in _QUEUED}
+        queued = await self.queue.enqueue(delivery.id, fields, delivery.next_attempt_at)
+        await _insert_new(self._history, _to_doc(delivery))
+        return queued
+
+    async def take(self, now: datetime) -> Taken | None:
+        """Lease the next due attempt; None when nothing is due. A delivery whose outcome
+        was written by a holder stopped before `done` leaves the queue unsent."""
+        while (attempt := await self.queue.take(now)) is not None:
+            stored = await self._history.find_one({"_id": attempt.id})
+            if stored is None:  # its enqueue stopped between the queue and the history
+                stored = {**_new_record(attempt), "_id": attempt.id}
+                if not await _insert_new(self._history, stored):
+                    stored = await self._history.find_one({"_id": attempt.id}) or stored
+            if stored["status"] != "pending":
+                await self.queue.done(attempt)
+                continue
+            delivery = _from_doc(stored).model_copy(
+                update={"attempts": attempt.number, "last_error": attempt.last_error}
+            )
+            return Taken(attempt, delivery)
+        return None
+
+    async def retry(self, taken: Taken, now: datetime, error: str, wait: timedelta) -> bool:
+        """Try again after `wait`; False when this replica's lease was lost (or that was the
+        last try). The history shows the attempt and the next try."""
+        if not await self.queue.retry(taken.attempt, now, error, wait=wait):
+            return False
+        progress = {"attempts": taken.attempt.number, "next_attempt_at": now + wait}
+        await self._history.update_one(
+            {"_id": taken.attempt.id, "status": "pending"},
+            {"$set": {**progress, "last_error": error}},
+        )
+        return True
+
+    async def settle(self, taken: Taken, outcome: Delivery) -> None:
+        """The outcome goes to the history (the first one written stays), then the delivery
+        leaves the queue; a crash in between is finished by the next `take`."""
+        fields = ("status", "attempts", "last_error", "delivered_at", "next_attempt_at")
+        await self._history.update_one(
+            {"_id": outcome.id, "status": "pending"},
+            {"$set": outcome.model_dump(include=set(fields))},
+        )
+        await self.queue.done(taken.attempt)
+
+    async def get(self, delivery_id: str) -> Delivery | None:
+        stored = await self._history.find_one({"_id": delivery_id})
+        return _from_doc(stored) if stored else None
+
+
+_QUEUED = frozenset({"url", "event", "payload_json", "created_at"})
+
+
 def _to_doc(delivery: Delivery) -> Document:
     doc = delivery.model_dump(exclude={"payload"})
     return {"_id": delivery.id, **doc, "payload_json": json.dumps(delivery.payload)}
@@ -95,81 +193,18 @@ def _from_doc(doc: Document) -> Delivery:
     return Delivery.model_validate({**fields, "payload": json.loads(doc["payload_json"])})
 
 
-class DeliveryStore(Protocol):
-    async def enqueue(self, delivery: Delivery) -> bool: ...
-    async def due(self, now: datetime, limit: int) -> list[Delivery]: ...
-    async def record(self, delivery: Delivery) -> None: ...
-    async def get(self, delivery_id: str) -> Delivery | None: ...
-    async def claim_attempt(self, delivery_id: str, attempt: int, now: datetime) -> bool: ...
-    async def claimed_at(self, delivery_id: str, attempt: int) -> datetime | None: ...
-    async def recover(self) -> int: ...
-    async def purge_claims(self, before: datetime) -> int: ...
-
-
-class MongoDeliveryStore:
-    def __init__(self, db: Database) -> None:
-        self._history = db[DELIVERIES]
-        self._pending = db[PENDING]
-        self._claims = db[ATTEMPTS]
-
-    async def enqueue(self, delivery: Delivery) -> bool:
-        """Keyed insert into the history, then the working copy; False if the id exists.
-
-        A repeat of an enqueue that crashed between the two inserts restores the working copy.
-        """
-        doc = _to_doc(delivery)
-        if await _insert_new(self._history, doc):
-            await _insert_new(self._pending, doc)
-            return True
-        stored = await self._history.find_one({"_id": delivery.id})
-        if stored is not None and stored["status"] == "pending":
-            await _insert_new(self._pending, stored)
-        return False
-
-    async def due(self, now: datetime, limit: int) -> list[Delivery]:
-        docs = (
-            await self._pending.find({"next_attempt_at": {"$lte": now}})
-            .sort("next_attempt_at", 1)
-            .to_list(limit)
-        )
-        return [_from_doc(doc) for doc in docs]
-
-    async def record(self, delivery: Delivery) -> None:
-        """Save an attempt's outcome. A settled delivery goes to the history first, then leaves
-        the pending copies: a crash in between leaves a copy whose next claim is taken."""
-        doc = _to_doc(delivery)
-        if delivery.status == "pending":
-            await self._pending.replace_one({"_id": delivery.id}, doc)
-            return
-        await self._history.replace_one({"_id": delivery.id}, doc)
-        await self._pending.delete_one({"_id": delivery.id})
-
-    async def get(self, delivery_id: str) -> Delivery | None:
-        """The settled record, else the working copy (the history holds the enqueued state)."""
-        stored = await self._history.find_one({"_id": delivery_id})
-        if stored is None or stored["status"] != "pending":
-            return _from_doc(stored) if stored else None
-        working = await self._pending.find_one({"_id": delivery_id})
-        return _from_doc(working or stored)
-
-    async def claim_attempt(self, delivery_id: str, attempt: int, now: datetime) -> bool:
-        return await _insert_new(self._claims, {"_id": f"{delivery_id}#{attempt}", "at": now})
-
-    async def claimed_at(self, delivery_id: str, attempt: int) -> datetime | None:
-        doc = await self._claims.find_one({"_id": f"{delivery_id}#{attempt}"})
-        return doc["at"] if doc else None
-
-    async def recover(self) -> int:
-        """One pass over the history at start-up for deliveries an enqueue left without a
-        working copy; returns how many it restored."""
-        restored = 0
-        async for doc in self._history.find({"status": "pending"}):
-            restored += await _insert_new(self._pending, doc)
-        return restored
-
-    async def purge_claims(self, before: datetime) -> int:
-        """Claims only need to outlive the reads of the delivery they guard; returns removed."""
-        return (await self._claims.delete_many({"at": {"$lt": before}})).deleted_count
+def _new_record(attempt: Attempt) -> Document:
+    """The history record of a queued delivery, from what was queued with it."""
+    queued = {k: v for k, v in attempt.fields.items() if k in _QUEUED}
+    return {
+        "id": attempt.id,
+        **queued,
+        "attempts": 0,
+        "next_attempt_at": queued["created_at"],
+        "status": "pending",
+        "last_error": None,
+        "delivered_at": None,
+    }
 
 
 async def _insert_new(collection: AsyncCollection[Document], doc: Document) -> bool:
