@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 
 from fastapi import FastAPI
 from pydantic import Field
 
 from shared.clock import Clock
+from shared.deliveries import DeliveryQueue, RetryPolicy
 from shared.periodic import every
 from shared.runtime import Runtime, ServiceSpec, create_service_app
 from shared.settings import ServiceSettings
@@ -20,6 +22,7 @@ from .service import ReportingDeps, Smtp
 from .store import (
     GENERATED,
     INDEXES,
+    MAIL_QUEUE,
     MongoFactStore,
     MongoRecordStore,
     MongoReportingStore,
@@ -42,19 +45,48 @@ class ReportingSettings(ServiceSettings):
         default="Switchboard reports <reports@switchboard.invalid>",
         validation_alias="HELPDESK_REPORTS_MAIL_FROM",
     )
+    mail_attempts: int = Field(
+        default=5,
+        ge=1,
+        validation_alias="HELPDESK_REPORT_MAIL_ATTEMPTS",
+        description="Tries of a scheduled report's mail before it is given up",
+    )
+    mail_backoff_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias="HELPDESK_REPORT_MAIL_BACKOFF_SECONDS",
+        description="Wait after the first failed try of a mail, doubled after each (at most 1 h)",
+    )
+    mail_lease_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        validation_alias="HELPDESK_REPORT_MAIL_LEASE_SECONDS",
+        description="How long one try may take before another replica may take it over",
+    )
+
+    def mail_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.mail_attempts,
+            backoff_base=self.mail_backoff_seconds,
+            backoff_cap=max(3600.0, self.mail_backoff_seconds),
+            lease=timedelta(seconds=self.mail_lease_seconds),
+        )
 
 
 async def build(runtime: Runtime) -> ReportingDeps:
     settings = runtime.settings
     assert isinstance(settings, ReportingSettings), "reporting runs with ReportingSettings"
+    facts = MongoFactStore(runtime.db)
+    await facts.start()  # before this replica consumes: a database from before the buckets
     deps = ReportingDeps(
         store=MongoReportingStore(runtime.db),
-        facts=MongoFactStore(runtime.db),
+        facts=facts,
         records=MongoRecordStore(runtime.db),
         clock=runtime.clock,
         schedules=MongoScheduleStore(runtime.db),
         relay=runtime.relay,
         smtp=Smtp(settings.smtp_host, settings.smtp_port, settings.mail_from),
+        mail_queue=DeliveryQueue(runtime.db, MAIL_QUEUE, settings.mail_policy()),
     )
     deps.loops.append(
         partial(every, settings.schedule_seconds, partial(generate_due, deps), "scheduled reports")

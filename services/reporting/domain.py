@@ -1,4 +1,4 @@
-"""Reporting's pure rules: which counters an event moves."""
+"""Reporting's pure rules: which counters an event moves, and where an event was read."""
 
 from __future__ import annotations
 
@@ -69,8 +69,14 @@ def increments(event: Event[Any]) -> dict[str, int]:
     return {}
 
 
+def stream_key(topic: str, partition: int) -> str:
+    """A topic partition as a document key: read models remember per partition the last offset
+    they applied (the events of a partition come in offset order), so a redelivery is skipped."""
+    return f"{_key(topic)}|{partition}"
+
+
 def add_into(total: dict[str, Any], part: dict[str, Any]) -> None:
-    """Sum nested counter dicts (shards) into `total`."""
+    """Sum nested counter dicts (one a day) into `total`."""
     for key, value in part.items():
         if isinstance(value, dict):
             add_into(total.setdefault(key, {}), value)

@@ -4,9 +4,10 @@
 
 (Kafka, MongoDB and the topic prefix come from the usual settings.) It reads each partition of
 helpdesk.{intake,triage,sla,problems}.v1 from the start up to the end it finds when it starts,
-applying every event as the live consumer does (service.apply), then prints what it read. An
-event that cannot be parsed is skipped here: the live consumer dead-lettered it. Point the
-service at the new database (HELPDESK_DB_PREFIX) to switch over.
+applying every event as the live consumer does (service.apply), which also lists each fact in
+its access path by period (facts_by_hour, facts_open), then prints what it read. An event that
+cannot be parsed is skipped here: the live consumer dead-lettered it. Point the service at the
+new database (HELPDESK_DB_PREFIX) to switch over.
 """
 
 from __future__ import annotations
@@ -39,9 +40,11 @@ class Rebuilt:
 async def rebuild(settings: ReportingSettings, database: str) -> Rebuilt:
     client = make_client(settings)
     db = client[database]
+    facts = MongoFactStore(db)
+    await facts.start()  # marks the fresh database as indexed; events then index each fact
     deps = ReportingDeps(
         store=MongoReportingStore(db),
-        facts=MongoFactStore(db),
+        facts=facts,
         records=MongoRecordStore(db),
         clock=SystemClock(),
     )

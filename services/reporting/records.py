@@ -1,7 +1,9 @@
 """What problem management announced, as reporting keeps it (pure): deficiency reports,
 advisory notices, releases and problems, one record each, the latest state laid over the last.
 
-Their events are keyed by the record's id, so one partition (one consumer) writes each record.
+A record remembers the ids of the events laid into it, so an event delivered again changes
+nothing; the store writes it by compare-and-set on its revision (two consumers of a partition
+overlap while a rebalance hands it over).
 """
 
 from __future__ import annotations

@@ -1,24 +1,38 @@
-"""Reporting's use cases."""
+"""Reporting's use cases: events into the read models, and the reports made from them."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
 from shared.bus import Delivery
 from shared.clock import Clock
+from shared.deliveries import DeliveryQueue
+from shared.errors import Conflict
 from shared.events import Event
+from shared.events.intake import TicketCreated
 from shared.outbox import OutboxRelay
+from shared.versioned import MAX_WRITE_ATTEMPTS
 
 from . import metrics, reports
-from .domain import COUNTED_TYPES, add_into, increments
-from .facts import FACT_SOURCES, FACT_TYPES, applied, merged
+from .domain import COUNTED_TYPES, add_into, increments, stream_key
+from .facts import FACT_TYPES, FactDocument, Position, applied
+from .reads import READS, incidents_of
 from .records import KIND_OF, RECORD_TYPES, record_id, recorded
-from .store import MongoFactStore, MongoRecordStore, MongoScheduleStore, ReportingStore
+from .store import (
+    MongoFactStore,
+    MongoRecordStore,
+    MongoScheduleStore,
+    RecordDocument,
+    ReportingStore,
+)
+
+D = TypeVar("D", FactDocument, RecordDocument)
 
 
 @dataclass(frozen=True)
@@ -38,12 +52,8 @@ class ReportingDeps:
     schedules: MongoScheduleStore | None = None  # scheduled reports (not for a rebuild)
     relay: OutboxRelay | None = None
     smtp: Smtp | None = None
+    mail_queue: DeliveryQueue | None = None
     loops: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-
-
-PRODUCER_OF: dict[str, str] = {
-    cls.event_type(): producer for producer, kinds in FACT_SOURCES.items() for cls in kinds
-}
 
 
 class Summary(BaseModel):
@@ -75,64 +85,83 @@ async def count_event(event: Event[Any], delivery: Delivery, deps: ReportingDeps
 
 async def summary(since: date | None, deps: ReportingDeps) -> Summary:
     total: dict[str, Any] = {}
-    for shard in await deps.store.counter_shards(since):
-        add_into(total, shard.get("c", {}))
+    for day in await deps.store.counter_days(since):
+        add_into(total, day.get("c", {}))
     view = Summary.model_validate(total)
     view.open_tickets = view.tickets_created - view.tickets_closed
     return view
 
 
-async def record_fact(event: Event[Any], deps: ReportingDeps) -> bool:
-    """Lay the event into its topic's part of the ticket's facts; False when it changes
-    nothing (a redelivery)."""
-    producer = PRODUCER_OF.get(event.type)
+async def _rewrite(
+    read: Callable[[], Awaitable[D | None]],
+    decide: Callable[[D | None], D | None],
+    write: Callable[[D | None, D], Awaitable[bool]],
+) -> bool:
+    """Read, decide (pure), compare-and-set; again when another writer came first. False when
+    the decision was to change nothing."""
+    for attempt in range(MAX_WRITE_ATTEMPTS):
+        before = await read()
+        after = decide(before)
+        if after is None:
+            return False
+        if await write(before, after):
+            return True
+        await asyncio.sleep(min(0.05, 0.001 * 2**attempt))  # let the winner's write settle
+    raise Conflict("a read model kept changing; the event is redelivered")
+
+
+async def record_fact(event: Event[Any], delivery: Delivery, deps: ReportingDeps) -> bool:
+    """Lay the event into the ticket's facts; False when it changes nothing (a redelivery)."""
     ticket_id = getattr(event.data, "ticket_id", None)
-    if producer is None or ticket_id is None:
+    if ticket_id is None:
         return False
-    part = await deps.facts.part(producer, ticket_id)
-    after = applied(part, event)
-    if after is None:
-        return False
-    await deps.facts.save_part(producer, ticket_id, after)
-    return True
+    at = Position(stream_key(delivery.topic, delivery.partition), delivery.offset)
+    return await _rewrite(
+        lambda: deps.facts.get(ticket_id),
+        lambda doc: applied(doc or FactDocument(), event, at),
+        lambda before, after: deps.facts.put(ticket_id, before, after),
+    )
+
+
+async def record_site(event: TicketCreated, deps: ReportingDeps) -> None:
+    """The sites tickets came from, for the site-status report."""
+    if event.data.organization_id:
+        await deps.facts.add_site(event.data.organization_id, event.data.site or "-")
 
 
 async def fact(ticket_id: str, deps: ReportingDeps) -> dict[str, Any] | None:
-    parts = [await deps.facts.part(producer, ticket_id) for producer in FACT_SOURCES]
-    if not any(parts):
-        return None
-    return {"ticket_id": ticket_id, **merged([p for p in parts if p])}
-
-
-async def all_facts(deps: ReportingDeps) -> list[dict[str, Any]]:
-    """Every ticket's fact document (a pass over the parts)."""
-    by_topic = [await deps.facts.all_parts(producer) for producer in FACT_SOURCES]
-    tickets = sorted(set().union(*by_topic))
-    return [
-        {"ticket_id": t, **merged([parts[t] for parts in by_topic if t in parts])} for t in tickets
-    ]
+    doc = await deps.facts.get(ticket_id)
+    return {"ticket_id": ticket_id, **doc.fact} if doc is not None else None
 
 
 async def report(
     name: str, start: datetime, end: datetime, group_by: str | None, deps: ReportingDeps
 ) -> tuple[reports.ReportInfo, list[dict[str, Any]]]:
-    """A report, reading only what it is made from (the facts, the records it names)."""
-    info = reports.info_of(name, group_by)
-    inputs = reports.Inputs(
-        facts=await all_facts(deps) if info.reads_facts else [],
-        records={kind: await deps.records.all(kind) for kind in info.reads_records},
-    )
+    """A report, reading only what it is made from for the period (reads.py)."""
+    reports.info_of(name, group_by)
+    reads = READS[name]
+    records = {kind: await deps.records.all(kind) for kind in reads.records}
+    facts = await deps.facts.within(reads.facts(start, end)) if reads.facts else []
+    if reads.incidents:
+        facts += await deps.facts.of_tickets(incidents_of(records["problems"], start, end))
+    sites = await deps.facts.sites() if reads.sites else []
+    inputs = reports.Inputs(facts=facts, records=records, sites=sites)
     return reports.build(name, inputs, start, end, group_by)
 
 
 async def record(event: Event[Any], deps: ReportingDeps) -> bool:
     """Lay a problem-management event into its record; False for a redelivery."""
     kind, key = KIND_OF[event.type], record_id(event)
-    after = recorded(await deps.records.get(kind, key), event)
-    if after is None:
-        return False
-    await deps.records.save(kind, key, after)
-    return True
+
+    def decide(doc: RecordDocument | None) -> RecordDocument | None:
+        after = recorded(doc.record if doc else {}, event)
+        return RecordDocument(record=after) if after is not None else None
+
+    return await _rewrite(
+        lambda: deps.records.get(kind, key),
+        decide,
+        lambda before, after: deps.records.put(kind, key, before, after),
+    )
 
 
 async def apply(event: Event[Any], delivery: Delivery, deps: ReportingDeps) -> None:
@@ -140,6 +169,8 @@ async def apply(event: Event[Any], delivery: Delivery, deps: ReportingDeps) -> N
     if event.type in COUNTED_TYPES:
         await count_event(event, delivery, deps)
     if event.type in FACT_TYPES:
-        await record_fact(event, deps)
+        await record_fact(event, delivery, deps)
+    if isinstance(event, TicketCreated):
+        await record_site(event, deps)
     if event.type in RECORD_TYPES:
         await record(event, deps)

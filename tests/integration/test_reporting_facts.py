@@ -1,8 +1,10 @@
 """Reporting's fact documents on the real Kafka and FerretDB: a ticket's events from three
-topics make one fact document; the same events delivered again change nothing."""
+topics make one fact document, written by their consumers at once; the same events delivered
+again change nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,8 +13,14 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
+from services.reporting import service
 from services.reporting.app import ReportingSettings, create_app
+from services.reporting.domain import stream_key
+from services.reporting.facts import FactDocument, Position, applied
 from services.reporting.rebuild import rebuild
+from services.reporting.service import ReportingDeps, apply
+from services.reporting.store import MongoFactStore, MongoRecordStore, MongoReportingStore
+from shared.bus import Delivery
 from shared.clock import FixedClock
 from shared.events import Event
 from shared.events.common import AuthorType, Channel, Person, Visibility
@@ -399,7 +407,7 @@ async def test_a_rebuild_from_offset_zero_equals_the_live_read_models(
 
 
 async def _read_models(db: Any) -> dict[str, list[dict[str, Any]]]:
-    kept = ("counters", "facts_", "records_")
+    kept = ("counters", "facts", "records_")
     names = [n for n in await db.list_collection_names() if n.startswith(kept)]
     return {n: await db[n].find().sort("_id", 1).to_list(None) for n in sorted(names)}
 
@@ -551,3 +559,49 @@ async def test_problem_management_reports_for_a_scripted_period(
     assert status[("acme", "hq")]["outages"] == 1
     assert status[("acme", "hq")]["notices_in_force"] == "ADV-000001"
     assert status[("globex", "-")]["open_incidents"] == 0  # t-3 was never said to be an incident
+
+
+async def test_consumers_of_three_topics_and_a_second_replica_writing_at_once_lose_nothing(
+    isolated: Isolation,
+) -> None:
+    """Each topic's consumer writes the ticket's one fact document while the others do; a second
+    replica replays every partition at the same time (a rebalance handing partitions over)."""
+    events = history()
+    opened = DeficiencyReportData(report_id="DR-1", title="Crash", severity="high")
+    updated = opened.model_copy(update={"status": "released"})
+    events["problems"] = [
+        DeficiencyReportOpened.create(source="problems", subject="DR-1", time=at(5), data=opened),
+        DeficiencyReportUpdated.create(source="problems", subject="DR-1", time=at(9), data=updated),
+    ]
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        isolated.infra.mongodb_uri, tz_aware=True
+    )
+    db = client[f"{isolated.db_prefix}reporting"]
+    deps = ReportingDeps(
+        store=MongoReportingStore(db),
+        facts=MongoFactStore(db),
+        records=MongoRecordStore(db),
+        clock=FixedClock(T0),
+    )
+
+    async def consumer(producer: str) -> None:
+        for offset, event in enumerate(events[producer]):
+            await apply(event, Delivery(isolated.topic(producer), 0, offset), deps)
+
+    try:
+        await asyncio.gather(*(consumer(p) for _ in range(2) for p in events))
+        fact = await service.fact("t-1", deps)
+        stored = await deps.facts.get("t-1")
+        record = await deps.records.get("deficiency_reports", "DR-1")
+    finally:
+        await client.close()
+    expected, changes = FactDocument(), 0
+    for producer in ("intake", "triage", "sla"):
+        for offset, event in enumerate(events[producer]):
+            position = Position(stream_key(isolated.topic(producer), 0), offset)
+            after = applied(expected, event, position)
+            expected, changes = (after, changes + 1) if after else (expected, changes)
+    assert fact == {"ticket_id": "t-1", **expected.fact}
+    assert stored is not None and stored.revision == changes - 1  # each change written once
+    assert record is not None and record.revision == 1  # opened, then updated: once each
+    assert (record.record["status"], len(record.record["events"])) == ("released", 2)
