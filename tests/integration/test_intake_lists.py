@@ -24,7 +24,9 @@ async def intake(
     isolated: Isolation, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[httpx.AsyncClient]:
     monkeypatch.setattr(ticket_store, "CHUNK", 3)  # many chunks from a few tickets
-    monkeypatch.setattr(ticket_store, "KEYS_PER_READ", 2)  # and several reads of them
+    monkeypatch.setattr(ticket_store, "NUMBERS_PER_READ", 2)  # and several reads of them
+    monkeypatch.setattr(ticket_store, "CHUNKS_PER_READ", 2)
+    monkeypatch.setattr(ticket_store, "IDS_PER_READ", 2)
     for key, value in isolated.env().items():
         monkeypatch.setenv(key, value)
     async with in_process(create_app(IntakeSettings())) as client:

@@ -32,7 +32,9 @@ STATUSES = "ticket_status"  # triage's status of each ticket, as its events tell
 COUNTERS = "counters"  # "ticket_seq": the last number given
 OPENED_BY = "mail_opened_by"  # "<sender>|<hour>" -> tickets opened by mail (storm guard)
 CHUNK = 1000
-KEYS_PER_READ = 200  # chunk keys (or numbers) asked for at once: an `$in` the store pushes down
+NUMBERS_PER_READ = 200  # ticket numbers asked for at once, newest first
+CHUNKS_PER_READ = 20  # an organisation's chunks read at once, newest first
+IDS_PER_READ = 500  # tickets or statuses asked for at once (FerretDB pushes `$in` down to 1,000)
 CLOSED = "closed"
 
 TICKET_INDEXES: list[IndexSpec] = [
@@ -124,11 +126,15 @@ class MongoTickets:
         top = before_seq - 1 if before_seq is not None else await self._highest()
         found: list[Ticket] = []
         async for batch in self._numbered_from(organization_id, top):
-            tickets = await self._tickets_of(batch)
-            if status is not None:
-                closed = await self._with_status(tickets, status)
-                tickets = [t for t in tickets if t.id in closed]
-            found.extend(tickets)
+            while batch and len(found) < limit:
+                # only as many tickets as the page still needs (more to sift by status)
+                size = IDS_PER_READ if status is not None else limit - len(found)
+                ids, batch = batch[:size], batch[size:]
+                tickets = await self._tickets_of(ids)
+                if status is not None:
+                    closed = await self._with_status(tickets, status)
+                    tickets = [t for t in tickets if t.id in closed]
+                found.extend(tickets)
             if len(found) >= limit:
                 break
         return found[:limit]
@@ -141,12 +147,12 @@ class MongoTickets:
         """Ticket ids from number `top` down, in batches, newest first."""
         while top >= 1:
             if org is None:
-                seqs = [str(s) for s in range(top, max(0, top - KEYS_PER_READ), -1)]
+                seqs = [str(s) for s in range(top, max(0, top - NUMBERS_PER_READ), -1)]
                 docs = await self._numbers.find({"_id": {"$in": seqs}}).to_list(None)
                 by_seq = {int(d["_id"]): d["ticket_id"] for d in docs}
-                top -= KEYS_PER_READ
+                top -= NUMBERS_PER_READ
             else:
-                chunks = range(top // CHUNK, max(-1, top // CHUNK - KEYS_PER_READ), -1)
+                chunks = range(top // CHUNK, max(-1, top // CHUNK - CHUNKS_PER_READ), -1)
                 keys = [f"{org}|{c}" for c in chunks]
                 docs = await self._chunks.find({"_id": {"$in": keys}}).to_list(None)
                 by_seq = {int(s): t for d in docs for s, t in d.get("t", {}).items()}
