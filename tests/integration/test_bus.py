@@ -213,7 +213,9 @@ class RecordingPublisher:
         self.seen: list[str] = []
 
     async def publish(self, event: dict[str, Any]) -> None:
-        await asyncio.sleep(0)  # the publish yields, as a real send does
+        turn = asyncio.get_running_loop().create_future()  # the publish yields, as a send does
+        asyncio.get_running_loop().call_soon(turn.set_result, None)
+        await turn
         self.seen.append(event["id"])
 
 
