@@ -84,7 +84,12 @@ async def test_a_breach_escalates_alerts_the_queue_and_the_customer_is_told(
 
         item = await wait_for(escalated, within=60, what="the breach escalating the ticket")
         clock = (await http.get(url("sla", f"/v1/sla/clocks/{ticket_id}"))).json()
-        alerts = (await http.get(url("triage", "/v1/agents/tia/alerts"))).json()
+
+        async def alerted() -> list[Any] | None:  # alerts are written just after the hand-over
+            found: list[Any] = (await http.get(url("triage", "/v1/agents/tia/alerts"))).json()
+            return found or None
+
+        alerts = await wait_for(alerted, within=10, what="the queue alerted of the escalation")
 
         async def apology() -> list[Any] | None:
             mails = [message_from_bytes(raw, policy=policy.default) for raw in sink.received]
