@@ -121,6 +121,9 @@ class EventConsumer:
         self._routes: dict[str, list[Route]] = {}
         self._lagging: set[tuple[str, int]] = set()  # partitions whose lag this replica reports
         self._transient_streak = 0
+        self.dead_letter_streak = 0
+        """Messages dead-lettered in a row: every message failing is a cause to fix (a bad
+        record, a bad deploy), not a bad message; /readyz reports it past a threshold."""
 
     @property
     def topics(self) -> list[str]:
@@ -171,6 +174,7 @@ class EventConsumer:
                     return
             await self._inbox.record(event.id, event.type, self._clock.now())
             metrics.EVENTS_IN.labels(self.service, topic, event.type).inc()
+            self._handled()
 
     async def _run(
         self,
@@ -226,6 +230,18 @@ class EventConsumer:
             },
         )
         metrics.EVENTS_DEAD_LETTERED.labels(self.service, topic).inc()
+        self.dead_letter_streak += 1
+        metrics.DEAD_LETTER_STREAK.labels(self.service).set(self.dead_letter_streak)
+
+    def _handled(self) -> None:
+        if self.dead_letter_streak:
+            self.dead_letter_streak = 0
+            metrics.DEAD_LETTER_STREAK.labels(self.service).set(0)
+
+    @property
+    def failing(self) -> bool:
+        """Whether the last messages were all dead-lettered (the threshold of settings)."""
+        return self.dead_letter_streak >= self._settings.dead_letter_streak_unready
 
     def _observe_lag(self, msg: Any) -> None:
         """The lag of the message's partition; partitions a rebalance took away stop being

@@ -26,6 +26,11 @@ EVENTS_DEAD_LETTERED = Counter(
     "Events sent to the dead-letter topic",
     ["service", "topic"],
 )
+DEAD_LETTER_STREAK = Gauge(
+    "helpdesk_consumer_dead_letter_streak",
+    "Messages dead-lettered in a row since the consumer last handled one",
+    ["service"],
+)
 EVENTS_DUPLICATE = Counter(
     "helpdesk_events_duplicate_total", "Redelivered events skipped", ["service", "topic"]
 )

@@ -140,7 +140,10 @@ async def _ready(app: FastAPI) -> dict[str, bool]:
     if runtime is None:
         return {"mongodb": False, "kafka": False}
     mongo, kafka = await asyncio.gather(ping(runtime.db), runtime.broker.ping(timeout=2.0))
-    return {"mongodb": mongo, "kafka": bool(kafka)}
+    checks = {"mongodb": mongo, "kafka": bool(kafka)}
+    if runtime.consumer.topics:  # false while every message read lately was dead-lettered
+        checks["consumer"] = not runtime.consumer.failing
+    return checks
 
 
 def app_deps(request: Request) -> Any:

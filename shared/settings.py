@@ -42,6 +42,13 @@ class ServiceSettings(BaseSettings):
         validation_alias="HELPDESK_HANDLER_ATTEMPTS",
         description="Tries of a failing handler before its message is dead-lettered",
     )
+    dead_letter_streak_unready: int = Field(
+        default=20,
+        ge=1,
+        validation_alias="HELPDESK_DEAD_LETTER_STREAK_UNREADY",
+        description="Messages dead-lettered in a row (none handled between) after which /readyz "
+        "reports the consumer as failing",
+    )
     retry_backoff_seconds: float = Field(
         default=0.2, ge=0, validation_alias="HELPDESK_RETRY_BACKOFF_SECONDS"
     )

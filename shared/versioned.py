@@ -10,7 +10,8 @@ State and its events land in one atomic single-document write (shared/outbox.py 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -20,6 +21,7 @@ from .db import Database, Document
 from .errors import Conflict
 from .events import Event
 from .outbox import OUTBOX, OutboxRelay, serialise
+from .records import BadRecord, load_one
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -32,10 +34,13 @@ class Versioned(Generic[M]):
         db: Database,
         collection: str,
         model: type[M],
+        *,
+        service: str,
         encode: Callable[[Document], Document] = lambda d: d,
         decode: Callable[[Document], Document] = lambda d: d,
     ) -> None:
         self.collection = collection
+        self.service = service
         self._docs = db[collection]
         self._model = model
         self._encode = encode
@@ -55,7 +60,17 @@ class Versioned(Generic[M]):
         return self.load(doc) if doc is not None else None
 
     def load(self, doc: Document) -> M:
-        return self._model.model_validate(self._decode(doc))
+        """The state, or BadRecord (logged and counted) when the stored document does not load."""
+        return load_one(self._model, self._decode(doc), self.collection, self.service)
+
+    def load_each(self, docs: Iterable[Document]) -> dict[str, M]:
+        """The states by `_id` of the documents that load (each one that does not is logged,
+        counted and left out)."""
+        states: dict[str, M] = {}
+        for doc in docs:
+            with contextlib.suppress(BadRecord):
+                states[str(doc["_id"])] = self.load(doc)
+        return states
 
     async def save(
         self, doc_id: str, revision: int, after: M, events: Sequence[Event[Any]]

@@ -2,6 +2,8 @@
 
 from prometheus_client import Counter
 
+from shared.records import bad_records
+
 TICKETS_CREATED = Counter(
     "helpdesk_intake_tickets_created_total", "Tickets recorded, by channel", ["channel"]
 )
@@ -16,3 +18,5 @@ NOTIFICATIONS = Counter(
     "Notification attempts by kind and outcome",
     ["kind", "outcome"],
 )
+
+BAD_RECORDS = bad_records("intake")  # stored records that failed to load (shared/records.py)

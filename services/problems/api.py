@@ -3,7 +3,7 @@ suggestions, deficiency reports (and the tracker's webhook), releases, changes, 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, Field
@@ -25,7 +25,7 @@ from .domain.notices import Advisory, AdvisoryRequest, Release, ReleaseEdit, Rel
 from .domain.problems import Problem, ProblemEdit, ProblemRequest, ProblemStatus
 from .domain.reports import DeficiencyReport, ReportRequest, ReportUpdate
 from .service import ProblemsDeps, advisories, changes, knowledge, problems, releases, reports, who
-from .webhooks import SIGNATURE_HEADER, BadSignature
+from .webhooks import SIGNATURE_HEADER, BadSignature, NotConfigured
 
 router = APIRouter(prefix="/v1", tags=["problems"])
 Deps = Annotated[ProblemsDeps, Depends(app_deps)]
@@ -36,6 +36,24 @@ Lead = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
 class Unsigned(DomainError):
     status = 401
     title = "Bad signature"
+
+
+class Unconfigured(DomainError):
+    status = 503
+    title = "Webhook not configured"
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {}}}
+
+
+TRACKER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _problem("The signature is missing, malformed, out of time or wrong"),
+    404: _problem("No such deficiency report"),
+    409: _problem("The transition is not allowed, or the report is stored unreadable"),
+    422: _problem("The body is signed but is not an update (the field is named)"),
+    503: _problem("No secret is configured (HELPDESK_TRACKER_WEBHOOK_SECRET): refused"),
+}
 
 
 class LinkRequest(BaseModel):
@@ -186,10 +204,10 @@ class SuggestionsView(BaseModel):
 @router.get("/suggestions/{ticket_id}", response_model=SuggestionsView)
 async def suggestions(ticket_id: str, _: Staff, deps: Deps) -> SuggestionsView:
     """What was suggested for a new ticket: known errors and similar resolved tickets."""
-    found = await deps.incidents.get_suggestions(ticket_id)
+    found = await deps.incidents.suggested(ticket_id)
     if found is None:
         raise NotFound(f"no suggestions for ticket {ticket_id} (yet)")
-    return SuggestionsView.model_validate(found)
+    return SuggestionsView(ticket_id=found.ticket_id, suggestions=found.suggestions)
 
 
 # Deficiency reports
@@ -217,19 +235,31 @@ async def update_report(
 ) -> DeficiencyReport:
     """A status or tracker update by an agent (or the tracker's service account)."""
     by_tracker = Role.SERVICE in user.roles
-    return await reports.update(report_id, body, who(user), deps, to_tracker=not by_tracker)
+    return await reports.update(
+        report_id, body, who(user), deps, to_tracker=not by_tracker, repair=True
+    )
 
 
-@router.post("/deficiency-reports/tracker-updates", response_model=DeficiencyReport)
+@router.post(
+    "/deficiency-reports/tracker-updates",
+    response_model=DeficiencyReport,
+    responses=TRACKER_RESPONSES,
+)
 async def tracker_update(
     request: Request,
     deps: Deps,
     signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
 ) -> DeficiencyReport:
-    """The tracker's webhook: a status update signed with the shared secret."""
+    """The tracker's webhook: a status update signed with the shared secret (refused when
+    none is configured)."""
     body = await request.body()
     try:
         return await reports.from_tracker(body, signature, deps.clock.now(), deps)
+    except NotConfigured as exc:
+        raise Unconfigured(
+            "the tracker webhook is not configured: with HELPDESK_TRACKER_WEBHOOK_SECRET "
+            "empty, tracker updates are refused"
+        ) from exc
     except BadSignature as exc:
         raise Unsigned(str(exc)) from exc
 

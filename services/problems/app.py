@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from shared.cache import Expiring
 from shared.clock import Clock
@@ -42,7 +42,8 @@ class ProblemsSettings(ServiceSettings):
     tracker_secret: str = Field(
         default="",
         validation_alias="HELPDESK_TRACKER_WEBHOOK_SECRET",
-        description="Signs the posts and checks the tracker's updates; empty refuses updates",
+        description="Signs the posts and checks the tracker's updates; empty (or blank) "
+        "refuses every update",
     )
     webhook_seconds: float = Field(default=1.0, gt=0, validation_alias="HELPDESK_WEBHOOK_SECONDS")
     notice_seconds: float = Field(
@@ -60,6 +61,12 @@ class ProblemsSettings(ServiceSettings):
     knowledge_ttl_seconds: float = Field(
         default=2.0, ge=0, validation_alias="HELPDESK_KNOWLEDGE_TTL_SECONDS"
     )
+
+    @field_validator("tracker_secret")
+    @classmethod
+    def _blank_is_unset(cls, value: str) -> str:
+        """A secret of blanks is a mistake in the environment, never a key to sign with."""
+        return value if value.strip() else ""
 
 
 async def build(runtime: Runtime) -> ProblemsDeps:

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from shared.auth import STAFF, Principal, Role, require
-from shared.errors import DomainError, FieldInvalid, NotFound
+from shared.errors import DomainError, NotFound
 from shared.events.common import Priority, ServiceLevel
 from shared.runtime import app_deps
 
 from .domain import Calendar, Pause, Policy, SlaClock
 from .service import SlaDeps, current_setup, forget_setup, get_clock
+from .service.configure import save_calendar, save_policy
 from .service.recalc import RecalculationReport, RecalculationRequest, recalculate
 
 router = APIRouter(prefix="/v1/sla", tags=["sla"])
@@ -33,6 +34,8 @@ class TargetView(BaseModel):
     breached: bool
     outcome: str | None
     round: int
+    planned: bool = Field(description="False: running, but no due time could be planned")
+    unplanned_reason: str | None = Field(description="Why not (the calendar, the target)")
 
 
 class ClockView(BaseModel):
@@ -50,6 +53,9 @@ class ClockView(BaseModel):
     held_until: datetime | None = Field(
         description="Warnings or breaches found while the calendar was closed, announced then"
     )
+    planned: bool = Field(
+        description="Every running target has a due time; false: see the targets' reasons"
+    )
     targets: list[TargetView]
 
 
@@ -58,7 +64,7 @@ async def clock_view(ticket_id: str, _: Staff, deps: Deps) -> ClockView:
     """A ticket's SLA clock now: each target's state, time used and left, due time, pauses."""
     clock: SlaClock = await get_clock(ticket_id, deps)
     setup = await current_setup(deps)
-    calendar = setup.calendars.get(clock.calendar_id) or setup.calendars["24x7"]
+    calendar = setup.calendar_of(clock.calendar_id)
     now = deps.clock.now()
     targets = []
     for t in clock.targets:
@@ -74,6 +80,8 @@ async def clock_view(ticket_id: str, _: Staff, deps: Deps) -> ClockView:
                 breached=t.breached,
                 outcome=t.outcome,
                 round=t.round,
+                planned=t.planned,
+                unplanned_reason=t.unplanned_reason,
             )
         )
     states = {t.state for t in clock.targets}
@@ -83,6 +91,7 @@ async def clock_view(ticket_id: str, _: Staff, deps: Deps) -> ClockView:
             exclude={"targets", "paused", "warn_at", "revision", "queue", "organization_id"}
         ),
         state=state,
+        planned=all(t.planned for t in clock.targets if t.state == "running"),
         targets=targets,
     )
 
@@ -100,11 +109,7 @@ async def put_policy(
     """Change a policy's targets, calendar or warning fractions; clocks started later use it."""
     if (body.service_level, body.priority, body.id) != (level, priority, f"{level}/{priority}"):
         raise DomainError("the body must name the same level, priority and id as the path")
-    if body.calendar_id not in (await current_setup(deps)).calendars:
-        raise FieldInvalid("calendar_id", f"no calendar {body.calendar_id}")
-    await deps.setup_store.put_policy(body)
-    forget_setup(deps)
-    return body
+    return await save_policy(body, deps)
 
 
 @router.get("/calendars", response_model=list[Calendar])
@@ -115,12 +120,10 @@ async def list_calendars(_: Staff, deps: Deps) -> list[Calendar]:
 
 @router.put("/calendars/{calendar_id}", response_model=Calendar)
 async def put_calendar(calendar_id: str, body: Calendar, _: Admin, deps: Deps) -> Calendar:
-    """Add or change a calendar."""
+    """Add or change a calendar (refused unless open long enough in every coming year)."""
     if body.id != calendar_id:
         raise DomainError(f"the path names {calendar_id} but the body {body.id}")
-    await deps.setup_store.put_calendar(body)
-    forget_setup(deps)
-    return body
+    return await save_calendar(body, deps)
 
 
 class AssignmentRequest(BaseModel):

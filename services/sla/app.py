@@ -47,6 +47,14 @@ class SlaSettings(ServiceSettings):
         validation_alias="HELPDESK_SLA_PREDICT_SECONDS",
         description="How often the clocks' history is read to see breaches coming",
     )
+    min_open_hours_per_year: float = Field(
+        default=52.0,
+        gt=0,
+        le=8760,
+        validation_alias="HELPDESK_SLA_MIN_OPEN_HOURS_PER_YEAR",
+        description="A calendar saved must be open this long in each coming year (52: an hour "
+        "a week on average)",
+    )
 
 
 async def build(runtime: Runtime) -> SlaDeps:
@@ -61,6 +69,7 @@ async def build(runtime: Runtime) -> SlaDeps:
         clock=runtime.clock,
         holder=f"sla-{uuid.uuid4().hex[:12]}",
         setup=Expiring(settings.setup_ttl_seconds),
+        min_open_hours=settings.min_open_hours_per_year,
     )
     subscribe(runtime.consumer, deps)
     deps.loops.append(partial(run, deps, settings.tick_seconds))

@@ -2,6 +2,8 @@
 
 from prometheus_client import Counter, Gauge
 
+from shared.records import bad_records
+
 TRIAGED = Counter("helpdesk_triage_tickets_triaged_total", "Tickets triaged", ["queue", "priority"])
 ASSIGNED = Counter("helpdesk_triage_assignments_total", "Tickets given to an agent", ["queue"])
 ESCALATED = Counter(
@@ -19,3 +21,5 @@ BACKLOG_AGE = Gauge(
     "Age of the queue's oldest open work item, at the last backlog round",
     ["queue"],
 )
+
+BAD_RECORDS = bad_records("triage")  # stored records that failed to load (shared/records.py)

@@ -36,7 +36,8 @@ class SlaClockStarted(Event[SlaClockStartedData]):
 
 class SlaClockReplanned(Event[SlaClockStartedData]):
     """Another policy or calendar for a running clock (the priority, level or contract
-    changed): the time used stays, the targets and due times are new."""
+    changed): the time used stays, the targets and due times are new. Also when targets that
+    had no due time (sla.clock_unplanned) get one again."""
 
     type: Literal["sla.clock_replanned"] = "sla.clock_replanned"
 
@@ -93,6 +94,31 @@ class SlaTargetStopped(Event[SlaTargetStoppedData]):
     type: Literal["sla.target_stopped"] = "sla.target_stopped"
 
 
+class SlaUnplannedTarget(BaseModel):
+    name: str = Field(description="first_response, next_update or resolution")
+    target_seconds: int = Field(ge=0, description="Allowed business seconds")
+    reason: str = Field(description="Why no due time could be planned")
+
+
+class SlaClockUnplannedData(ClockData):
+    policy_id: str = Field(description="Policy of the clock")
+    calendar_id: str = Field(description="Business-hours calendar the clock runs on")
+    targets: list[SlaUnplannedTarget] = Field(
+        description="The running targets that have just lost (or never had) a due time"
+    )
+
+
+class SlaClockUnplanned(Event[SlaClockUnplannedData]):
+    """A running target's due time could not be planned: its calendar has too little open time
+    (or cannot be read), or the target does not fit in the ten years the planner looks ahead.
+    The clock is kept and goes on counting business time, with no due time, warnings or breach
+    for that target, until it is planned again (then sla.clock_replanned brings the due
+    times). An alert for whoever keeps the calendars and policies (an addition to the
+    architecture's list, decision 003)."""
+
+    type: Literal["sla.clock_unplanned"] = "sla.clock_unplanned"
+
+
 SLA_EVENTS: tuple[type[Event[Any]], ...] = (
     SlaClockStarted,
     SlaClockReplanned,
@@ -103,4 +129,5 @@ SLA_EVENTS: tuple[type[Event[Any]], ...] = (
     SlaBreached,
     SlaMet,
     SlaTargetStopped,
+    SlaClockUnplanned,
 )

@@ -81,7 +81,7 @@ async def test_a_row_left_behind_by_a_crash_is_put_right_by_the_worklist_and_at_
     store = MongoTriageStore(db)
     await store.insert_item(item(1), [])
     # a writer that died between the item's write and its row's: the item moved queues
-    raw: Versioned[WorkItem] = Versioned(db, "work_items", WorkItem)
+    raw: Versioned[WorkItem] = Versioned(db, "work_items", WorkItem, service="triage")
     current = await store.get_item("t-1")
     assert current is not None
     assert await raw.save("t-1", current.revision, current.model_copy(update={"queue": "dev"}), [])

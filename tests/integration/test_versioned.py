@@ -34,7 +34,7 @@ async def db(isolated: Any) -> AsyncIterator[Database]:
 async def test_a_writer_deciding_from_an_old_revision_loses_and_the_state_stays(
     db: Database,
 ) -> None:
-    notes: Versioned[Note] = Versioned(db, "notes", Note)
+    notes: Versioned[Note] = Versioned(db, "notes", Note, service="tests")
     assert await notes.insert("n-1", Note(text="a"), [])
     assert not await notes.insert("n-1", Note(text="again"), [])
     assert await notes.save("n-1", 0, Note(text="b"), [])
@@ -46,7 +46,7 @@ async def test_a_writer_deciding_from_an_old_revision_loses_and_the_state_stays(
 
 
 async def test_racing_writers_each_land_once_after_deciding_again(db: Database) -> None:
-    notes: Versioned[Note] = Versioned(db, "notes", Note)
+    notes: Versioned[Note] = Versioned(db, "notes", Note, service="tests")
     assert await notes.insert("n-1", Note(text="a"), [])
 
     async def append(word: str) -> None:

@@ -143,6 +143,7 @@ def test_every_event_type_is_registered_once_with_its_producer() -> None:
             "sla.breached",
             "sla.met",
             "sla.target_stopped",  # an addition: the business time a stopped target used
+            "sla.clock_unplanned",  # an addition: a due time that cannot be planned (003)
         },
         "problems": {
             "problem.created",

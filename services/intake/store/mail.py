@@ -13,6 +13,7 @@ from shared.db import Database, Document, IndexSpec, without_id
 from shared.deliveries import Attempt, DeliveryQueue, RetryPolicy
 from shared.events import Event
 from shared.outbox import OUTBOX, push_events, serialise
+from shared.records import load_one, loaded
 
 from ..domain.notify import Notification
 from .keyed import insert_new as _insert_new
@@ -105,7 +106,7 @@ class MongoNotificationStore:
 
     async def get_notification(self, notification_id: str) -> Notification | None:
         doc = await self._notes.find_one({"_id": notification_id})
-        return Notification.model_validate(without_id(doc)) if doc else None
+        return load_one(Notification, without_id(doc), NOTIFICATIONS, "intake") if doc else None
 
     async def record_attempt(self, note: Notification) -> None:
         await self._notes.update_one({"_id": note.id}, {"$set": note.model_dump(exclude={"id"})})
@@ -127,7 +128,6 @@ class MongoNotificationStore:
         notes = []
         for start in range(0, len(ids), IDS_PER_READ):
             batch = {"_id": {"$in": ids[start : start + IDS_PER_READ]}}
-            notes += [
-                Notification.model_validate(without_id(d)) async for d in self._notes.find(batch)
-            ]
+            docs = [without_id(d) async for d in self._notes.find(batch)]
+            notes += loaded(Notification, docs, NOTIFICATIONS, "intake")
         return sorted(notes, key=lambda n: (n.created_at, n.id))

@@ -21,6 +21,7 @@ from pymongo.errors import DuplicateKeyError
 from shared.db import Database, Document, IndexSpec
 from shared.events import Event
 from shared.outbox import OUTBOX, serialise
+from shared.records import load_one, loaded
 
 from ..domain import Message, Ticket
 
@@ -166,7 +167,8 @@ class MongoTickets:
             return []
         docs = await self._tickets.find({"_id": {"$in": ids}}).to_list(None)
         by_id = {d["_id"]: d for d in docs}
-        return [t for t in (_from_doc(by_id.get(i)) for i in ids) if t is not None]
+        found = [{**by_id[i], "id": i} for i in ids if i in by_id]
+        return loaded(Ticket, found, TICKETS, "intake")
 
     async def _with_status(self, tickets: list[Ticket], status: str) -> set[str]:
         ids = [t.id for t in tickets]
@@ -239,4 +241,4 @@ def _to_doc(ticket: Ticket) -> Document:
 def _from_doc(doc: Document | None) -> Ticket | None:
     if doc is None:
         return None
-    return Ticket.model_validate({**doc, "id": doc["_id"]})
+    return load_one(Ticket, {**doc, "id": doc["_id"]}, TICKETS, "intake")

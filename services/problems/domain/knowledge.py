@@ -17,6 +17,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.errors import FieldInvalid
+from shared.records import patched
+
 from .text import tokens
 
 
@@ -92,8 +95,29 @@ def create(
     return Knowledge(id=item_id, kind=kind, **request.model_dump(), created_at=now, updated_at=now)
 
 
+TEXTS = frozenset({"workaround", "fix", "body"})
+
+
+def complete(kind: KnowledgeKind, workaround: str, fix: str, body: str) -> None:
+    """A known error needs a workaround or a fix; an article needs its text."""
+    if kind is KnowledgeKind.KNOWN_ERROR and not workaround and not fix:
+        raise FieldInvalid("workaround", "a known error needs a workaround or a fix")
+    if kind is KnowledgeKind.ARTICLE and not (body or workaround or fix):
+        raise FieldInvalid("body", "an article needs its text")
+
+
+def texts_kept(item: Knowledge) -> None:
+    complete(item.kind, item.workaround, item.fix, item.body)
+
+
 def edited(item: Knowledge, change: KnowledgeEdit, now: datetime) -> Knowledge:
-    return item.model_copy(update={**change.model_dump(exclude_unset=True), "updated_at": now})
+    """The item with the fields given, validated whole: an explicit null is refused (no field
+    of an item may be empty), and an edit of its texts leaves it what it needs."""
+    fields = change.model_dump(exclude_unset=True)
+    after = patched(item, {**fields, "updated_at": now})
+    if fields.keys() & TEXTS:
+        texts_kept(after)
+    return after
 
 
 def attempted(item: Knowledge, request: AttemptRequest, by: str, now: datetime) -> Knowledge:

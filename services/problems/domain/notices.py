@@ -15,7 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.errors import Conflict
+from shared.errors import Conflict, FieldInvalid
+from shared.records import patched
 
 from .reports import DeficiencyReport
 
@@ -48,6 +49,20 @@ class ReleaseEdit(BaseModel):
     supported: bool | None = None
     notes: str | None = Field(default=None, max_length=50_000)
     fixed_reports: list[str] | None = Field(default=None, max_length=1_000)
+
+
+def edited(release: Release, change: ReleaseEdit) -> Release:
+    """The release with the fields given, validated whole (an explicit null is refused: no
+    field of a release may be empty)."""
+    fields = change.model_dump(exclude_unset=True)
+    if "fixed_reports" in fields:
+        editable_fixes(release)
+    return patched(release, fields)
+
+
+def editable_fixes(release: Release) -> None:
+    if release.published_at is not None:
+        raise FieldInvalid("fixed_reports", "the release is published: its fixes are told")
 
 
 def affected(

@@ -15,6 +15,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import Conflict, FieldInvalid, InvalidTransition
+from shared.records import patched
 
 
 class ProblemStatus(StrEnum):
@@ -109,16 +110,25 @@ def open_problem(problem_id: str, request: ProblemRequest, by: str, now: datetim
     )
 
 
+NEEDED = frozenset({"root_cause", "workaround", "fix"})  # what a status may need
+
+
 def edit(problem: Problem, change: ProblemEdit, by: str, now: datetime) -> Problem:
-    """The problem with the fields given, then moved to the status given (if any)."""
+    """The problem with the fields given, validated whole, then moved to the status given (if
+    any). A null clears an optional field (owner, root cause, ...) as long as the status
+    reached does not need it; on title, description or status it is refused."""
+    if "status" in change.model_fields_set and change.status is None:
+        raise FieldInvalid("status", "a problem always has a status: leave it out to keep it")
     fields = change.model_dump(exclude_unset=True, exclude={"status"})
     if problem.status is S.CLOSED and fields:
         raise Conflict(f"problem {problem.id} is closed")
-    edited = problem.model_copy(update={**fields, "updated_at": now})
+    edited = patched(problem, {**fields, "updated_at": now})
     if fields:
         edited = _noted(edited, by, now, "edited " + ", ".join(sorted(fields)))
     if change.status is not None and change.status is not problem.status:
-        edited = move(edited, change.status, by, now)
+        return move(edited, change.status, by, now)
+    if fields.keys() & NEEDED:
+        consistent(edited)
     return edited
 
 
@@ -136,6 +146,11 @@ def move(problem: Problem, target: ProblemStatus, by: str, now: datetime) -> Pro
         update["resolved_at"] = None
     moved = problem.model_copy(update=update)
     return _noted(moved, by, now, f"{problem.status.value} -> {target.value}")
+
+
+def consistent(problem: Problem) -> None:
+    """FieldInvalid unless the problem has what its status needs."""
+    _needs(problem, problem.status)
 
 
 def _needs(problem: Problem, target: ProblemStatus) -> None:

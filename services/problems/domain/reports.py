@@ -12,7 +12,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.errors import InvalidTransition
+from shared.errors import FieldInvalid, InvalidTransition
+from shared.records import patched
 
 from .problems import Entry
 
@@ -112,7 +113,11 @@ def elevate(
 def updated(
     report: DeficiencyReport, update: ReportUpdate, by: str, now: datetime
 ) -> DeficiencyReport | None:
-    """The report after the update; None when it changes nothing (a repeated webhook)."""
+    """The report after the update, validated whole; None when it changes nothing (a repeated
+    webhook). A null clears the tracker's id or link or the fixed-in release; a null status
+    is refused."""
+    if "status" in update.model_fields_set and update.status is None:
+        raise FieldInvalid("status", "a report always has a status: leave it out to keep it")
     fields = update.model_dump(exclude_unset=True, exclude={"status", "note"})
     fields = {k: v for k, v in fields.items() if getattr(report, k) != v}
     target = update.status
@@ -126,4 +131,4 @@ def updated(
     what = ", ".join(f"{k}={getattr(v, 'value', v)}" for k, v in sorted(fields.items()))
     note = f"{what} ({update.note})" if update.note else what
     history = [*report.history, Entry(at=now, by=by, what=note)]
-    return report.model_copy(update={**fields, "updated_at": now, "history": history})
+    return patched(report, {**fields, "updated_at": now, "history": history})

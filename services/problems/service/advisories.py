@@ -15,6 +15,7 @@ from shared.events.problems import (
     AdvisoryPublished,
 )
 from shared.periodic import every
+from shared.records import BadRecord
 
 from ..domain import notices as rules
 from ..domain.notices import (
@@ -76,7 +77,7 @@ async def get_advisory(advisory_id: str, deps: ProblemsDeps) -> Advisory:
 
 
 async def list_advisories(deps: ProblemsDeps) -> list[Advisory]:
-    advisories = [Advisory.model_validate(d) for d in await deps.store.all(ADVISORIES)]
+    advisories = await deps.store.load_all(ADVISORIES, Advisory)
     return sorted(advisories, key=lambda a: (a.publish_at, a.id), reverse=True)
 
 
@@ -94,7 +95,10 @@ async def publish_due(deps: ProblemsDeps) -> int:
     now = deps.clock.now()
     published = 0
     for advisory_id, since in await deps.store.notices_due(now):
-        published += await _publish(advisory_id, since, now, deps)
+        try:
+            published += await _publish(advisory_id, since, now, deps)
+        except BadRecord:  # logged and counted; published once it is repaired
+            continue
     return published
 
 

@@ -73,7 +73,7 @@ async def get_change(change_id: str, deps: ProblemsDeps) -> Change:
 
 
 async def list_changes(deps: ProblemsDeps, status: ChangeStatus | None) -> list[Change]:
-    changes = [Change.model_validate(d) for d in await deps.store.all(CHANGES)]
+    changes = await deps.store.load_all(CHANGES, Change)
     chosen = [c for c in changes if status is None or c.status is status]
     return sorted(chosen, key=lambda c: c.id, reverse=True)
 

@@ -17,6 +17,7 @@ from shared.events.intake import TicketCreated
 from shared.events.problems import Suggestion, TicketSuggestions, TicketSuggestionsData
 from shared.events.triage import TicketResolved
 from shared.periodic import every
+from shared.records import BadRecord
 
 from .. import metrics
 from ..domain.text import tokens
@@ -58,9 +59,12 @@ async def index_incident(event: TicketCreated, deps: ProblemsDeps) -> None:
 
 async def suggest(incident: Incident, deps: ProblemsDeps) -> list[Suggestion]:
     """The best known errors and resolved tickets for a new ticket, announced once."""
-    known = await deps.incidents.get_suggestions(incident.ticket_id)
+    try:
+        known = await deps.incidents.suggested(incident.ticket_id)
+    except BadRecord:  # suggested before, and kept unreadable: logged and counted
+        return []
     if known is not None:
-        return [Suggestion.model_validate(s) for s in known["suggestions"]]
+        return known.suggestions
     text = f"{incident.subject}\n{incident.description}\n{incident.product or ''}"
     found: list[Suggestion] = [
         Suggestion(
@@ -119,9 +123,9 @@ async def resolved(event: TicketResolved, deps: ProblemsDeps) -> None:
             at=deps.clock.now(),
         )
     )
-    incident = await deps.incidents.get_incident(data.ticket_id)
-    if incident is not None:  # at once here; the other replicas read it within RESOLVED_SYNC
-        deps.resolved.add(text_of(incident))
+    found = await deps.incidents.get_incidents([data.ticket_id])  # left out if it does not load
+    if data.ticket_id in found:  # at once here; the other replicas read it within RESOLVED_SYNC
+        deps.resolved.add(text_of(found[data.ticket_id]))
 
 
 async def sync_resolved(deps: ProblemsDeps) -> int:

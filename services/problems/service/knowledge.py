@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from shared.auth import Principal
-from shared.errors import FieldInvalid
 from shared.events import Event
 
 from ..domain import knowledge as rules
@@ -19,13 +18,13 @@ from ..domain.knowledge import (
     KnowledgeRequest,
 )
 from ..store import KNOWLEDGE, PROBLEMS
-from . import ProblemsDeps, change_record, get_record, who
+from . import ProblemsDeps, Repair, change_record, get_record, who
 from .problems import publish_knowledge, refer_to
 
 
 async def all_knowledge(deps: ProblemsDeps) -> list[Knowledge]:
     async def load() -> list[Knowledge]:
-        return [Knowledge.model_validate(d) for d in await deps.store.all(KNOWLEDGE)]
+        return await deps.store.load_all(KNOWLEDGE, Knowledge)
 
     return await deps.knowledge.get(load)
 
@@ -35,10 +34,7 @@ async def add_knowledge(
 ) -> Knowledge:
     if request.problem_id is not None:
         await get_record(PROBLEMS, request.problem_id, "problem", deps)
-    if kind is KnowledgeKind.KNOWN_ERROR and not request.workaround and not request.fix:
-        raise FieldInvalid("workaround", "a known error needs a workaround or a fix")
-    if kind is KnowledgeKind.ARTICLE and not (request.body or request.workaround or request.fix):
-        raise FieldInvalid("body", "an article needs its text")
+    rules.complete(kind, request.workaround, request.fix, request.body)
     prefix = "KE" if kind is KnowledgeKind.KNOWN_ERROR else "KB"
     item = rules.create(await deps.store.next_id(prefix), kind, request, deps.clock.now())
     published = await publish_knowledge(item, deps)
@@ -63,7 +59,11 @@ async def edit_knowledge(item_id: str, change: KnowledgeEdit, deps: ProblemsDeps
     def decide(item: Knowledge) -> tuple[Knowledge, list[Event[Any]]] | None:
         return rules.edited(item, change, now), []
 
-    item: Knowledge = await change_record(KNOWLEDGE, item_id, "knowledge item", decide, deps)
+    fields = change.model_dump(exclude_unset=True)
+    repair = Repair({**fields, "updated_at": now}, rules.texts_kept)
+    item: Knowledge = await change_record(
+        KNOWLEDGE, item_id, "knowledge item", decide, deps, repair
+    )
     deps.knowledge.forget()
     return item
 

@@ -23,7 +23,7 @@ from ..domain import problems as rules
 from ..domain.knowledge import Knowledge, KnowledgeKind, KnowledgeRequest, create
 from ..domain.problems import Problem, ProblemEdit, ProblemRequest, ProblemStatus
 from ..store import KNOWLEDGE, PROBLEMS
-from . import ProblemsDeps, change_record, get_record, insert_record, who
+from . import ProblemsDeps, Repair, change_record, get_record, insert_record, who
 
 
 def data(problem: Problem, **extra: Any) -> ProblemData:
@@ -56,7 +56,7 @@ async def get_problem(problem_id: str, deps: ProblemsDeps) -> Problem:
 
 
 async def list_problems(deps: ProblemsDeps, status: ProblemStatus | None) -> list[Problem]:
-    problems = [Problem.model_validate(d) for d in await deps.store.all(PROBLEMS)]
+    problems = await deps.store.load_all(PROBLEMS, Problem)
     chosen = [p for p in problems if status is None or p.status is status]
     return sorted(chosen, key=lambda p: p.id, reverse=True)
 
@@ -94,7 +94,8 @@ async def edit_problem(
                 )
         return after, events
 
-    after: Problem = await change_record(PROBLEMS, problem_id, "problem", decide, deps)
+    repair = Repair({**change.model_dump(exclude_unset=True), "updated_at": now}, rules.consistent)
+    after: Problem = await change_record(PROBLEMS, problem_id, "problem", decide, deps, repair)
     if after.status is ProblemStatus.KNOWN_ERROR and not after.known_error_ids:
         after = await _known_error_of(after, by, deps)
     return after

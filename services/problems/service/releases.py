@@ -23,7 +23,7 @@ from ..domain.notices import (
 from ..domain.problems import Problem
 from ..domain.reports import ReportStatus, ReportUpdate
 from ..store import PROBLEMS, RELEASES
-from . import ProblemsDeps, change_record, get_record, insert_record, who
+from . import ProblemsDeps, Repair, change_record, get_record, insert_record, who
 from .reports import get_report, update
 
 
@@ -42,7 +42,7 @@ async def get_release(version: str, deps: ProblemsDeps) -> Release:
 
 
 async def list_releases(deps: ProblemsDeps, supported: bool | None) -> list[Release]:
-    releases = [Release.model_validate(d) for d in await deps.store.all(RELEASES)]
+    releases = await deps.store.load_all(RELEASES, Release)
     chosen = [r for r in releases if supported is None or r.supported is supported]
     return sorted(chosen, key=lambda r: (r.released_on, r.version), reverse=True)
 
@@ -52,12 +52,11 @@ async def edit_release(version: str, change: ReleaseEdit, deps: ProblemsDeps) ->
         await get_report(report_id, deps)
 
     def decide(release: Release) -> tuple[Release, list[Event[Any]]] | None:
-        fields = change.model_dump(exclude_unset=True)
-        if "fixed_reports" in fields and release.published_at is not None:
-            raise FieldInvalid("fixed_reports", "the release is published: its fixes are told")
-        return release.model_copy(update=fields), []
+        return rules.edited(release, change), []
 
-    release: Release = await change_record(RELEASES, version, "release", decide, deps)
+    fields = change.model_dump(exclude_unset=True)
+    repair = Repair(fields, rules.editable_fixes) if "fixed_reports" in fields else Repair(fields)
+    release: Release = await change_record(RELEASES, version, "release", decide, deps, repair)
     return release
 
 

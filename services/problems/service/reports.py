@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shared.auth import Principal
 from shared.errors import FieldInvalid, NotFound
@@ -17,13 +17,14 @@ from shared.events.problems import (
     DeficiencyReportOpened,
     DeficiencyReportUpdated,
 )
+from shared.records import invalid
 
 from ..domain import reports as rules
 from ..domain.problems import Problem
 from ..domain.reports import DeficiencyReport, ReportRequest, ReportUpdate
 from ..store import PROBLEMS, REPORTS
 from ..webhooks import Delivery, verify
-from . import ProblemsDeps, get_record, insert_record, rewrite_record, who
+from . import ProblemsDeps, Repair, get_record, insert_record, rewrite_record, who
 from .problems import refer_to
 
 
@@ -50,7 +51,7 @@ async def get_report(report_id: str, deps: ProblemsDeps) -> DeficiencyReport:
 
 
 async def list_reports(deps: ProblemsDeps) -> list[DeficiencyReport]:
-    reports = [DeficiencyReport.model_validate(d) for d in await deps.store.all(REPORTS)]
+    reports = await deps.store.load_all(REPORTS, DeficiencyReport)
     return sorted(reports, key=lambda r: r.id, reverse=True)
 
 
@@ -82,9 +83,15 @@ async def elevate(request: ReportRequest, by: Principal, deps: ProblemsDeps) -> 
 
 
 async def update(
-    report_id: str, change: ReportUpdate, by: str, deps: ProblemsDeps, to_tracker: bool
+    report_id: str,
+    change: ReportUpdate,
+    by: str,
+    deps: ProblemsDeps,
+    to_tracker: bool,
+    repair: bool = False,
 ) -> DeficiencyReport:
-    """Apply an update; one that came from an agent is posted to the tracker too."""
+    """Apply an update; one that came from an agent is posted to the tracker too. With
+    `repair` (a PATCH), a report stored in a form that does not load is repaired with it."""
     now = deps.clock.now()
 
     def decide(report: DeficiencyReport) -> tuple[DeficiencyReport, list[Event[Any]]] | None:
@@ -96,7 +103,9 @@ async def update(
         )
         return after, [event]
 
-    changed = await rewrite_record(REPORTS, report_id, "deficiency report", decide, deps)
+    fields = change.model_dump(exclude_unset=True, exclude={"note"})
+    mend = Repair({**fields, "updated_at": now}) if repair else None
+    changed = await rewrite_record(REPORTS, report_id, "deficiency report", decide, deps, mend)
     report: DeficiencyReport = changed.after
     if to_tracker and changed.events:
         await _post(report, changed.events[0], deps)
@@ -118,23 +127,35 @@ class TrackerUpdate(BaseModel):
     """What the tracker posts back: the report by our id or by its own, and what changed."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-    report_id: str | None = Field(default=None, max_length=100)
-    tracker_id: str | None = Field(default=None, max_length=200)
+    report_id: str | None = Field(default=None, min_length=1, max_length=100)
+    tracker_id: str | None = Field(default=None, min_length=1, max_length=200)
     update: ReportUpdate
+
+    @model_validator(mode="after")
+    def _names_a_report(self) -> TrackerUpdate:
+        if self.report_id is None and self.tracker_id is None:
+            raise ValueError("name the report by report_id or tracker_id")
+        return self
 
 
 async def from_tracker(
     body: bytes, signature: str | None, now: datetime, deps: ProblemsDeps
 ) -> DeficiencyReport:
-    """A signed status update from the tracker (BadSignature when it is not signed right)."""
+    """A signed status update from the tracker: NotConfigured when no secret is set (every
+    update is refused), BadSignature when it is not signed right, 422 naming what is wrong
+    with a body that is signed but not an update."""
     verify(deps.tracker.secret, signature, body, now)
-    message = TrackerUpdate.model_validate_json(body)
+    try:
+        message = TrackerUpdate.model_validate_json(body)
+    except ValidationError as exc:
+        raise invalid(exc) from None
     report_id = message.report_id
     if report_id is None and message.tracker_id is not None:
         report_id = await deps.store.find_id(REPORTS, "tracker_id", message.tracker_id)
     if report_id is None:
-        raise NotFound("the update names no deficiency report known here")
+        raise NotFound(f"no deficiency report has the tracker id {message.tracker_id!r}")
     update_ = message.update
     if message.tracker_id and not update_.tracker_id:
-        update_ = update_.model_copy(update={"tracker_id": message.tracker_id})
+        fields = {**update_.model_dump(exclude_unset=True), "tracker_id": message.tracker_id}
+        update_ = ReportUpdate.model_validate(fields)
     return await update(report_id, update_, "tracker", deps, to_tracker=False)

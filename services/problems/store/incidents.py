@@ -12,6 +12,9 @@ Small live sets, which every replica reads by time (indexed):
   resolved-ticket detector learns the others' without reading all resolutions.
 And `candidates`: candidate id -> its incidents, with the announcement in the outbox (one per
 problem candidate: read by `_id`).
+
+A document that does not load is that ticket's problem: reads of several leave it out (logged
+with its id and counted, shared.records), a read of one refuses it (BadRecord).
 """
 
 from __future__ import annotations
@@ -27,7 +30,11 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.db import Database, Document, IndexSpec, without_id
 from shared.events import Event
+from shared.events.problems import Suggestion
 from shared.outbox import OUTBOX, serialise
+from shared.records import load_one, loaded
+
+from ..metrics import SERVICE
 
 INCIDENTS = "incidents"
 WINDOW = "incident_window"
@@ -69,6 +76,22 @@ class Resolution(BaseModel):
     at: datetime
 
 
+class Suggested(BaseModel):
+    """What was suggested for a ticket (ticket.suggestions), as kept."""
+
+    ticket_id: str
+    suggestions: list[Suggestion]
+
+
+class _Entered(BaseModel):
+    """An incident of the detection window, as stored."""
+
+    ticket_id: str = Field(validation_alias="_id")
+    at: datetime
+    candidate: str | None = None
+    claimed_at: datetime | None = None
+
+
 @dataclass(frozen=True)
 class InWindow:
     """An incident of the detection window: since when, and the candidate that claimed it."""
@@ -92,14 +115,16 @@ class MongoIncidentStore:
         return await _insert_new(self._db, INCIDENTS, doc)
 
     async def get_incident(self, ticket_id: str) -> Incident | None:
+        """The incident; BadRecord when its document does not load."""
         doc = await self._incidents.find_one({"_id": ticket_id})
-        return Incident.model_validate(without_id(doc)) if doc else None
+        return load_one(Incident, doc, INCIDENTS, SERVICE) if doc else None
 
     async def get_incidents(self, ticket_ids: Sequence[str]) -> dict[str, Incident]:
+        """The incidents that are kept and load (one that does not is counted and left out)."""
         if not ticket_ids:
             return {}
         docs = await self._incidents.find({"_id": {"$in": list(ticket_ids)}}).to_list(None)
-        return {str(d["_id"]): Incident.model_validate(without_id(d)) for d in docs}
+        return {i.ticket_id: i for i in loaded(Incident, docs, INCIDENTS, SERVICE)}
 
     async def enter_window(self, ticket_id: str, at: datetime) -> bool:
         """The ticket is an incident (triage said so) from `at`; False when it was already."""
@@ -113,7 +138,8 @@ class MongoIncidentStore:
         """The incidents that entered the window since `since`, oldest first."""
         docs = await self._window.find({"at": {"$gte": since}}).to_list(None)
         found = [
-            InWindow(str(d["_id"]), d["at"], d.get("candidate"), d.get("claimed_at")) for d in docs
+            InWindow(e.ticket_id, e.at, e.candidate, e.claimed_at)
+            for e in loaded(_Entered, docs, WINDOW, SERVICE)
         ]
         return sorted(found, key=lambda e: (e.at, e.ticket_id))
 
@@ -184,7 +210,7 @@ class MongoIncidentStore:
         if not ticket_ids:
             return {}
         docs = await self._resolutions.find({"_id": {"$in": list(ticket_ids)}}).to_list(None)
-        return {str(d["_id"]): Resolution.model_validate(without_id(d)) for d in docs}
+        return {r.ticket_id: r for r in loaded(Resolution, docs, RESOLUTIONS, SERVICE)}
 
     async def resolved_since(self, since: datetime) -> list[str]:
         """The tickets resolved since `since`, from all resolutions (a pass, at start)."""
@@ -210,8 +236,14 @@ class MongoIncidentStore:
         return await _insert_new(self._db, SUGGESTIONS, doc)
 
     async def get_suggestions(self, ticket_id: str) -> Document | None:
+        """What was suggested, as stored."""
         doc = await self._db[SUGGESTIONS].find_one({"_id": ticket_id}, {OUTBOX: 0})
         return without_id(doc) if doc else None
+
+    async def suggested(self, ticket_id: str) -> Suggested | None:
+        """What was suggested; BadRecord when its document does not load."""
+        doc = await self._db[SUGGESTIONS].find_one({"_id": ticket_id}, {OUTBOX: 0})
+        return load_one(Suggested, doc, SUGGESTIONS, SERVICE) if doc else None
 
 
 async def _insert_new(db: Database, collection: str, doc: Document) -> bool:

@@ -3,6 +3,10 @@ changes, releases, advisories. Each is one document keyed by its id and changed 
 compare-and-set on its revision (shared.versioned), its events in its outbox. None of them
 grows with tickets: people make them, so a list API may read a whole collection.
 
+A record that no longer loads (an older version's form, or edited by hand) is left out of
+lists (`load_all`), refused on its own with a 409 (shared.versioned), and repaired by a change
+applied to its stored document (`stored`, `replace_stored`).
+
 Ids come from one counter document per kind ("PRB" -> 41 gives "PRB-000042"), taken by an
 atomic `$inc`. The notices still to publish are a small live set of their own, read by the
 publication round instead of every advisory ever written.
@@ -11,14 +15,15 @@ publication round instead of every advisory ever written.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared.db import Database, Document, IndexSpec, bson_dates, without_id
 from shared.outbox import OUTBOX
+from shared.records import loaded
 from shared.versioned import Versioned
 
 from ..domain.changes import Change
@@ -26,6 +31,7 @@ from ..domain.knowledge import Knowledge
 from ..domain.notices import Advisory, Release
 from ..domain.problems import Problem
 from ..domain.reports import DeficiencyReport
+from ..metrics import SERVICE
 
 PROBLEMS = "problems"
 KNOWLEDGE = "knowledge"
@@ -50,13 +56,23 @@ _MODELS: dict[str, type[BaseModel]] = {
     RELEASES: Release,
     ADVISORIES: Advisory,
 }
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Due(BaseModel):
+    """An entry of the live set of notices to publish, as stored."""
+
+    advisory_id: str = Field(validation_alias="_id")
+    publish_at: datetime
+    since: datetime
 
 
 class MongoProblemsStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         self.records: dict[str, Versioned[Any]] = {
-            name: Versioned(db, name, model, encode=bson_dates) for name, model in _MODELS.items()
+            name: Versioned(db, name, model, service=SERVICE, encode=bson_dates)
+            for name, model in _MODELS.items()
         }
 
     async def next_id(self, prefix: str) -> str:
@@ -93,10 +109,33 @@ class MongoProblemsStore:
                 {"_id": row["_id"]}, {"$max": {"n": int(row["n"])}}, upsert=True
             )
 
-    async def all(self, collection: str) -> list[Document]:
-        """Every record of a (small) collection, without outboxes."""
+    async def load_all(self, collection: str, model: type[M]) -> list[M]:
+        """Every record of a (small) collection that loads; one that does not is logged with
+        its id, counted and left out."""
         docs: list[Document] = await self._db[collection].find({}, {OUTBOX: 0}).to_list(None)
-        return [without_id(d) for d in docs]
+        return loaded(model, docs, collection, SERVICE)
+
+    def model_of(self, collection: str) -> type[BaseModel]:
+        return _MODELS[collection]
+
+    async def stored(self, collection: str, record_id: str) -> Document | None:
+        """A record's document as it is stored, without its outbox (for repairing one that
+        does not load)."""
+        doc = await self._db[collection].find_one({"_id": record_id}, {OUTBOX: 0})
+        return without_id(doc) if doc is not None else None
+
+    async def replace_stored(
+        self, collection: str, record_id: str, revision: Any, state: BaseModel
+    ) -> int | None:
+        """Overwrite a stored document that does not load with `state`, if it still holds
+        `revision` (whatever was stored there, or nothing); its outbox stays. The revision
+        written, or None when another writer came first."""
+        written = (revision if type(revision) is int else 0) + 1
+        doc = bson_dates({**state.model_dump(mode="python"), "revision": written})
+        done = await self._db[collection].update_one(
+            {"_id": record_id, "revision": {"$eq": revision}}, {"$set": doc}
+        )
+        return written if done.matched_count == 1 else None
 
     async def find_id(self, collection: str, field: str, value: str) -> str | None:
         """The id of the record whose `field` (an indexed one) is `value`."""
@@ -119,7 +158,7 @@ class MongoProblemsStore:
             .sort("publish_at", ASCENDING)
             .to_list(limit)
         )
-        return [(str(d["_id"]), d["since"]) for d in docs]
+        return [(d.advisory_id, d.since) for d in loaded(_Due, docs, NOTICES_DUE, SERVICE)]
 
     async def notice_done(self, advisory_id: str) -> None:
         """Published, withdrawn or never written: it leaves the live set."""

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, JsonValue
 from pymongo import ASCENDING
@@ -27,6 +27,9 @@ from pymongo.errors import DuplicateKeyError
 from shared.db import Database, Document, IndexSpec
 from shared.deliveries import Attempt, DeliveryQueue, RetryPolicy
 from shared.deliveries import backoff as backoff
+from shared.records import BadRecord, load_one
+
+from ..metrics import SERVICE
 
 DELIVERIES = "webhook_deliveries"
 QUEUE = "webhook_queue"
@@ -144,13 +147,15 @@ class MongoDeliveryStore:
                 stored = {**_new_record(attempt), "_id": attempt.id}
                 if not await _insert_new(self._history, stored):
                     stored = await self._history.find_one({"_id": attempt.id}) or stored
-            if stored["status"] != "pending":
+            if stored.get("status", "pending") != "pending":
                 await self.queue.done(attempt)
                 continue
-            delivery = _from_doc(stored).model_copy(
-                update={"attempts": attempt.number, "last_error": attempt.last_error}
-            )
-            return Taken(attempt, delivery)
+            try:
+                delivery = _from_doc(stored)
+            except BadRecord:  # logged and counted; its lease runs out, then it is seen again
+                continue
+            counted = {"attempts": attempt.number, "last_error": attempt.last_error}
+            return Taken(attempt, delivery.model_copy(update=counted))
         return None
 
     async def retry(self, taken: Taken, now: datetime, error: str, wait: timedelta) -> bool:
@@ -176,6 +181,7 @@ class MongoDeliveryStore:
         await self.queue.done(taken.attempt)
 
     async def get(self, delivery_id: str) -> Delivery | None:
+        """The delivery's record; BadRecord when it does not load."""
         stored = await self._history.find_one({"_id": delivery_id})
         return _from_doc(stored) if stored else None
 
@@ -189,8 +195,20 @@ def _to_doc(delivery: Delivery) -> Document:
 
 
 def _from_doc(doc: Document) -> Delivery:
-    fields = {k: v for k, v in doc.items() if k not in ("_id", "payload_json")}
-    return Delivery.model_validate({**fields, "payload": json.loads(doc["payload_json"])})
+    """The delivery, or BadRecord (logged and counted) when its record does not load."""
+    fields = {k: v for k, v in doc.items() if k != "payload_json"}
+    return load_one(Delivery, {**fields, "payload": _payload(doc)}, DELIVERIES, SERVICE)
+
+
+def _payload(doc: Document) -> Any:
+    """The payload kept as JSON text; None (which no delivery accepts) when it is not."""
+    text = doc.get("payload_json")
+    if not isinstance(text, str):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _new_record(attempt: Attempt) -> Document:

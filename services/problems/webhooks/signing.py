@@ -11,6 +11,11 @@ EVENT_HEADER = "X-Switchboard-Event"
 DELIVERY_HEADER = "X-Switchboard-Delivery"
 
 
+class NotConfigured(Exception):
+    """No secret is set: nothing posted to us can be told from a forgery, so all is refused
+    (an HMAC with an empty key is one anybody can make)."""
+
+
 class BadSignature(Exception):
     """An incoming webhook whose signature header is missing, malformed, out of time or wrong."""
 
@@ -37,7 +42,9 @@ def verify(
     tolerance: timedelta = timedelta(minutes=5),
 ) -> None:
     """Accept a signed request or raise BadSignature; any of several `v1` values may match
-    (a sender rotating its secret signs with both)."""
+    (a sender rotating its secret signs with both). NotConfigured without a secret."""
+    if not secret:
+        raise NotConfigured("no webhook secret is configured")
     if not header:
         raise BadSignature("missing signature header")
     timestamp, signatures = _parse(header)

@@ -33,7 +33,9 @@ FACTS_PER_READ = 500
 class MongoFactStore:
     def __init__(self, db: Database) -> None:
         self._facts = db[FACTS]
-        self._docs: Versioned[FactDocument] = Versioned(db, FACTS, FactDocument)
+        self._docs: Versioned[FactDocument] = Versioned(
+            db, FACTS, FactDocument, service="reporting"
+        )
         self._index = MongoFactIndex(db)
         self._sites = db[SITES]
 

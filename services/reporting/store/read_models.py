@@ -73,7 +73,9 @@ class MongoRecordStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._kinds = {
-            kind: Versioned(db, f"records_{kind}", RecordDocument, encode=bson_dates)
+            kind: Versioned(
+                db, f"records_{kind}", RecordDocument, service="reporting", encode=bson_dates
+            )
             for kind in RECORD_KINDS
         }
 

@@ -3,12 +3,15 @@
 from .calendar import (
     ALWAYS_ON,
     Calendar,
+    Unplannable,
     add_business,
     always_on,
     business_seconds,
     closed_until,
     office,
+    unusable,
 )
+from .checks import Refusal, too_little_open_time, unreachable_target
 from .clock import (
     Happening,
     Pause,
@@ -36,9 +39,11 @@ __all__ = [
     "Pause",
     "Policy",
     "QueueStats",
+    "Refusal",
     "Risk",
     "SlaClock",
     "TargetClock",
+    "Unplannable",
     "add_business",
     "agent_replied",
     "always_on",
@@ -59,5 +64,8 @@ __all__ = [
     "resolved",
     "resume",
     "start",
+    "too_little_open_time",
+    "unreachable_target",
+    "unusable",
     "watched",
 ]

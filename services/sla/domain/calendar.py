@@ -4,62 +4,108 @@ intervals in UTC, so midnight, weekends, holidays and DST changes need no specia
 
 Every entry point turns the moments it is given into UTC instants first: Python compares and
 subtracts two datetimes of one zone by wall clock, which inside a DST change's missing or
-repeated hour is not the order, nor the time, that really passes."""
+repeated hour is not the order, nor the time, that really passes. What cannot be planned (no
+open time within MAX_DAYS, a moment past the last day a date can name) raises Unplannable."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from .hours import ClosedDay, DayHours, Interval, Weekday, closed, holidays_of
 
 KEY = r"^[a-z0-9][a-z0-9._-]{1,62}$"
 ALWAYS_ON = "24x7"
-MAX_DAYS = 3_700  # ten years of closed days at most: a calendar that never opens is refused
+MAX_DAYS = 3_700  # ten years of closed days at most: the planner looks no further ahead
+OPEN_HOURS_NEEDED = "open hours on some weekday are needed, or always_on"
+
+
+class Unplannable(ValueError):
+    """No moment can be planned: the calendar has no open time within MAX_DAYS, or the moment
+    lies beyond the dates Python can name."""
 
 
 class Calendar(BaseModel):
+    """A business-hours calendar. Every time in it is local to `time_zone`: the times of day in
+    `hours` are wall-clock times without an offset ("08:00", "17:30:00"), and `closed_days` are
+    plain dates ("2026-12-24"), both read in the calendar's zone, so a DST change moves them with
+    the zone. A time with an offset ("08:00+02:00", "08:00Z") or a number, a date with a time,
+    and "24:00" are refused. Each interval opens before it closes on the same day; the
+    intervals of a day may touch but not overlap, and are kept sorted, as are the closed days.
+    When saved, a calendar that is not 24x7 must be open for at least
+    HELPDESK_SLA_MIN_OPEN_HOURS_PER_YEAR hours (52, one a week, by default) in each of the next
+    ten years, holidays and closed days counted."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
     id: str = Field(pattern=KEY)
     name: str = Field(default="", max_length=200)
-    time_zone: str = Field(default="UTC", description="IANA zone, e.g. Europe/Stockholm")
-    always_on: bool = Field(default=False, description="24x7: every second counts")
-    hours: dict[int, list[tuple[time, time]]] = Field(
-        default_factory=dict, description="Weekday (0 Monday) -> open intervals, local time"
+    time_zone: str = Field(
+        default="UTC", max_length=64, description="IANA zone, e.g. Europe/Stockholm"
     )
-    holiday_country: str | None = Field(default=None, description="ISO code: SE, PL, RU, GB…")
-    holiday_subdivision: str | None = None
-    closed_days: list[date] = Field(default_factory=list, description="Custom closed dates")
+    always_on: bool = Field(default=False, description="24x7: every second counts")
+    hours: dict[Weekday, DayHours] = Field(
+        default_factory=dict,
+        validate_default=True,
+        description="Weekday (0 Monday) -> open intervals [opens, closes], local wall-clock "
+        'times without an offset ("08:00", "17:00:00")',
+    )
+    holiday_country: str | None = Field(
+        default=None, max_length=8, description="ISO code: SE, PL, RU, GB…"
+    )
+    holiday_subdivision: str | None = Field(
+        default=None, max_length=16, description="The country's subdivision (US: CA…)"
+    )
+    closed_days: list[ClosedDay] = Field(
+        default_factory=list,
+        max_length=MAX_DAYS,
+        description='Custom closed dates, local to time_zone ("2026-12-24"; no time part)',
+    )
 
     @field_validator("time_zone")
     @classmethod
     def _zone(cls, zone: str) -> str:
         try:
             ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(f"unknown time zone {zone}") from None
         return zone
 
-    @model_validator(mode="after")
-    def _opens(self) -> Calendar:
-        if self.always_on:
-            return self
-        if set(self.hours) - set(range(7)):
-            raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
-        if not any(self.hours.values()):
-            raise ValueError("a calendar needs open hours on some weekday, or always_on")
-        for spans in self.hours.values():
-            ordered = sorted(spans)
-            if any(start >= end for start, end in ordered):
-                raise ValueError("an interval must open before it closes (same day)")
-            if any(a[1] > b[0] for a, b in zip(ordered, ordered[1:], strict=False)):
-                raise ValueError("intervals of a day must not overlap")
-        if self.holiday_country:
-            _holidays(self.holiday_country, self.holiday_subdivision, 2026)  # a bad code fails
-        return self
+    @field_validator("hours")
+    @classmethod
+    def _opens(
+        cls, hours: dict[int, list[Interval]], info: ValidationInfo
+    ) -> dict[int, list[Interval]]:
+        if not info.data.get("always_on") and not any(hours.values()):
+            raise ValueError(OPEN_HOURS_NEEDED)
+        return dict(sorted(hours.items()))
+
+    @field_validator("holiday_country")
+    @classmethod
+    def _country(cls, country: str | None) -> str | None:
+        if country:
+            holidays_of(country, None, 2026)  # a bad code fails
+        return country or None
+
+    @field_validator("holiday_subdivision")
+    @classmethod
+    def _subdivision(cls, subdivision: str | None, info: ValidationInfo) -> str | None:
+        if not subdivision:
+            return None
+        if "holiday_country" not in info.data:
+            return subdivision  # the country was refused: that is the error to report
+        country = info.data["holiday_country"]
+        if not country:
+            raise ValueError("a subdivision needs its holiday_country")
+        holidays_of(country, subdivision, 2026)
+        return subdivision
+
+    @field_validator("closed_days")
+    @classmethod
+    def _days(cls, days: list[date]) -> list[date]:
+        return sorted(set(days))  # sorted: is_closed_day looks a day up by bisection
 
 
 def always_on() -> Calendar:
@@ -78,57 +124,68 @@ def office(calendar_id: str, zone: str, country: str | None, name: str = "") -> 
     )
 
 
-@lru_cache(maxsize=256)
-def _holidays(country: str, subdivision: str | None, year: int) -> frozenset[date]:
-    """Public holidays, and the de-facto ones where the package knows them (Sweden's
-    Christmas, Midsummer and New Year's Eves: offices are closed)."""
-    try:
-        found = set(holidays.country_holidays(country, subdiv=subdivision, years=year))
-    except (NotImplementedError, KeyError) as exc:
-        raise ValueError(f"no holidays known for {country}/{subdivision}: {exc}") from None
-    try:
-        extra = holidays.country_holidays(
-            country, subdiv=subdivision, years=year, categories=("de_facto",)
-        )
-        found |= set(extra)
-    except (NotImplementedError, KeyError, ValueError):
-        pass  # no de-facto holidays for this country
-    return frozenset(found)
+def unusable(calendar_id: str, reason: str) -> Calendar:
+    """A stand-in for a stored calendar that cannot be read: it has no open time, so a clock
+    on it is kept, unplanned, with the reason, until the calendar is fixed."""
+    return Calendar.model_construct(id=calendar_id, name=f"unreadable: {reason}"[:200], hours={})
 
 
 def is_closed_day(calendar: Calendar, day: date) -> bool:
-    if day in calendar.closed_days:
-        return True
-    country = calendar.holiday_country
-    return bool(country) and day in _holidays(country, calendar.holiday_subdivision, day.year)
+    country, subdivision = calendar.holiday_country, calendar.holiday_subdivision
+    return closed(calendar.closed_days, country, subdivision, day)
 
 
 def _instant(moment: datetime, name: str) -> datetime:
     """`moment` in UTC; a naive datetime names no instant, so it is refused."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{name} must be an aware datetime (with a time zone), got {moment!r}")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise Unplannable(f"{name} {moment} lies beyond the dates that can be named") from None
+
+
+def _local_day(calendar: Calendar, moment: datetime) -> date:
+    try:
+        return moment.astimezone(ZoneInfo(calendar.time_zone)).date()
+    except OverflowError:  # the first or last day a date can name, in a zone off UTC
+        return moment.date()
+
+
+def _day(calendar: Calendar, zone: ZoneInfo, day: date) -> list[tuple[datetime, datetime]]:
+    """The open intervals of one local day in UTC (none on a closed day, nor at the edges of
+    the dates that can be named)."""
+    if is_closed_day(calendar, day):
+        return []
+    found = []
+    for opens, closes in calendar.hours.get(day.weekday(), []):
+        try:
+            begin = datetime.combine(day, opens, tzinfo=zone).astimezone(UTC)
+            end = datetime.combine(day, closes, tzinfo=zone).astimezone(UTC)
+        except OverflowError:
+            continue
+        if end > begin:  # a DST jump can swallow an interval that lies in the gap
+            found.append((begin, end))
+    return found
 
 
 def open_intervals(calendar: Calendar, start: datetime) -> Iterator[tuple[datetime, datetime]]:
     """The calendar's open intervals in UTC, in order, from the local day `start` falls on
-    (intervals may begin before `start`)."""
-    day = _instant(start, "start").astimezone(ZoneInfo(calendar.time_zone)).date()
-    return _intervals_from(calendar, day)
+    (intervals may begin before `start`); Unplannable once none is found within MAX_DAYS."""
+    return _intervals_from(calendar, _local_day(calendar, _instant(start, "start")))
 
 
 def _intervals_from(calendar: Calendar, day: date) -> Iterator[tuple[datetime, datetime]]:
+    if not any(calendar.hours.values()):
+        raise Unplannable(f"calendar {calendar.id} has no opening hours ({calendar.name})")
     zone = ZoneInfo(calendar.time_zone)
     for offset in range(MAX_DAYS):
-        current = day + timedelta(days=offset)
-        if is_closed_day(calendar, current):
-            continue
-        for opens, closes in sorted(calendar.hours.get(current.weekday(), [])):
-            begin = datetime.combine(current, opens, tzinfo=zone).astimezone(UTC)
-            end = datetime.combine(current, closes, tzinfo=zone).astimezone(UTC)
-            if end > begin:  # a DST jump can swallow an interval that lies in the gap
-                yield begin, end
-    raise ValueError(f"calendar {calendar.id} has no open time within {MAX_DAYS} days")
+        try:
+            current = day + timedelta(days=offset)
+        except OverflowError:
+            raise Unplannable(f"calendar {calendar.id}: no day to plan after {day}") from None
+        yield from _day(calendar, zone, current)
+    raise Unplannable(f"calendar {calendar.id} has too little open time within {MAX_DAYS} days")
 
 
 def add_business(calendar: Calendar, start: datetime, seconds: float) -> datetime:
@@ -136,9 +193,14 @@ def add_business(calendar: Calendar, start: datetime, seconds: float) -> datetim
     start = _instant(start, "start")
     if seconds <= 0:
         return start
-    if calendar.always_on:  # in UTC: a local day across a DST change is not 24 hours
-        return start + timedelta(seconds=seconds)
-    left = timedelta(seconds=seconds)
+    try:
+        left = timedelta(seconds=seconds)
+        if calendar.always_on:  # in UTC: a local day across a DST change is not 24 hours
+            return start + left
+    except OverflowError:
+        raise Unplannable(
+            f"{seconds} s after {start} lies beyond the dates that can be named"
+        ) from None
     for begin, end in open_intervals(calendar, start):
         if end <= start:
             continue
@@ -150,20 +212,24 @@ def add_business(calendar: Calendar, start: datetime, seconds: float) -> datetim
 
 
 def business_seconds(calendar: Calendar, start: datetime, end: datetime) -> float:
-    """Business time between two moments (0 when `end` is not after `start`)."""
+    """Business time between two moments (0 when `end` is not after `start`). The walk ends
+    at `end`: it needs no open time ahead, so any calendar answers."""
     start, end = _instant(start, "start"), _instant(end, "end")
     if end <= start:
         return 0.0
     if calendar.always_on:
         return (end - start).total_seconds()
+    zone = ZoneInfo(calendar.time_zone)
+    day, last = _local_day(calendar, start), _local_day(calendar, end)
     total = timedelta()
-    for begin, close in open_intervals(calendar, start):
-        if begin >= end:
-            break
-        overlap = min(close, end) - max(begin, start)
-        if overlap > timedelta():
-            total += overlap
-    return total.total_seconds()
+    while True:
+        for begin, close in _day(calendar, zone, day):
+            overlap = min(close, end) - max(begin, start)
+            if overlap > timedelta():
+                total += overlap
+        if day >= last:
+            return total.total_seconds()
+        day += timedelta(days=1)
 
 
 QUIET_GRACE = timedelta(minutes=5)
@@ -174,13 +240,16 @@ def closed_until(
 ) -> datetime | None:
     """When the calendar has been closed for longer than `grace` at `now`, the moment it opens
     again; None while it is open or has just closed (a target due at closing time is still
-    announced at once)."""
+    announced at once), and when it never opens again within MAX_DAYS (nothing to wait for)."""
     now = _instant(now, "now")
     if calendar.always_on:
         return None
     since = now - grace
-    for begin, end in open_intervals(calendar, since):
-        if end <= since:
-            continue
-        return None if begin <= now else begin
+    try:
+        for begin, end in open_intervals(calendar, since):
+            if end <= since:
+                continue
+            return None if begin <= now else begin
+    except Unplannable:
+        return None
     raise AssertionError("unreachable: open_intervals raises first")

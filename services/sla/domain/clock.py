@@ -11,6 +11,10 @@ held until it opens when the policy keeps quiet hours: no escalation at midnight
 office-hours contract. Due times fall in business hours, so this takes an overdue clock: sla
 down overnight, a reopen past the target, a tightened policy. The breach keeps its due time.
 A replay of history (recalculation) announces nothing and holds nothing.
+
+A running target whose due time cannot be planned (its calendar has too little open time, the
+target is too long to fit) is kept, running, with `planned` false and the reason: its time
+used still counts, and it is planned again at the clock's next change.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from pydantic import BaseModel, Field
 
 from shared.events.common import Priority, ServiceLevel
 
-from .calendar import Calendar, add_business, business_seconds, closed_until
+from .calendar import Calendar, Unplannable, add_business, business_seconds, closed_until
 from .policies import Policy
 
 TargetState = Literal["waiting", "running", "paused", "stopped"]
@@ -43,6 +47,8 @@ class TargetClock(BaseModel):
     outcome: Literal["met", "missed"] | None = None
     at_risk: bool = Field(default=False, description="A breach was predicted (this round)")
     risk_reason: str | None = None
+    planned: bool = Field(default=True, description="False: running with no due time planned")
+    unplanned_reason: str | None = Field(default=None, description="Why it could not be")
 
     def used(self, calendar: Calendar, now: datetime) -> float:
         running = business_seconds(calendar, self.since, now) if self.since else 0.0
@@ -276,19 +282,19 @@ def planned(clock: SlaClock, calendar: Calendar) -> SlaClock:
         if t.state != "running" or t.since is None:
             targets.append(t.model_copy(update={"due_at": None} if t.state != "stopped" else {}))
             continue
-        left = t.target_seconds - t.elapsed_seconds
-        due = add_business(calendar, t.since, max(left, 0.0))
-        targets.append(t.model_copy(update={"due_at": due}))
-        if t.breached:
+        try:
+            due, *warnings = _moments(t, clock.warn_at, calendar)
+        except Unplannable as exc:  # kept running, without a due time: see the module's note
+            reason = str(exc)
+            targets.append(
+                t.model_copy(update={"due_at": None, "planned": False, "unplanned_reason": reason})
+            )
             continue
-        checks.append(due)
-        for f in clock.warn_at:
-            if f not in t.warned:
-                checks.append(
-                    add_business(
-                        calendar, t.since, max(f * t.target_seconds - t.elapsed_seconds, 0.0)
-                    )
-                )
+        targets.append(
+            t.model_copy(update={"due_at": due, "planned": True, "unplanned_reason": None})
+        )
+        if not t.breached:
+            checks.extend([due, *warnings])
     return clock.model_copy(
         update={
             "targets": targets,
@@ -296,6 +302,21 @@ def planned(clock: SlaClock, calendar: Calendar) -> SlaClock:
             "held_until": None,
         }
     )
+
+
+def _moments(t: TargetClock, warn_at: list[float], calendar: Calendar) -> list[datetime]:
+    """A running target's due time, then the moments of its warnings still to come (none once
+    breached); Unplannable when the due time cannot be planned."""
+    assert t.since is not None, "a running target runs since a moment"
+    since, used = t.since, t.elapsed_seconds
+    due = add_business(calendar, since, max(t.target_seconds - used, 0.0))
+    if t.breached:
+        return [due]
+    fractions = [f for f in warn_at if f not in t.warned]
+    return [
+        due,
+        *(add_business(calendar, since, max(f * t.target_seconds - used, 0.0)) for f in fractions),
+    ]
 
 
 def _fold(t: TargetClock, calendar: Calendar, now: datetime) -> TargetClock:

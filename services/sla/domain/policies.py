@@ -3,11 +3,16 @@ the calendar that applies (24x7 for platinum, office hours otherwise)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.events.common import Priority, ServiceLevel
 
 TARGET_NAMES = ("first_response", "next_update", "resolution")
+MAX_TARGET_SECONDS = 10 * 365 * 86_400  # ten years: as far as the planner looks ahead
+Seconds = Annotated[int, Field(ge=0, le=MAX_TARGET_SECONDS)]
+Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 NO_CONTRACT = ServiceLevel.BRONZE
 P = Priority
 # (first response, next update, resolution) in business minutes; a business day is 9 hours.
@@ -48,14 +53,26 @@ class Policy(BaseModel):
     id: str
     service_level: ServiceLevel
     priority: Priority
-    target_seconds: dict[str, int] = Field(description="Business seconds per target")
+    target_seconds: dict[str, Seconds] = Field(
+        description="Business seconds per target: first_response, next_update, resolution"
+    )
     calendar_id: str = Field(description="Default calendar (a contract's or queue's wins)")
-    warn_at: tuple[float, ...] = Field(default=(0.75, 0.9), description="Warning fractions")
+    warn_at: tuple[Fraction, ...] = Field(
+        default=(0.75, 0.9), max_length=10, description="Warning fractions, above 0 up to 1"
+    )
     quiet_hours: bool = Field(
         default=True,
         description="Warnings and breaches found while the calendar is closed (after a restart, "
         "a recalculation, a reopen) are announced when it opens; false announces them at once",
     )
+
+    @field_validator("target_seconds")
+    @classmethod
+    def _names(cls, targets: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(targets) - set(TARGET_NAMES))
+        if unknown:
+            raise ValueError(f"unknown targets {unknown}: the targets are {list(TARGET_NAMES)}")
+        return targets
 
 
 def policy_id(level: ServiceLevel | None, priority: Priority) -> str:

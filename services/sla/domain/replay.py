@@ -28,9 +28,7 @@ Note = Literal["started", "replanned", "paused", "resumed"]
 
 
 class Setup(Protocol):
-    @property
-    def calendars(self) -> dict[str, Calendar]: ...
-
+    def calendar_of(self, calendar_id: str) -> Calendar: ...
     def policy(self, level: ServiceLevel | None, priority: Priority) -> Policy: ...
     def calendar(
         self, policy: Policy, organization_id: str | None, queue: str | None
@@ -104,4 +102,4 @@ def replay(events: list[Event[Any]], setup: Setup, now: datetime) -> SlaClock | 
 
 
 def _calendar(clock: SlaClock, setup: Setup) -> Calendar:
-    return setup.calendars.get(clock.calendar_id) or setup.calendars["24x7"]
+    return setup.calendar_of(clock.calendar_id)

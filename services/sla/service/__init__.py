@@ -26,6 +26,7 @@ from shared.versioned import rewrite
 
 from .. import metrics
 from ..domain import (
+    ALWAYS_ON,
     Calendar,
     Happening,
     Policy,
@@ -34,8 +35,10 @@ from ..domain import (
     default_policies,
     office,
     policy_id,
+    unusable,
 )
 from ..store import CLOCKS, ClockStore, InputStore, SetupStore, TimerStore
+from . import unplanned
 
 Change = tuple[SlaClock, list[Event[Any]]]
 OUTCOMES: dict[type[Event[Any]], str] = {
@@ -50,6 +53,7 @@ class Setup:
     calendars: dict[str, Calendar]
     assignments: dict[str, str]
     policies: dict[str, Policy]
+    unreadable: dict[str, str] = field(default_factory=dict)  # stored calendar id -> error
 
     def policy(self, level: ServiceLevel | None, priority: Priority) -> Policy:
         return self.policies[policy_id(level, priority)]
@@ -58,9 +62,18 @@ class Setup:
         """The customer's calendar, else the queue's, else the policy's."""
         for key in (f"organization:{organization_id}", f"queue:{queue}"):
             chosen = self.assignments.get(key)
-            if chosen in self.calendars:
-                return self.calendars[chosen]
-        return self.calendars.get(policy.calendar_id) or self.calendars["24x7"]
+            if chosen in self.calendars or chosen in self.unreadable:
+                return self.calendar_of(chosen)
+        return self.calendar_of(policy.calendar_id)
+
+    def calendar_of(self, calendar_id: str) -> Calendar:
+        """The calendar a clock runs on. One stored but unreadable is a stand-in without open
+        time (its clocks stay unplanned, with the error, until it is fixed); 24x7 if gone."""
+        if calendar_id in self.calendars:
+            return self.calendars[calendar_id]
+        if calendar_id in self.unreadable:
+            return unusable(calendar_id, self.unreadable[calendar_id])
+        return self.calendars[ALWAYS_ON]
 
 
 def default_calendars() -> dict[str, Calendar]:
@@ -84,6 +97,7 @@ class SlaDeps:
     holder: str = "sla"
     setup: Expiring[Setup] = field(default_factory=lambda: Expiring(2.0))
     loops: list[Callable[[], Any]] = field(default_factory=list)
+    min_open_hours: float = 52.0  # a calendar saved must be open this long in every year
 
 
 async def current_setup(deps: SlaDeps) -> Setup:
@@ -92,9 +106,15 @@ async def current_setup(deps: SlaDeps) -> Setup:
 
 
 async def _load_setup(deps: SlaDeps) -> Setup:
-    calendars = default_calendars() | {c.id: c for c in await deps.setup_store.calendars()}
-    policies = default_policies() | {p.id: p for p in await deps.setup_store.policy_overrides()}
-    return Setup(calendars, await deps.setup_store.assignments(), policies)
+    """A stored calendar or policy that does not load is left out (logged and counted by the
+    store): a policy falls back to its default, and the clocks of an unreadable calendar run
+    unplanned on a stand-in (an unreadable override of a default calendar leaves the default)."""
+    stored = await deps.setup_store.calendars()
+    overrides = await deps.setup_store.policy_overrides()
+    calendars = default_calendars() | {c.id: c for c in stored.records}
+    policies = default_policies() | {p.id: p for p in overrides.records}
+    broken = {k: v for k, v in stored.unreadable.items() if k not in calendars}
+    return Setup(calendars, await deps.setup_store.assignments(), policies, broken)
 
 
 def forget_setup(deps: SlaDeps) -> None:
@@ -124,10 +144,15 @@ async def rewrite_clock(
     first. Outcomes are counted once the write succeeded, and a new check time gets its timer.
     None when the ticket has no clock."""
     last: list[Change | None] = [None]
+    now = deps.clock.now()
 
     async def decided(clock: SlaClock) -> Change | None:
-        last[0] = decide(clock, await current_setup(deps))
-        return last[0]  # rewrite returns right after the save of its last decision
+        change = decide(clock, await current_setup(deps))
+        if change is not None:  # a target without a due time is announced with the write
+            after, events = change
+            change = after, [*events, *unplanned.alerts(clock, after, now, events)]
+        last[0] = change
+        return change  # rewrite returns right after the save of its last decision
 
     done = await rewrite(
         deps.relay,
@@ -161,6 +186,7 @@ def count_outcomes(events: list[Event[Any]]) -> None:
         kind = OUTCOMES.get(type(event))
         if kind is not None:
             metrics.OUTCOMES.labels(kind, event.data.target).inc()
+    unplanned.report(events)
 
 
 async def schedule(before: SlaClock | None, after: SlaClock, deps: SlaDeps) -> None:

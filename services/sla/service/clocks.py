@@ -13,8 +13,6 @@ from shared.events.sla import (
     SlaClockReplanned,
     SlaClockResumed,
     SlaClockStarted,
-    SlaClockStartedData,
-    SlaTarget,
 )
 from shared.events.triage import TicketTriaged
 
@@ -22,7 +20,8 @@ from .. import metrics
 from ..domain import SlaClock
 from ..domain.replay import advance
 from ..store import CLOCKS
-from . import Change, Setup, SlaDeps, announced, change_clock, current_setup, schedule
+from . import Change, Setup, SlaDeps, announced, change_clock, current_setup, schedule, unplanned
+from .unplanned import planned_data, targets_data
 
 
 async def on_event(event: Event[Any], ticket_id: str, deps: SlaDeps) -> SlaClock | None:
@@ -63,7 +62,7 @@ async def _apply(event: Event[Any], ticket_id: str, deps: SlaDeps) -> SlaClock |
                 ticket_id=clock.ticket_id,
                 number=clock.number,
                 reason=reason,
-                targets=_targets(after),
+                targets=targets_data(after),
             )
             events.append(
                 kind.create(
@@ -81,7 +80,7 @@ async def _apply(event: Event[Any], ticket_id: str, deps: SlaDeps) -> SlaClock |
                     subject=clock.ticket_id,
                     time=now,
                     correlation_id=event.correlationid,
-                    data=_planned(after),
+                    data=planned_data(after),
                 )
             )
         return after, events
@@ -94,36 +93,21 @@ async def _start(event: Event[Any], ticket_id: str, deps: SlaDeps) -> SlaClock |
     clock = step.clock
     if clock is None:
         return None  # an event before ticket.triaged: the clock starts with that one
+    now = deps.clock.now()
     started = SlaClockStarted.create(
         source="sla",
         subject=ticket_id,
-        time=deps.clock.now(),
+        time=now,
         correlation_id=event.correlationid,
-        data=_planned(clock),
+        data=planned_data(clock),
     )
+    # a clock that cannot be planned is started all the same, and announced as such
+    events = [started, *unplanned.alerts(None, clock, now, [started], event.correlationid)]
     async with deps.relay.writing(CLOCKS, clock.ticket_id):
-        inserted = await deps.store.insert_clock(clock, [started])
+        inserted = await deps.store.insert_clock(clock, events)
     if not inserted:
         return None  # started before: this ticket.triaged re-plans it
     metrics.CLOCKS_STARTED.labels(clock.policy_id).inc()
+    unplanned.report(events)
     await schedule(None, clock, deps)
     return clock
-
-
-def _targets(clock: SlaClock) -> list[SlaTarget]:
-    return [
-        SlaTarget(name=t.name, target_seconds=t.target_seconds, due_at=t.due_at)
-        for t in clock.targets
-    ]
-
-
-def _planned(clock: SlaClock) -> SlaClockStartedData:
-    return SlaClockStartedData(
-        ticket_id=clock.ticket_id,
-        number=clock.number,
-        policy_id=clock.policy_id,
-        service_level=clock.service_level,
-        priority=clock.priority,
-        calendar_id=clock.calendar_id,
-        targets=_targets(clock),
-    )

@@ -56,7 +56,7 @@ def _risk(
     target = clock.target(name)
     if target is None or target.at_risk:
         return None
-    calendar = setup.calendars.get(clock.calendar_id) or setup.calendars["24x7"]
+    calendar = setup.calendar_of(clock.calendar_id)
     if clock.quiet_hours and domain.closed_until(calendar, now) is not None:
         return None  # flagged in a later round, once the calendar is open
     return domain.assess(clock, target, stats.get((clock.queue or "-", name)), calendar, now)
@@ -70,7 +70,7 @@ async def _flag(clock: SlaClock, name: str, stats: Stats, deps: SlaDeps) -> bool
         target = current.target(name)
         if risk is None or target is None:
             return None
-        calendar = setup.calendars.get(current.calendar_id) or setup.calendars["24x7"]
+        calendar = setup.calendar_of(current.calendar_id)
         used = target.used(calendar, now)
         data = SlaTargetData(
             ticket_id=current.ticket_id,

@@ -53,7 +53,7 @@ async def fire(ticket_id: str, deps: SlaDeps) -> SlaClock | None:
     now = deps.clock.now()
 
     def due(clock: SlaClock, setup: Setup) -> Change | None:
-        calendar = setup.calendars.get(clock.calendar_id) or setup.calendars["24x7"]
+        calendar = setup.calendar_of(clock.calendar_id)
         after, happened = domain.check(clock, calendar, now)
         if not happened and after.next_check_at == clock.next_check_at:
             return None

@@ -10,7 +10,7 @@ from shared.db import IndexSpec
 
 from .clocks import CLOCKS, WATCHED, ClockStore, MongoClockStore
 from .inputs import HELD, INPUTS, InputStore, MongoInputStore
-from .setup import ASSIGNMENTS, CALENDARS, POLICIES, MongoSetupStore, SetupStore
+from .setup import ASSIGNMENTS, CALENDARS, POLICIES, Loaded, MongoSetupStore, SetupStore
 from .timers import SCHEDULER, TIMERS, MongoTimerStore, TimerStore, second_of
 
 # The only queries not by _id: a recalculation's scope (an admin's request). The rest read by
@@ -33,6 +33,7 @@ __all__ = [
     "WATCHED",
     "ClockStore",
     "InputStore",
+    "Loaded",
     "MongoClockStore",
     "MongoInputStore",
     "MongoSetupStore",

@@ -41,7 +41,7 @@ class ClockStore(Protocol):
 
 class MongoClockStore:
     def __init__(self, db: Database) -> None:
-        self._clocks: Versioned[SlaClock] = Versioned(db, CLOCKS, SlaClock)
+        self._clocks: Versioned[SlaClock] = Versioned(db, CLOCKS, SlaClock, service="sla")
         self._docs = db[CLOCKS]
         self._watched = db[WATCHED]
 

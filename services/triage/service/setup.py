@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.errors import Conflict, DomainError, NotFound
+from shared.records import patched
 
 from ..domain import (
     Agent,
@@ -85,6 +86,6 @@ async def update_agent(agent_id: str, update: AgentUpdate, deps: TriageDeps) -> 
     agent = await deps.agents.get_agent(agent_id)
     if agent is None:
         raise NotFound(f"no agent {agent_id}")
-    changed = agent.model_copy(update=update.model_dump(exclude_none=True))
-    await deps.agents.replace_agent(Agent.model_validate(changed.model_dump()))
+    changed = patched(agent, update.model_dump(exclude_unset=True))  # a null: 422 naming it
+    await deps.agents.replace_agent(changed)
     return changed

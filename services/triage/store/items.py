@@ -133,7 +133,7 @@ class MongoTriageStore:
     def __init__(self, db: Database) -> None:
         self._items = db[WORK_ITEMS]
         self._revised: Versioned[WorkItem] = Versioned(
-            db, WORK_ITEMS, WorkItem, encode=_stored, decode=_dated
+            db, WORK_ITEMS, WorkItem, service="triage", encode=_stored, decode=_dated
         )
         self._open = db[OPEN_WORK]
         self._close_due = db[CLOSE_DUE]
@@ -162,10 +162,13 @@ class MongoTriageStore:
         rows = await self._open.find({"queue": queue}).sort(WORKLIST_ORDER).to_list(limit)
         ids = [row["_id"] for row in rows]
         docs = await self._items.find({"_id": {"$in": ids}}).to_list(None)
-        items = {doc["_id"]: self._revised.load(doc) for doc in docs}
+        items = self._revised.load_each(docs)
+        unreadable = {doc["_id"] for doc in docs} - items.keys()
         listed = []
         for row in rows:
             item = items.get(row["_id"])
+            if row["_id"] in unreadable:
+                continue  # logged and counted; its row stays for when it is repaired
             if item is None or item.status in DONE or item.queue != queue:
                 await self._forget_row(row["_id"], item)
                 continue
@@ -190,7 +193,8 @@ class MongoTriageStore:
         query = {"status": {"$nin": [s.value for s in DONE]}}
         seen = 0
         async for doc in self._items.find(query):
-            await self._track(self._revised.load(doc))
+            for item in self._revised.load_each([doc]).values():
+                await self._track(item)
             seen += 1
         return seen
 

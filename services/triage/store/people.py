@@ -11,6 +11,7 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from shared.db import Database, without_id
+from shared.records import load_one, loaded
 from shared.runtime import IndexSpec
 
 from ..domain import Agent, TriageConfig
@@ -66,12 +67,12 @@ class MongoAgentStore:
 
     async def get_agent(self, agent_id: str) -> Agent | None:
         doc = await self._agents.find_one({"_id": agent_id})
-        return Agent.model_validate(without_id(doc)) if doc else None
+        return load_one(Agent, without_id(doc), AGENTS, "triage") if doc else None
 
     async def list_agents(self, queue: str | None, limit: int) -> list[Agent]:
         query = {} if queue is None else {"queues": queue}
         docs = await self._agents.find(query).sort("_id", ASCENDING).limit(limit).to_list(limit)
-        return [Agent.model_validate(without_id(d)) for d in docs]
+        return loaded(Agent, (without_id(d) for d in docs), AGENTS, "triage")
 
     async def loads(self) -> dict[str, int]:
         """Open work per agent: the slots held (a small collection)."""
@@ -120,7 +121,7 @@ class MongoAgentStore:
         docs = (
             await self._alerts.find({"agent": agent_id}).sort("at", -1).limit(limit).to_list(limit)
         )
-        return [Alert.model_validate(d) for d in docs]
+        return loaded(Alert, docs, ALERTS, "triage")
 
 
 class ConfigStore(Protocol):

@@ -1,0 +1,132 @@
+"""Dead-letter replay on the real broker and FerretDB: a message a consumer could not process is
+listed, replayed to its original topic once the cause is fixed, applied once, and passed by when
+replayed again."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+
+from shared import dlq
+from shared.bus import Delivery, EventConsumer, ensure_topics
+from shared.clock import SystemClock
+from shared.events import Event
+from shared.events.common import Channel, Person
+from shared.events.intake import TicketCreated, TicketCreatedData
+from shared.inbox import Inbox
+from shared.settings import ServiceSettings
+from tests.helpers import Isolation, produce, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def created(ticket_id: str) -> TicketCreated:
+    now = datetime.now(UTC)
+    return TicketCreated.create(
+        source="intake",
+        subject=ticket_id,
+        time=now,
+        data=TicketCreatedData(
+            ticket_id=ticket_id,
+            number="HD-000077",
+            subject="Printer on fire",
+            channel=Channel.EMAIL,
+            requester=Person(email="a@b.example"),
+            created_at=now,
+        ),
+    )
+
+
+class Triage:
+    """An EventConsumer of `triage` over the intake topic whose handler fails until fixed."""
+
+    def __init__(self, iso: Isolation) -> None:
+        self.settings = ServiceSettings(
+            service_name="triage",
+            KAFKA_BOOTSTRAP_SERVERS=iso.infra.kafka,
+            MONGODB_URI=iso.infra.mongodb_uri,
+            HELPDESK_TOPIC_PREFIX=iso.topic_prefix,
+            HELPDESK_DB_PREFIX=iso.db_prefix,
+            HELPDESK_RETRY_BACKOFF_SECONDS=0.01,
+            HELPDESK_HANDLER_ATTEMPTS=2,
+        )
+        self.fixed = False
+        self.applied: list[str] = []
+        self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            iso.infra.mongodb_uri, tz_aware=True
+        )
+        self.broker = KafkaBroker(iso.infra.kafka)
+        db = self.client[self.settings.database_name]
+        self.consumer = EventConsumer(self.broker, self.settings, Inbox(db), SystemClock())
+        self.consumer.route("intake", self.handle, {"ticket.created"})
+
+    async def handle(self, event: Event[Any], delivery: Delivery) -> None:
+        if not self.fixed:
+            raise ValueError("queue 'operations' is not configured")
+        self.applied.append(event.id)
+
+    async def __aenter__(self) -> Triage:
+        await ensure_topics(self.settings, [*self.consumer.topics, self.consumer.dlq_topic])
+        self.consumer.attach()
+        await self.broker.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.broker.stop()
+        await self.client.close()
+
+
+async def cli(settings: ServiceSettings, *argv: str) -> str:
+    out = io.StringIO()
+    args: argparse.Namespace = dlq.parse_args(list(argv))
+    assert await dlq.run(args, settings, out) == 0
+    return out.getvalue()
+
+
+async def test_a_dead_letter_is_replayed_once_to_its_topic_and_applied_once(
+    isolated: Isolation,
+) -> None:
+    bad, later = created("t-1"), created("t-2")
+    async with Triage(isolated) as triage:
+        settings = triage.settings
+        await produce(isolated.infra.kafka, isolated.topic("intake"), "t-1", bad.to_json())
+
+        async def dead_lettered() -> list[dlq.Letter] | None:
+            return await dlq.read_letters(settings, "triage") or None
+
+        (letter,) = await wait_for(dead_lettered, what="the event dead-lettered")
+        assert letter.type == "ticket.created" and letter.event["id"] == bad.id
+        assert letter.original_topic == isolated.topic("intake")
+        listed = await cli(settings, "list", "--service", "triage", "--type", "ticket.created")
+        assert letter.ref in listed and "ValueError" in listed and "(replayed)" not in listed
+        assert "0 dead letter" in await cli(settings, "list", "--service", "triage", "--type", "x")
+        shown = await cli(settings, "show", "--service", "triage", letter.ref)
+        assert bad.id in shown and "queue 'operations' is not configured" in shown
+
+        triage.fixed = True  # the cause is fixed; the consumer went on meanwhile
+        await produce(isolated.infra.kafka, isolated.topic("intake"), "t-2", later.to_json())
+        await wait_for(lambda: _true(later.id in triage.applied), what="the next event")
+        replayed = await cli(settings, "replay", "--service", "triage", "--since", "1h")
+        assert f"replayed {letter.ref}" in replayed and "1 replayed" in replayed
+        await wait_for(lambda: _true(bad.id in triage.applied), what="the replayed event")
+
+        again = await cli(settings, "replay", "--service", "triage")
+        assert "0 replayed, 1 passed by" in again
+        assert "(replayed)" in await cli(settings, "list", "--service", "triage")
+        forced = await cli(settings, "replay", "--service", "triage", "--again", letter.ref)
+        assert "1 replayed" in forced  # on the topic again: the consumer's inbox skips it
+        marker = created("t-3")
+        await produce(isolated.infra.kafka, isolated.topic("intake"), "t-3", marker.to_json())
+        await wait_for(lambda: _true(marker.id in triage.applied), what="an event after it")
+    assert triage.applied.count(bad.id) == 1
+    assert triage.consumer.dead_letter_streak == 0
+
+
+async def _true(value: bool) -> bool:
+    return value
