@@ -11,7 +11,7 @@ import jwt
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwt.types import Options
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from .settings import ServiceSettings
 
@@ -28,11 +28,11 @@ STAFF = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.SERVICE)
 
 
 class Principal(BaseModel):
-    sub: str
-    roles: list[str] = Field(default_factory=list)
-    org: str | None = None
-    name: str | None = None
-    email: str | None = None
+    sub: str = Field(min_length=1, max_length=200)
+    roles: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=20)
+    org: str | None = Field(default=None, min_length=1, max_length=100)
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
 
     def has_any(self, roles: tuple[str, ...]) -> bool:
         return any(role in self.roles for role in roles)
@@ -60,7 +60,37 @@ class Authenticator:
         claims = jwt.decode(
             token, key, algorithms=algorithms, audience=self._audience, options=options
         )
-        return Principal.model_validate(claims)
+        try:
+            principal = Principal.model_validate(claims)
+        except ValidationError as exc:
+            names = sorted({str(e["loc"][0]) for e in exc.errors() if e.get("loc")})
+            raise InvalidClaims(f"the token's claims {', '.join(names)} are not valid") from None
+        if Role.CUSTOMER in principal.roles and not principal.is_staff and principal.org is None:
+            raise InvalidClaims("a customer's token must name the customer's organisation (org)")
+        return principal
+
+
+class InvalidClaims(ValueError):
+    """Claims a signed token carries that this service cannot act on (said in plain words)."""
+
+
+def _plain(exc: Exception) -> str:
+    """What a client needs to know of a refused token, without the library's internals."""
+    if isinstance(exc, InvalidClaims):
+        return str(exc)
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return "the token has expired"
+    if isinstance(exc, jwt.ImmatureSignatureError):
+        return "the token is not valid yet"
+    if isinstance(exc, jwt.InvalidAudienceError):
+        return "the token is not meant for this service"
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"the token lacks the claim {exc.claim}"
+    if isinstance(exc, jwt.PyJWKClientError):
+        return "the token's signing key could not be found"
+    if isinstance(exc, jwt.InvalidSignatureError | jwt.InvalidAlgorithmError):
+        return "the token is not signed by an issuer this service trusts"
+    return "the token is malformed"
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -76,7 +106,8 @@ async def authenticated(
     try:
         return auth.verify(credentials.credentials)
     except (jwt.PyJWTError, ValueError) as exc:
-        raise HTTPException(401, f"invalid token: {exc}", {"WWW-Authenticate": "Bearer"}) from exc
+        detail = f"invalid token: {_plain(exc)}"
+        raise HTTPException(401, detail, {"WWW-Authenticate": "Bearer"}) from None
 
 
 CurrentUser = Annotated[Principal, Depends(authenticated)]
@@ -87,7 +118,13 @@ def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
 
     async def check(user: CurrentUser) -> Principal:
         if not user.has_any(roles):
-            raise HTTPException(403, f"needs one of the roles {sorted(roles)}")
+            names = sorted(str(role) for role in roles)
+            needed = (
+                f"the role {names[0]}"
+                if len(names) == 1
+                else f"one of the roles {', '.join(names)}"
+            )
+            raise HTTPException(403, f"this needs {needed}")
         return user
 
     return check

@@ -119,17 +119,29 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(limit)(scope, receive, send)
             return
-        seen = 0
+        if declared is None and scope.get("method") not in ("GET", "HEAD"):
+            # A chunked body declares no length: it is read here, up to the limit, before the
+            # route runs (an error raised from inside a route's read of the body reaches the
+            # error handlers wrapped in a middleware's task group, as a 500).
+            buffered: list[Message] = []
+            seen = 0
+            while True:
+                message = await receive()
+                buffered.append(message)
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    await _too_large(limit)(scope, receive, send)
+                    return
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    break
+            replay = iter(buffered)
 
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise StarletteHTTPException(413, f"body larger than {limit} bytes")
-            return message
+            async def replayed() -> Message:
+                return next(replay, None) or await receive()
 
-        await self.app(scope, limited, send)
+            await self.app(scope, replayed, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def _too_large(limit: int) -> JSONResponse:
@@ -142,7 +154,11 @@ def install_request_metrics(app: FastAPI, service: str) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         started = time.perf_counter()
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # answered here, so the server keeps the connection open
+            response = await _unexpected(request, exc)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
         metrics.HTTP_LATENCY.labels(

@@ -33,3 +33,18 @@ def decode_cursor(cursor: str | None) -> str | None:
         return base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise DomainError("cursor is not one this API gave out") from exc
+
+
+MAX_SEQUENCE = 2**62
+"""Sequence cursors are non-negative and below this (a 64-bit store integer, with room)."""
+
+
+def decode_seq_cursor(cursor: str | None) -> int | None:
+    """A cursor this API gave out for a position in a numbered sequence; 400 for anything else
+    (not base64, not a number, out of range)."""
+    value = decode_cursor(cursor)
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 19 or int(value) >= MAX_SEQUENCE:
+        raise DomainError("cursor is not one this API gave out")
+    return int(value)

@@ -14,7 +14,7 @@ from shared.auth import STAFF, CurrentUser, Principal, Role, require
 from shared.errors import DomainError
 from shared.events.common import Channel, Person, ServiceLevel, TicketStatus
 from shared.events.intake import TicketFeedbackReceivedData
-from shared.paging import Cursor, Limit, Page, decode_cursor, encode_cursor
+from shared.paging import Cursor, Limit, Page, decode_seq_cursor, encode_cursor
 from shared.runtime import app_deps
 
 from . import service
@@ -81,6 +81,8 @@ class TicketView(BaseModel):
                 "linked_ticket_id",
             }
         )
+        if not user.is_staff:  # the ticket it was linked to may be another organisation's
+            details["linked_ticket_id"] = None
         extra = {
             "messages": conversation.visible(ticket, user),
             "status": status or TicketStatus.NEW,
@@ -116,8 +118,48 @@ async def download_attachment(
     info, content = await conversation.read_attachment(ref, attachment_id, user, deps)
     disposition = f"attachment; filename*=utf-8''{quote(info.filename)}"
     return Response(
-        content, media_type=info.content_type, headers={"Content-Disposition": disposition}
+        content,
+        media_type=served_type(info.content_type),
+        headers={"Content-Disposition": disposition},
     )
+
+
+PASSIVE_TYPES = frozenset(
+    {
+        "text/plain",
+        "text/csv",
+        "application/pdf",
+        "application/zip",
+        "application/gzip",
+        "application/json",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/bmp",
+        "audio/mpeg",
+        "video/mp4",
+        "message/rfc822",
+        "application/vnd.ms-excel",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
+)
+
+
+def served_type(declared: str) -> str:
+    """The type an attachment is served as: the uploader's if it is a passive one a browser
+    never runs (plain text keeps its charset), else application/octet-stream (HTML, SVG,
+    scripts and anything unknown are downloaded, never rendered on our origin)."""
+    media, _, params = declared.partition(";")
+    media = media.strip().lower()
+    if media not in PASSIVE_TYPES:
+        return "application/octet-stream"
+    charset = next(
+        (p.strip() for p in params.split(";") if p.strip().lower().startswith("charset=")), ""
+    )
+    return f"{media}; {charset}" if media.startswith("text/") and charset else media
 
 
 @router.get(
@@ -141,8 +183,7 @@ async def list_tickets(
     status: TicketStatus | None = None,
 ) -> Page[TicketView]:
     """Tickets, newest first; customers see their own organisation's only."""
-    before = decode_cursor(cursor)
-    seq = int(before) if before and before.isdigit() else None
+    seq = decode_seq_cursor(cursor)
     tickets = await service.list_tickets(user, organization_id, seq, limit, deps, status)
     nxt = encode_cursor(str(tickets[-1].seq)) if len(tickets) == limit else None
     views = [TicketView.of(t, user, await deps.store.status_of(t.id)) for t in tickets]

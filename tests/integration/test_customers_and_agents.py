@@ -250,7 +250,7 @@ async def test_a_contract_number_of_another_organisation_buys_no_service_level(
         False,
         None,
     )
-    assert ticket["entitlement_reason"] == "number MAIN belongs to another organisation"
+    assert ticket["entitlement_reason"] == "number MAIN matches no contract"  # not whose
     async with TopicReader(isolated.infra.kafka, isolated.topic("intake")) as reader:
         await reader.read_until(
             lambda rs: any(b"contact.entitlement_failed" in r.value for r in rs)
@@ -297,3 +297,26 @@ async def test_an_agent_records_a_question_answered_on_the_spot(
         "/v1/tickets", json=body, headers=auth(["customer"], org="acme")
     )
     assert as_customer.status_code == 403
+
+
+async def test_a_domain_or_contact_another_organisation_owns_is_refused_and_named(
+    intake: httpx.AsyncClient,
+) -> None:
+    ann = {"email": "ann@partner.example", "name": "Ann"}
+    first = {**ACME, "id": "acme2", "email_domains": ["acme2.example"], "contacts": [ann]}
+    assert (await intake.post("/v1/organizations", json=first, headers=ADMIN)).status_code == 201
+    domain = {"id": "rogue", "name": "Rogue", "email_domains": ["other.example", "ACME.example"]}
+    contact = {"id": "rogue", "name": "Rogue", "contacts": [{"email": "Ann@Partner.example"}]}
+    by_domain = await intake.post("/v1/organizations", json=domain, headers=ADMIN)
+    by_contact = await intake.post("/v1/organizations", json=contact, headers=ADMIN)
+    assert by_domain.status_code == 409
+    assert by_domain.json()["detail"] == "domain acme.example belongs to organisation acme"
+    assert by_contact.status_code == 409
+    assert (
+        by_contact.json()["detail"] == "contact ann@partner.example belongs to organisation acme2"
+    )
+    # nothing of a refused organisation stays: its other domain is free for the next one
+    fine = {"id": "rogue", "name": "Fine", "email_domains": ["other.example"]}
+    assert (await intake.post("/v1/organizations", json=fine, headers=ADMIN)).status_code == 201
+    again = await intake.post("/v1/organizations", json=fine, headers=ADMIN)
+    assert again.status_code == 409 and "rogue" in again.json()["detail"]

@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from email.policy import SMTP
+from typing import Any
 
 import httpx
 import pytest
@@ -203,3 +204,41 @@ async def test_files_sent_through_the_api_are_kept_and_refused_whole_over_a_limi
     ]
     assert [name for name, _ in files] == ["dialog.png", "app.log"]
     assert got == [shot, b"ERROR 42\n"]
+
+
+async def test_active_files_are_downloaded_never_rendered(intake: httpx.AsyncClient) -> None:
+    page = b"<html><script>fetch('/v1/tickets').then(r => r.text()).then(steal)</script></html>"
+    files = [
+        ("invoice.html", "text/html", page, False),
+        ("logo.svg", "image/svg+xml", b"<svg onload='steal()'/>", False),
+        ("tool.js", "application/javascript", b"steal()", False),
+        ("log.txt", "text/plain; charset=utf-8", b"ok", False),
+        ("shot.png", "image/png", b"\x89PNG\r\n\x1a\n", False),
+    ]
+    served = {}
+    mails = [files[i : i + FILE_COUNT] for i in range(0, len(files), FILE_COUNT)]
+    found = [attachment for mail in mails for attachment in await stored(intake, mail)]
+    for attachment, number in found:
+        got = await intake.get(
+            f"/v1/tickets/{number}/attachments/{attachment['id']}", headers=auth()
+        )
+        assert got.status_code == 200 and got.headers["x-content-type-options"] == "nosniff"
+        assert got.headers["content-disposition"].startswith("attachment;")
+        served[attachment["filename"]] = got.headers["content-type"]
+    assert served == {
+        "invoice.html": "application/octet-stream",
+        "logo.svg": "application/octet-stream",
+        "tool.js": "application/octet-stream",
+        "log.txt": "text/plain; charset=utf-8",
+        "shot.png": "image/png",
+    }
+
+
+async def stored(
+    intake: httpx.AsyncClient, files: list[tuple[str, str, bytes, bool]]
+) -> list[tuple[dict[str, Any], str]]:
+    """The attachments of a new ticket made from one mail with these files, with its number."""
+    raw = message_with_files(files)
+    number = (await intake.post("/v1/inbound/email", content=raw, headers=GATEWAY)).json()["number"]
+    ticket = (await intake.get(f"/v1/tickets/{number}", headers=auth())).json()
+    return [(a, number) for a in ticket["messages"][0]["attachments"]]

@@ -3,6 +3,7 @@ organisation's numbers, page by page, and by status from the live set of tickets
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -87,3 +88,23 @@ async def test_lists_are_newest_first_by_organisation_and_page_on(
         ["HD-000003"],
     ]
     assert await numbers(intake, "&status=assigned", 5) == [["HD-000009"]]
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        base64.urlsafe_b64encode(str(2**63).encode()).decode(),
+        base64.urlsafe_b64encode(b"-5").decode(),
+        base64.urlsafe_b64encode("٣".encode()).decode(),
+        base64.urlsafe_b64encode(b"abc").decode(),
+        "!!not-base64!!",
+        base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+    ],
+)
+async def test_a_cursor_this_api_never_gave_out_is_a_400(
+    intake: httpx.AsyncClient, cursor: str
+) -> None:
+    got = await intake.get("/v1/tickets", params={"cursor": cursor}, headers=auth())
+    assert got.status_code == 400, got.text
+    assert got.headers["content-type"] == "application/problem+json"
+    assert got.json()["detail"] == "cursor is not one this API gave out"

@@ -86,6 +86,24 @@ async def test_a_stranger_writing_into_a_ticket_opens_a_new_linked_ticket_instea
     assert (await post_mail(intake, colleague)).json()["action"] == "appended"
 
 
+async def test_a_customer_is_not_shown_the_other_organisations_ticket_its_own_is_linked_to(
+    intake: httpx.AsyncClient,
+) -> None:
+    globex = {"id": "globex", "name": "Globex", "email_domains": ["globex.example"]}
+    assert (
+        await intake.post("/v1/organizations", json=globex, headers=auth(["admin"]))
+    ).status_code == 201
+    first = (await post_mail(intake, email("ann@acme.example", "Printer", "Jammed."))).json()
+    other = email("bob@globex.example", f"Re: [{first['number']}]", "Ours too")
+    second = (await post_mail(intake, other)).json()
+    assert second["action"] == "created"
+    path = f"/v1/tickets/{second['number']}"
+    staff = (await intake.get(path, headers=auth())).json()
+    own = await intake.get(path, headers=auth(["customer"], org="globex"))
+    assert staff["organization_id"] == "globex" and staff["linked_ticket_id"] == first["ticket_id"]
+    assert own.status_code == 200 and own.json()["linked_ticket_id"] is None
+
+
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [

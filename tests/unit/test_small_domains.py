@@ -113,7 +113,7 @@ DAY = date(2026, 6, 1)
             _contract(),
             "number SC-1",
             "globex",
-            (None, "number SC-1 belongs to another organisation"),
+            (None, "number SC-1 matches no contract"),  # not told whose it is
         ),
         (
             _contract(valid_to="2026-05-31"),

@@ -174,10 +174,14 @@ class AttachmentInfo(BaseModel):
 
 @dataclass(frozen=True)
 class FileLimits:
-    """What intake keeps of an inbound message's files, apart from the original itself."""
+    """What intake keeps of an inbound message's files, apart from the original itself, and
+    how far it opens the message to find them: MIME parts nested deeper, or more of them, and
+    the message is quarantined instead (the parser is recursive, and slower the deeper)."""
 
     max_bytes: int = 5 * 1_048_576
     max_count: int = 20
+    max_mime_depth: int = 20
+    max_mime_parts: int = 500
 
     def refusal(self, index: int, size: int) -> str | None:
         if index >= self.max_count:
@@ -469,7 +473,8 @@ def judge(
         if named is None:
             return Entitlement(None, f"{reference} matches no contract")
         if org_id is not None and named.organization_id != org_id:
-            return Entitlement(None, f"{reference} belongs to another organisation")
+            # worded as for no contract at all: whose it is is not the requester's to learn
+            return Entitlement(None, f"{reference} matches no contract")
         if not named.covers(day):
             return Entitlement(None, f"contract {named.number} is not valid on {day.isoformat()}")
         return Entitlement(named, None)

@@ -186,8 +186,9 @@ async def list_tickets(
 
 
 async def add_organization(org: Organization, deps: IntakeDeps) -> Organization:
-    if not await deps.store.insert_organization(org):
-        raise Conflict(f"organisation {org.id} exists already")
+    clash = await deps.store.insert_organization(org)
+    if clash is not None:
+        raise Conflict(clash)
     return org
 
 
