@@ -14,7 +14,7 @@ from shared.auth import STAFF, CurrentUser, Principal, Role, require
 from shared.errors import DomainError
 from shared.events.common import Channel, Person, ServiceLevel, TicketStatus
 from shared.events.intake import TicketFeedbackReceivedData
-from shared.paging import Cursor, Limit, Page, decode_seq_cursor, encode_cursor
+from shared.paging import Cursor, Limit, Page, decode_cursor, decode_seq_cursor, encode_cursor
 from shared.runtime import app_deps
 
 from . import service
@@ -197,9 +197,13 @@ async def add_organization(body: Organization, _: Admin, deps: Deps) -> Organiza
 
 
 @router.get("/organizations", response_model=Page[Organization])
-async def list_organizations(_: Admin, deps: Deps, limit: Limit = 100) -> Page[Organization]:
+async def list_organizations(
+    _: Admin, deps: Deps, limit: Limit = 100, cursor: Cursor = None
+) -> Page[Organization]:
     """Customer organisations, by key."""
-    return Page[Organization](items=await deps.store.list_organizations(limit))
+    orgs = await deps.store.list_organizations(limit, decode_cursor(cursor))
+    nxt = encode_cursor(orgs[-1].id) if len(orgs) == limit else None
+    return Page[Organization](items=orgs, next_cursor=nxt)
 
 
 @router.get("/organizations/{org_id}", response_model=Organization)
@@ -283,12 +287,30 @@ class QuarantineItemView(BaseModel):
 
 
 @router.get("/inbound/quarantine", response_model=Page[QuarantineItemView])
-async def list_quarantine(_: Staff, deps: Deps, limit: Limit = 100) -> Page[QuarantineItemView]:
+async def list_quarantine(
+    _: Staff, deps: Deps, limit: Limit = 100, cursor: Cursor = None
+) -> Page[QuarantineItemView]:
     """Inbound messages held back (unreadable, auto-replies, bounces, loops), newest first."""
-    items = await deps.store.list_quarantine(limit)
-    return Page[QuarantineItemView](
-        items=[QuarantineItemView.model_validate({**i, "id": i["_id"]}) for i in items]
-    )
+    items = await deps.store.list_quarantine(limit, _quarantine_position(cursor))
+    views = [QuarantineItemView.model_validate({**i, "id": i["_id"]}) for i in items]
+    last = views[-1] if len(views) == limit else None
+    nxt = encode_cursor(f"{last.received_at.isoformat()}|{last.id}") if last else None
+    return Page[QuarantineItemView](items=views, next_cursor=nxt)
+
+
+def _quarantine_position(cursor: str | None) -> tuple[datetime, str] | None:
+    """The (time received, id) a quarantine cursor names; 400 for one never given out."""
+    value = decode_cursor(cursor)
+    if value is None:
+        return None
+    at, _, item_id = value.partition("|")
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        raise DomainError("cursor is not one this API gave out") from None
+    if moment.tzinfo is None or not item_id:
+        raise DomainError("cursor is not one this API gave out")
+    return moment, item_id
 
 
 @router.get("/notifications", response_model=list[Notification])

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from shared.auth import STAFF, Principal, Role, require
 from shared.errors import Conflict, DomainError, NotFound
 from shared.events.common import Person
-from shared.paging import Limit, Page
+from shared.paging import Cursor, Limit, Page, decode_cursor, encode_cursor
 from shared.runtime import app_deps
 
 from .domain import (
@@ -196,10 +196,16 @@ async def add_agent(body: Agent, _: Admin, deps: Deps) -> Agent:
 
 @router.get("/agents", response_model=Page[Agent])
 async def list_agents(
-    _: Staff, deps: Deps, limit: Limit = 100, queue: str | None = None
+    _: Staff,
+    deps: Deps,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    queue: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Page[Agent]:
-    """Agents, optionally those working one queue."""
-    return Page[Agent](items=await deps.agents.list_agents(queue, limit))
+    """Agents by id, optionally those working one queue."""
+    agents = await deps.agents.list_agents(queue, limit, decode_cursor(cursor))
+    nxt = encode_cursor(agents[-1].id) if len(agents) == limit else None
+    return Page[Agent](items=agents, next_cursor=nxt)
 
 
 @router.get("/agents/{agent_id}", response_model=Agent)

@@ -320,3 +320,34 @@ async def test_a_domain_or_contact_another_organisation_owns_is_refused_and_name
     assert (await intake.post("/v1/organizations", json=fine, headers=ADMIN)).status_code == 201
     again = await intake.post("/v1/organizations", json=fine, headers=ADMIN)
     assert again.status_code == 409 and "rogue" in again.json()["detail"]
+
+
+async def pages(client: httpx.AsyncClient, path: str, limit: int, key: str) -> list[list[str]]:
+    found: list[list[str]] = []
+    cursor: dict[str, str] = {}
+    while True:
+        got = await client.get(path, params={"limit": limit, **cursor}, headers=ADMIN)
+        assert got.status_code == 200, got.text
+        found.append([item[key] for item in got.json()["items"]])
+        if not got.json()["next_cursor"]:
+            return found
+        cursor = {"cursor": got.json()["next_cursor"]}
+
+
+async def test_organisations_and_agents_are_listed_page_by_page(
+    intake: httpx.AsyncClient, isolated: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(4):
+        org = {"id": f"org{n}", "name": f"Org {n}", "email_domains": [f"org{n}.example"]}
+        assert (await intake.post("/v1/organizations", json=org, headers=ADMIN)).status_code == 201
+    orgs = await pages(intake, "/v1/organizations", 2, "id")
+    assert orgs == [["acme", "org0"], ["org1", "org2"], ["org3"]]
+    bad = await intake.get("/v1/organizations", params={"cursor": "%%"}, headers=ADMIN)
+    assert bad.status_code == 400
+    for key, value in isolated.env().items():
+        monkeypatch.setenv(key, value)
+    async with in_process(create_triage(TriageSettings())) as triage:
+        for who in ("cy", "al", "bo"):
+            agent = {"id": who, "name": who, "email": f"{who}@sb.example", "tier": 1}
+            assert (await triage.post("/v1/agents", json=agent, headers=ADMIN)).status_code == 201
+        assert await pages(triage, "/v1/agents", 2, "id") == [["al", "bo"], ["cy"]]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -152,6 +154,32 @@ async def test_junk_is_quarantined_kept_and_listed_never_a_ticket(
         (response.json()["quarantined"], reason, len(raw))
     ]
     assert (await intake.get("/v1/tickets", headers=auth())).json()["items"] == []
+
+
+async def test_the_quarantine_is_listed_newest_first_page_by_page(
+    intake: httpx.AsyncClient,
+) -> None:
+    held = []
+    for n in range(5):
+        raw = email("ann@acme.example", f"Away {n}", "Back", "Auto-Submitted: auto-replied\r\n")
+        held.append((await post_mail(intake, raw)).json()["quarantined"])
+    pages: list[list[dict[str, Any]]] = []
+    cursor: dict[str, str] = {}
+    while True:
+        params = {"limit": 2, **cursor}
+        got = await intake.get("/v1/inbound/quarantine", params=params, headers=auth())
+        assert got.status_code == 200, got.text
+        pages.append(got.json()["items"])
+        if not got.json()["next_cursor"]:
+            break
+        cursor = {"cursor": got.json()["next_cursor"]}
+    listed = [item for page in pages for item in page]
+    assert sorted(i["id"] for i in listed) == sorted(held) and len(pages) == 3
+    times = [datetime.fromisoformat(i["received_at"]) for i in listed]
+    assert times == sorted(times, reverse=True)
+    forged = base64.urlsafe_b64encode(b"yesterday|x").decode()
+    bad = await intake.get("/v1/inbound/quarantine", params={"cursor": forged}, headers=auth())
+    assert bad.status_code == 400
 
 
 async def test_only_a_mail_gateway_posts_raw_mail_and_only_as_rfc822(

@@ -78,8 +78,10 @@ class MongoCustomers:
         doc = await self._orgs.find_one({"contacts.email": email}, sort=[("_id", ASCENDING)])
         return _organization(doc) if doc else None
 
-    async def list_organizations(self, limit: int) -> list[Organization]:
-        docs = await self._orgs.find().sort("_id", ASCENDING).limit(limit).to_list(limit)
+    async def list_organizations(self, limit: int, after: str | None = None) -> list[Organization]:
+        """By id; `after`: those whose id sorts after it (the next page)."""
+        query = {} if after is None else {"_id": {"$gt": after}}
+        docs = await self._orgs.find(query).sort("_id", ASCENDING).limit(limit).to_list(limit)
         return loaded(Organization, (without_id(d) for d in docs), ORGANIZATIONS, "intake")
 
     async def insert_contract(self, contract: Contract) -> str | None:

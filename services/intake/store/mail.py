@@ -68,8 +68,18 @@ class MongoMailbox:
         update = {"released": True, "ticket_id": ticket_id, "released_by": by, "released_at": at}
         await self._quarantine.update_one({"_id": item_id}, {"$set": update})
 
-    async def list_quarantine(self, limit: int) -> list[Document]:
-        cursor = self._quarantine.find({}, {"raw": 0, OUTBOX: 0}).sort("received_at", DESCENDING)
+    async def list_quarantine(
+        self, limit: int, before: tuple[datetime, str] | None = None
+    ) -> list[Document]:
+        """Newest first (by time received, then id); `before`: those after that one."""
+        query: Document = {}
+        if before is not None:
+            at, item_id = before
+            query = {
+                "$or": [{"received_at": {"$lt": at}}, {"received_at": at, "_id": {"$lt": item_id}}]
+            }
+        found = self._quarantine.find(query, {"raw": 0, OUTBOX: 0})
+        cursor = found.sort([("received_at", DESCENDING), ("_id", DESCENDING)])
         return await cursor.limit(limit).to_list(limit)
 
 

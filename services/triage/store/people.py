@@ -38,7 +38,9 @@ class AgentStore(Protocol):
     async def insert_agent(self, agent: Agent) -> bool: ...
     async def replace_agent(self, agent: Agent) -> None: ...
     async def get_agent(self, agent_id: str) -> Agent | None: ...
-    async def list_agents(self, queue: str | None, limit: int) -> list[Agent]: ...
+    async def list_agents(
+        self, queue: str | None, limit: int, after: str | None = None
+    ) -> list[Agent]: ...
     async def loads(self) -> dict[str, int]: ...
     async def take_slot(self, agent: Agent, ticket_id: str) -> bool: ...
     async def free_slot(self, agent_id: str, ticket_id: str) -> None: ...
@@ -69,8 +71,13 @@ class MongoAgentStore:
         doc = await self._agents.find_one({"_id": agent_id})
         return load_one(Agent, without_id(doc), AGENTS, "triage") if doc else None
 
-    async def list_agents(self, queue: str | None, limit: int) -> list[Agent]:
-        query = {} if queue is None else {"queues": queue}
+    async def list_agents(
+        self, queue: str | None, limit: int, after: str | None = None
+    ) -> list[Agent]:
+        """By id; `after`: those whose id sorts after it (the next page)."""
+        query: dict[str, object] = {} if queue is None else {"queues": queue}
+        if after is not None:
+            query["_id"] = {"$gt": after}
         docs = await self._agents.find(query).sort("_id", ASCENDING).limit(limit).to_list(limit)
         return loaded(Agent, (without_id(d) for d in docs), AGENTS, "triage")
 
