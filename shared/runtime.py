@@ -25,6 +25,7 @@ from .db import IndexSpec as IndexSpec
 from .http import BodyLimit, health_router, install_error_handlers, install_request_metrics
 from .inbox import Inbox
 from .logging import configure_logging
+from .openapi import install_problem_responses
 from .outbox import OutboxRelay
 from .settings import ServiceSettings
 from .topics import dlq_of, topic_of
@@ -78,6 +79,7 @@ def create_service_app(
     app.include_router(health_router(lambda: _ready(app)))
     for router in spec.routers:
         app.include_router(router)
+    install_problem_responses(app)
 
     @app.get("/asyncapi.json", include_in_schema=False)
     async def asyncapi(request: Request) -> Any:
