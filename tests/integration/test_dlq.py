@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import io
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,45 +16,19 @@ from shared import dlq
 from shared.bus import Delivery, EventConsumer, ensure_topics
 from shared.clock import SystemClock
 from shared.events import Event
-from shared.events.common import Channel, Person
-from shared.events.intake import TicketCreated, TicketCreatedData
 from shared.inbox import Inbox
 from shared.settings import ServiceSettings
 from tests.helpers import Isolation, produce, wait_for
+from tests.integration.test_bus import settings_for, ticket_created
 
 pytestmark = pytest.mark.integration
-
-
-def created(ticket_id: str) -> TicketCreated:
-    now = datetime.now(UTC)
-    return TicketCreated.create(
-        source="intake",
-        subject=ticket_id,
-        time=now,
-        data=TicketCreatedData(
-            ticket_id=ticket_id,
-            number="HD-000077",
-            subject="Printer on fire",
-            channel=Channel.EMAIL,
-            requester=Person(email="a@b.example"),
-            created_at=now,
-        ),
-    )
 
 
 class Triage:
     """An EventConsumer of `triage` over the intake topic whose handler fails until fixed."""
 
     def __init__(self, iso: Isolation) -> None:
-        self.settings = ServiceSettings(
-            service_name="triage",
-            KAFKA_BOOTSTRAP_SERVERS=iso.infra.kafka,
-            MONGODB_URI=iso.infra.mongodb_uri,
-            HELPDESK_TOPIC_PREFIX=iso.topic_prefix,
-            HELPDESK_DB_PREFIX=iso.db_prefix,
-            HELPDESK_RETRY_BACKOFF_SECONDS=0.01,
-            HELPDESK_HANDLER_ATTEMPTS=2,
-        )
+        self.settings = settings_for(iso, "triage").model_copy(update={"handler_attempts": 2})
         self.fixed = False
         self.applied: list[str] = []
         self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
@@ -92,7 +65,7 @@ async def cli(settings: ServiceSettings, *argv: str) -> str:
 async def test_a_dead_letter_is_replayed_once_to_its_topic_and_applied_once(
     isolated: Isolation,
 ) -> None:
-    bad, later = created("t-1"), created("t-2")
+    bad, later = ticket_created("t-1"), ticket_created("t-2")
     async with Triage(isolated) as triage:
         settings = triage.settings
         await produce(isolated.infra.kafka, isolated.topic("intake"), "t-1", bad.to_json())
@@ -121,7 +94,7 @@ async def test_a_dead_letter_is_replayed_once_to_its_topic_and_applied_once(
         assert "(replayed)" in await cli(settings, "list", "--service", "triage")
         forced = await cli(settings, "replay", "--service", "triage", "--again", letter.ref)
         assert "1 replayed" in forced  # on the topic again: the consumer's inbox skips it
-        marker = created("t-3")
+        marker = ticket_created("t-3")
         await produce(isolated.infra.kafka, isolated.topic("intake"), "t-3", marker.to_json())
         await wait_for(lambda: _true(marker.id in triage.applied), what="an event after it")
     assert triage.applied.count(bad.id) == 1
