@@ -68,6 +68,18 @@ class IntakeSettings(ServiceSettings):
         default=5 * 1_048_576, ge=1, validation_alias="HELPDESK_MAX_ATTACHMENT_BYTES"
     )
     max_attachments: int = Field(default=20, ge=0, validation_alias="HELPDESK_MAX_ATTACHMENTS")
+    max_mime_depth: int = Field(
+        default=20,
+        ge=1,
+        validation_alias="HELPDESK_MAX_MIME_DEPTH",
+        description="Deepest nesting of MIME parts opened; deeper mail is quarantined",
+    )
+    max_mime_parts: int = Field(
+        default=500,
+        ge=1,
+        validation_alias="HELPDESK_MAX_MIME_PARTS",
+        description="Most MIME parts (attached messages' included) opened; more: quarantined",
+    )
     stranger_mail: Literal["new_ticket", "quarantine"] = Field(
         default="new_ticket",
         validation_alias="HELPDESK_STRANGER_MAIL",
@@ -112,7 +124,12 @@ async def build(runtime: Runtime) -> IntakeDeps:
         blobs=MongoBlobs(runtime.db),
         mail_domain=settings.mail_domain,
         max_mail_bytes=settings.max_mail_bytes,
-        file_limits=FileLimits(settings.max_attachment_bytes, settings.max_attachments),
+        file_limits=FileLimits(
+            settings.max_attachment_bytes,
+            settings.max_attachments,
+            settings.max_mime_depth,
+            settings.max_mime_parts,
+        ),
         stranger_mail=settings.stranger_mail,
         storm_limit=settings.mail_storm_limit,
     )

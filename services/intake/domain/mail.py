@@ -1,17 +1,39 @@
 """Inbound e-mail, pure: parse a raw RFC 822 message, spot loops and junk, find the ticket it
-answers, and keep only the new text of a reply."""
+answers, and keep only the new text of a reply.
+
+The bytes come from anyone, so every step is linear in them: the HTML and uuencode scanners
+only move forward, the patterns are anchored or bounded, and the standard library's parser is
+held to limits (MIME depth and parts, header length) where it is recursive or slower than linear.
+"""
 
 from __future__ import annotations
 
 import binascii
+import codecs
 import html
 import mimetypes
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
-from email.message import EmailMessage, MIMEPart
+from email.message import EmailMessage
 from email.parser import BytesHeaderParser
+from email.policy import EmailPolicy
 from email.utils import getaddresses
+from typing import Any
+
+MAX_MIME_DEPTH = 20
+MAX_MIME_PARTS = 500
+# Longer than any real header we read (a long RFC 2231 file name is ~3 KB); below it the
+# standard library's structured header parser, slower than linear, costs milliseconds.
+MAX_HEADER_CHARS = 8_192
+HEAD_BYTES = 1_048_576  # of a message too big to open, only this much is read for its sender
+SENDER_NAME_CHARS = 200  # what a ticket's Person holds
+SENDER_ADDRESS_CHARS = 320
+# Lists of Message-IDs are read as they came: long in long threads, and only <id> matters.
+AS_THEY_CAME = frozenset({"references", "in-reply-to"})
+# Pure-Python decoders, punycode's quadratic: a body in them is read as UTF-8 instead.
+SLOW_CODECS = frozenset({"punycode", "idna"})
 
 NUMBER_IN_SUBJECT = re.compile(r"\[(HD-\d{6,})\]", re.IGNORECASE)
 AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
@@ -30,16 +52,28 @@ QUOTE_HEADER = re.compile(
     r"skrev):?)\s*$",
     re.IGNORECASE,
 )
-TAG = re.compile(r"<[^>]+>")
-BLOCK_END = re.compile(
-    r"</(p|div|tr|li|h\d|table|ul|ol|blockquote|pre|dt|dd)>|<(br|hr)\b[^>]*>", re.IGNORECASE
-)
-CELL_END = re.compile(r"</t[dh]>", re.IGNORECASE)
-HIDDEN = re.compile(
-    r"<(script|style|title|head)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
-)
-PRE = re.compile(r"<pre\b.*?</pre\s*>", re.IGNORECASE | re.DOTALL)
+ATTRIBUTION_END = re.compile(r"(wrote|schrieb|skrev|napisał(\(a\))?|пишет|написал(\(а\))?):$")
+MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+BLANK_LINES = re.compile(r"\n{3,}")
+WHITESPACE = re.compile(r"\s+")
+SPACES = re.compile(r"[ \t\xa0]+")
 
+# The HTML scanner's patterns: each search starts where the last token ended.
+GT = re.compile(r">")
+COMMENT_END = re.compile(r"-->")
+MARKUP = re.compile(r"<(?:(/?)([A-Za-z][^\s/>]*+)|!--|[!?/])")  # a "<" that opens something
+HIDDEN = {"script", "style", "title", "head"}
+RAW_TEXT = {"script", "style"}  # left open, they hide the rest, as in a browser
+CLOSING = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in sorted(HIDDEN)}
+BLOCK_ENDS = {"p", "div", "tr", "li", "table", "ul", "ol", "blockquote", "pre", "dt", "dd"}
+BLOCK_ENDS |= {f"h{digit}" for digit in range(10)}
+CELL_ENDS = {"td", "th"}
+# A decimal character reference too long for int() (past 4300 digits it raises) or Unicode.
+LONG_REF = re.compile(r"&#(?:0++([0-9]*+)|[1-9][0-9]{7,}+)(;?)")
+
+UU_BEGIN = re.compile(r"begin [0-7]{3,4} ([^\r\n]+)\r?")  # fullmatch() on one line
+UU_END = re.compile(r"end[ \t]*\r?")  # fullmatch() on one line
 
 # Python's own table, not the host's /etc/mime.types: the same file gets the same type anywhere.
 TYPES = mimetypes.MimeTypes(filenames=())
@@ -51,10 +85,64 @@ class UnreadableMail(ValueError):
     """The bytes are not a message we can read: it is quarantined, never dropped."""
 
 
-UUENCODED = re.compile(
-    r"^begin [0-7]{3,4} (?P<name>[^\r\n]+)\r?\n(?P<body>.*?)^end[ \t]*\r?$",
-    re.MULTILINE | re.DOTALL,
-)
+@dataclass
+class _Budget:
+    max_depth: int
+    max_parts: int
+    parts: int = 1
+
+    def admit(self, depth: int) -> None:
+        self.parts += 1
+        if depth > self.max_depth:
+            raise UnreadableMail(f"MIME parts nested deeper than {self.max_depth} levels")
+        if self.parts > self.max_parts:
+            raise UnreadableMail(f"more than {self.max_parts} MIME parts")
+
+
+class _Part(EmailMessage):
+    """A part that knows its depth: the parser is stopped at the limits, before its recursion
+    (and its work per line, which grows with the depth) can run away."""
+
+    depth = 0
+
+    def attach(self, payload: Any) -> None:
+        if isinstance(self.policy, _Reading) and isinstance(payload, _Part):
+            payload.depth = self.depth + 1
+            self.policy.budget.admit(payload.depth)
+        super().attach(payload)
+
+    def get_boundary(self, failobj: Any = None) -> Any:
+        # From the parsed header, which is read once; the standard get_param is quadratic.
+        params = _params(self, "content-type")
+        boundary = params.get("boundary")
+        return failobj if boundary is None else boundary.rstrip()
+
+
+class _Reading(EmailPolicy):
+    """policy.default for one message from outside: each header is parsed once (the standard
+    library parses it again on every read), and one too long to parse safely is refused."""
+
+    budget: _Budget
+    parsed: dict[tuple[str, str], Any]
+
+    def __init__(self, max_depth: int, max_parts: int) -> None:
+        super().__init__(message_factory=_Part)
+        object.__setattr__(self, "budget", _Budget(max_depth, max_parts))
+        object.__setattr__(self, "parsed", {})
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        key = (name.lower(), value)
+        if key[0] in AS_THEY_CAME:
+            return "".join(value.splitlines())
+        header = self.parsed.get(key)
+        if header is None:
+            if len(value) > MAX_HEADER_CHARS:
+                raise UnreadableMail(
+                    f"the {name[:60]} header is longer than {MAX_HEADER_CHARS} characters"
+                )
+            header = super().header_fetch_parse(name, value)
+            self.parsed[key] = header
+        return header
 
 
 @dataclass(frozen=True)
@@ -80,45 +168,64 @@ class InboundMail:
     references: list[str] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+    """Every top-level header by lower-case name, unfolded but not decoded."""
 
 
-def parse_mail(raw: bytes) -> InboundMail:
+def parse_mail(
+    raw: bytes, *, max_depth: int = MAX_MIME_DEPTH, max_parts: int = MAX_MIME_PARTS
+) -> InboundMail:
     if not raw.strip():
         raise UnreadableMail("empty message")
     try:
-        msg = message_from_bytes(raw, policy=policy.default)
-        assert isinstance(msg, EmailMessage)
-        senders = getaddresses([str(msg.get("From", ""))])
-        subject = str(msg.get("Subject", "") or "").strip()
-    except (ValueError, TypeError, IndexError, LookupError) as exc:
-        raise UnreadableMail(f"headers cannot be read: {exc}") from exc
+        return _read(raw, _Reading(max_depth, max_parts))
+    except UnreadableMail:
+        raise
+    except RecursionError as exc:
+        raise UnreadableMail("structure nested too deeply to read") from exc
+    except Exception as exc:
+        # Hostile bytes reach the standard library's parser, whose failures are not all
+        # documented (ValueError, LookupError, IndexError, AttributeError, ...): whatever it
+        # raises, the message is held with the reason, never lost or answered with an error.
+        raise UnreadableMail(f"cannot be parsed ({type(exc).__name__}: {exc})"[:300]) from exc
+
+
+def _read(raw: bytes, reading: _Reading) -> InboundMail:
+    msg = message_from_bytes(raw, policy=reading)
+    assert isinstance(msg, EmailMessage)
+    senders = getaddresses([str(msg.get("From", ""))])
     name, address = senders[0] if senders else ("", "")
+    address = address.strip().lower()
     if "@" not in address:
         raise UnreadableMail("no sender address")
+    if len(address) > SENDER_ADDRESS_CHARS:
+        raise UnreadableMail(f"sender address longer than {SENDER_ADDRESS_CHARS} characters")
     refs = " ".join(str(msg.get(h, "")) for h in ("In-Reply-To", "References"))
     text, uuencoded = split_uuencoded(body_text(msg))
     return InboundMail(
         message_id=_angle(str(msg.get("Message-ID", ""))) or None,
-        sender_email=address.strip().lower(),
-        sender_name=name.strip() or None,
-        subject=subject,
+        sender_email=address,
+        sender_name=name.strip()[:SENDER_NAME_CHARS].strip() or None,
+        subject=str(msg.get("Subject", "") or "").strip(),
         text=text,
-        references=re.findall(r"<([^<>\s]+)>", refs),
+        references=MESSAGE_ID.findall(refs),
         attachments=attachments_of(msg, "\r\n" if b"\r\n" in raw else "\n") + uuencoded,
-        headers={k.lower(): str(v) for k, v in msg.items()},
+        headers={k.lower(): _unfolded(v) for k, v in msg.raw_items()},
     )
 
 
 def sender_and_subject(raw: bytes) -> tuple[str | None, str | None]:
     """Only the headers, for a message too big to open: who sent it, about what."""
+    ends = [at for at in (raw.find(b"\n\n"), raw.find(b"\n\r\n")) if at >= 0]
+    head = raw[: min([*ends, HEAD_BYTES])]
     try:
-        msg = BytesHeaderParser(policy=policy.default).parsebytes(raw)
+        msg = BytesHeaderParser(policy=_Reading(MAX_MIME_DEPTH, MAX_MIME_PARTS)).parsebytes(head)
         senders = getaddresses([str(msg.get("From", ""))])
         subject = str(msg.get("Subject", "") or "").strip() or None
-    except (ValueError, TypeError, IndexError, LookupError):
+    except Exception:  # any failure of the parser (see parse_mail): held without them
         return None, None
     address = senders[0][1].strip().lower() if senders else ""
-    return (address if "@" in address else None), subject
+    readable = "@" in address and len(address) <= SENDER_ADDRESS_CHARS
+    return (address if readable else None), subject
 
 
 def body_text(msg: EmailMessage) -> str:
@@ -155,15 +262,16 @@ def _piece_text(part: EmailMessage) -> str:
     content = _content(part).replace("\r\n", "\n").replace("\r", "\n")
     if part.get_content_subtype() == "html":
         return html_to_text(content)
-    if str(part.get_param("format", "")).lower() == "flowed":
-        content = unflow(content, str(part.get_param("delsp", "")).lower() == "yes")
+    params = _params(part, "content-type")
+    if params.get("format", "").lower() == "flowed":
+        content = unflow(content, params.get("delsp", "").lower() == "yes")
     return content.strip()
 
 
 def unflow(text: str, delsp: bool) -> str:
     """format=flowed (RFC 3676): soft line breaks joined, space-stuffing removed."""
     lines: list[str] = []
-    joined: tuple[int, str] | None = None
+    joined: tuple[int, list[str]] | None = None  # a list: adding to a string is quadratic
     for line in text.split("\n"):
         depth = len(line) - len(line.lstrip(">"))
         body = line[depth:]
@@ -172,16 +280,16 @@ def unflow(text: str, delsp: bool) -> str:
         if soft and delsp:
             body = body[:-1]
         if joined is not None and joined[0] == depth:
-            joined = (depth, joined[1] + body)
+            joined[1].append(body)
         else:
             if joined is not None:
-                lines.append(_quoted(*joined))
-            joined = (depth, body)
+                lines.append(_quoted(joined[0], "".join(joined[1])))
+            joined = (depth, [body])
         if not soft:
-            lines.append(_quoted(*joined))
+            lines.append(_quoted(joined[0], "".join(joined[1])))
             joined = None
     if joined is not None:
-        lines.append(_quoted(*joined))
+        lines.append(_quoted(joined[0], "".join(joined[1])))
     return "\n".join(lines)
 
 
@@ -216,7 +324,7 @@ def _is_file(part: EmailMessage) -> bool:
     """Text without a file name is another rendering or piece of the body, not a file."""
     if part.get_content_maintype() != "text":
         return True
-    return part.get_content_disposition() == "attachment" or bool(part.get_filename())
+    return part.get_content_disposition() == "attachment" or bool(_filename(part))
 
 
 def _attachment(part: EmailMessage, linesep: str) -> Attachment:
@@ -241,7 +349,7 @@ def _attachment(part: EmailMessage, linesep: str) -> Attachment:
         default_name = "unnamed" + (TYPES.guess_extension(content_type) or "")
     content_id = _angle(str(part.get("Content-ID", ""))) or None
     return Attachment(
-        filename=_safe_name(part.get_filename() or "") or default_name,
+        filename=_safe_name(_filename(part)) or default_name,
         content_type=content_type,
         content=content,
         inline=part.get_content_disposition() == "inline"
@@ -250,41 +358,133 @@ def _attachment(part: EmailMessage, linesep: str) -> Attachment:
     )
 
 
+def _params(part: EmailMessage, name: str) -> Mapping[str, str]:
+    """A MIME header's parameters (RFC 2231 decoded), from the header parsed once."""
+    params = getattr(part.get(name), "params", None)
+    return params if isinstance(params, Mapping) else {}
+
+
+def _filename(part: EmailMessage) -> str:
+    named = _params(part, "content-disposition").get("filename")
+    return (named or _params(part, "content-type").get("name") or "").strip()
+
+
 def split_uuencoded(text: str) -> tuple[str, list[Attachment]]:
-    """Old mailers put files in the body as uuencoded blocks: take them out as attachments."""
+    """Old mailers put files in the body as uuencoded blocks: take them out as attachments.
+
+    One pass over the lines: a block runs from a `begin` line to the next `end` line, found
+    from a list of the `end` lines made first; with none left, no later `begin` can close."""
+    lines = text.split("\n")
+    ends = [index for index, line in enumerate(lines) if UU_END.fullmatch(line)]
+    kept: list[str] = []
     found: list[Attachment] = []
+    index = next_end = 0
+    while index < len(lines):
+        begin = UU_BEGIN.fullmatch(lines[index]) if index + 1 < len(lines) else None
+        while begin and next_end < len(ends) and ends[next_end] <= index:
+            next_end += 1
+        if begin is None or next_end == len(ends):
+            kept.append(lines[index])
+            index += 1
+            continue
+        close = ends[next_end]
+        attachment = _uudecoded(begin[1], "\n".join(lines[index + 1 : close]))
+        if attachment is None:  # not uuencoded after all: kept as text
+            kept.extend(lines[index : close + 1])
+        else:
+            found.append(attachment)
+            kept.append("")
+        index = close + 1
+    if not found:
+        return text, found
+    return BLANK_LINES.sub("\n\n", "\n".join(kept)).strip(), found
 
-    def take(match: re.Match[str]) -> str:
-        try:
-            content = b"".join(
-                binascii.a2b_uu(line) for line in match["body"].splitlines() if line.strip()
-            )
-        except binascii.Error:
-            return match.group(0)
-        name = _safe_name(match["name"]) or "unnamed"
-        kind = TYPES.guess_type(name)[0] or "application/octet-stream"
-        found.append(Attachment(filename=name, content_type=kind, content=content))
-        return ""
 
-    rest = UUENCODED.sub(take, text)
-    return (re.sub(r"\n{3,}", "\n\n", rest).strip() if found else text), found
+def _uudecoded(name: str, body: str) -> Attachment | None:
+    try:
+        content = b"".join(binascii.a2b_uu(line) for line in body.splitlines() if line.strip())
+    except binascii.Error:
+        return None
+    filename = _safe_name(name) or "unnamed"
+    kind = TYPES.guess_type(filename)[0] or "application/octet-stream"
+    return Attachment(filename=filename, content_type=kind, content=content)
 
 
 def _safe_name(name: str) -> str:
     """A file name without directories or control characters."""
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = CONTROL.sub("", name).replace("\\", "/").rsplit("/", 1)[-1]
     return name.strip().strip(".")[:200]
 
 
 def html_to_text(markup: str) -> str:
-    text = HIDDEN.sub("", markup)
-    text = PRE.sub(lambda m: m.group(0).replace("\n", "<br>"), text)
-    text = re.sub(r"\s+", " ", text)  # in HTML a line break in the source is a space
-    text = CELL_END.sub(" ", text)
-    text = BLOCK_END.sub("\n", text)
-    text = html.unescape(TAG.sub("", text))
-    lines = [re.sub(r"[ \t\xa0]+", " ", line).strip() for line in text.splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    """The text a mail reader shows: hidden elements and comments left out, a line break
+    after each block, cells apart, <pre> keeping its lines, character references decoded."""
+    pieces: list[str] = []
+    in_pre = False
+    for kind, value in _html_tokens(markup):
+        if kind == "text":
+            lines = value.split("\n") if in_pre else [value]
+            pieces.append("\n".join(WHITESPACE.sub(" ", line) for line in lines))
+        elif kind == "open" and value in ("br", "hr"):
+            pieces.append("\n")
+        elif kind == "open" and value == "pre":
+            in_pre = True
+        elif kind == "close":
+            in_pre = in_pre and value != "pre"
+            pieces.append("\n" if value in BLOCK_ENDS else " " if value in CELL_ENDS else "")
+    text = html.unescape(LONG_REF.sub(_short_ref, "".join(pieces)))
+    lines = [SPACES.sub(" ", line).strip() for line in text.splitlines()]
+    return BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _html_tokens(markup: str) -> Iterator[tuple[str, str]]:
+    """("text", text), ("open", name) and ("close", name), in order.
+
+    Each search starts where the last token ended and ends where the next one does, or fails
+    and ends the scan (nothing after it can close either); only a missing </head> or </title>
+    is searched for once more, and remembered. So each character is read a bounded number of
+    times, whatever the markup."""
+    pos, unclosed = 0, set[str]()
+    while pos < len(markup):
+        tag = MARKUP.search(markup, pos)
+        if tag is None:
+            yield "text", markup[pos:]
+            return
+        if tag.start() > pos:
+            yield "text", markup[pos : tag.start()]  # "a < b" too: a "<" opening nothing
+        if tag[0] == "<!--":
+            close = COMMENT_END.search(markup, tag.start() + 2)
+            if close is None:
+                return  # an open comment hides the rest, as in a browser
+            pos = close.end()
+            continue
+        gt = GT.search(markup, tag.end())
+        if gt is None:
+            return  # the rest is inside a tag that never closes
+        pos, name = gt.end(), (tag[2] or "").lower()
+        if not name:  # <!doctype>, <?xml?>, </ >: nothing to show
+            continue
+        if tag[1]:
+            yield "close", name
+            continue
+        if name in HIDDEN and name not in unclosed:
+            closing = CLOSING[name].search(markup, pos)
+            if closing is not None:
+                pos = closing.end()
+                continue
+            if name in RAW_TEXT:
+                return
+            unclosed.add(name)
+        yield "open", name
+
+
+def _short_ref(ref: re.Match[str]) -> str:
+    """A decimal character reference without its leading zeros; past Unicode, U+FFFD (what
+    html.unescape gives too, but after int() over all the digits)."""
+    digits, semicolon = ref.groups()
+    if digits is None or len(digits) > 7:
+        return "\ufffd"
+    return f"&#{digits or '0'}{semicolon}"
 
 
 def loop_reason(mail: InboundMail, our_domain: str) -> str | None:
@@ -330,15 +530,28 @@ def new_text(text: str) -> str:
 
 def _attribution(line: str) -> bool:
     """A joined pair of lines that ends like an attribution (not a From: header line)."""
-    return bool(re.search(r"(wrote|schrieb|skrev|napisał(\(a\))?|пишет|написал(\(а\))?):$", line))
+    return bool(ATTRIBUTION_END.search(line))
 
 
-def _content(part: MIMEPart) -> str:
+def _content(part: EmailMessage) -> str:
+    """A text part decoded by its charset; an unknown or unusable one: UTF-8, what we can."""
+    payload = part.get_payload(decode=True)
+    data = payload if isinstance(payload, bytes) else b""
+    charset = _params(part, "content-type").get("charset") or "ascii"
     try:
-        return str(part.get_content())
-    except (LookupError, UnicodeDecodeError):  # unknown charset: decode what we can
-        payload = part.get_payload(decode=True)
-        return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+        codec = codecs.lookup(charset).name
+    except LookupError:
+        codec = "utf-8"
+    try:
+        return data.decode("utf-8" if codec in SLOW_CODECS else codec, "replace")
+    except (LookupError, UnicodeError):  # not a text codec (base64_codec), or "undefined"
+        return data.decode("utf-8", "replace")
+
+
+def _unfolded(value: Any) -> str:
+    """A header's value as it came, on one line; its 8-bit bytes read as UTF-8 if they can be."""
+    raw = "".join(str(value).splitlines()).encode("utf-8", "surrogateescape")
+    return raw.decode("utf-8", "replace")
 
 
 def _angle(value: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
@@ -53,13 +54,14 @@ class Quarantined:
 async def receive_email(raw: bytes, deps: IntakeDeps) -> Accepted | Quarantined:
     """Every message is kept: it feeds a ticket, or waits in quarantine with the reason."""
     if len(raw) > deps.max_mail_bytes:
-        sender, subject = sender_and_subject(raw)
+        sender, subject = await asyncio.to_thread(sender_and_subject, raw)
         oversized = f"oversized ({len(raw)} bytes, the limit is {deps.max_mail_bytes})"
         return await quarantine(raw, oversized, sender, subject, deps)
     try:
-        mail = parse_mail(raw)
-    except UnreadableMail as exc:
-        return await quarantine(raw, str(exc), None, None, deps)
+        mail = await _parsed(raw, deps)
+    except UnreadableMail as exc:  # held with whatever its headers still tell
+        sender, subject = await asyncio.to_thread(sender_and_subject, raw)
+        return await quarantine(raw, str(exc), sender, subject, deps)
     loop = loop_reason(mail, deps.mail_domain)
     if loop is not None:
         return await quarantine(raw, loop, mail.sender_email, mail.subject, deps)
@@ -95,7 +97,7 @@ async def release(
     target = await find_ticket(request.ticket, user, deps) if request.ticket else None
     raw = await _held_bytes(item, deps)
     try:
-        mail = parse_mail(raw)
+        mail = await _parsed(raw, deps)
     except UnreadableMail:
         sender = request.requester or item.get("sender")
         if not sender:
@@ -120,6 +122,15 @@ async def release(
     await deps.store.mark_released(item_id, outcome.ticket_id, user.sub, now)
     metrics.INBOUND_MAIL.labels("released").inc()
     return outcome
+
+
+async def _parsed(raw: bytes, deps: IntakeDeps) -> InboundMail:
+    """Parsing takes time linear in the bytes, up to seconds for the largest mail: it runs in
+    a worker thread so the event loop (HTTP, SMTP, the consumers) keeps serving meanwhile."""
+    limits = deps.file_limits
+    return await asyncio.to_thread(
+        parse_mail, raw, max_depth=limits.max_mime_depth, max_parts=limits.max_mime_parts
+    )
 
 
 async def _let_through(
