@@ -9,50 +9,29 @@ import io
 from typing import Any
 
 import pytest
-from faststream.kafka import KafkaBroker
-from pymongo import AsyncMongoClient
 
 from shared import dlq
-from shared.bus import Delivery, EventConsumer, ensure_topics
-from shared.clock import SystemClock
+from shared.bus import Delivery
 from shared.events import Event
-from shared.inbox import Inbox
 from shared.settings import ServiceSettings
 from tests.helpers import Isolation, produce, wait_for
-from tests.integration.test_bus import settings_for, ticket_created
+from tests.integration.test_bus import Harness, ticket_created
 
 pytestmark = pytest.mark.integration
 
 
-class Triage:
-    """An EventConsumer of `triage` over the intake topic whose handler fails until fixed."""
+class Triage(Harness):
+    """The bus tests' consumer of `triage`, whose handler fails until the cause is fixed."""
 
     def __init__(self, iso: Isolation) -> None:
-        self.settings = settings_for(iso, "triage").model_copy(update={"handler_attempts": 2})
+        super().__init__(iso, failures=0)
         self.fixed = False
         self.applied: list[str] = []
-        self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-            iso.infra.mongodb_uri, tz_aware=True
-        )
-        self.broker = KafkaBroker(iso.infra.kafka)
-        db = self.client[self.settings.database_name]
-        self.consumer = EventConsumer(self.broker, self.settings, Inbox(db), SystemClock())
-        self.consumer.route("intake", self.handle, {"ticket.created"})
 
     async def handle(self, event: Event[Any], delivery: Delivery) -> None:
         if not self.fixed:
             raise ValueError("queue 'operations' is not configured")
         self.applied.append(event.id)
-
-    async def __aenter__(self) -> Triage:
-        await ensure_topics(self.settings, [*self.consumer.topics, self.consumer.dlq_topic])
-        self.consumer.attach()
-        await self.broker.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.broker.stop()
-        await self.client.close()
 
 
 async def cli(settings: ServiceSettings, *argv: str) -> str:
