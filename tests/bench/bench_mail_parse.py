@@ -10,8 +10,9 @@ attacker could try) it builds whole messages of about each size and times
 (asyncio.to_thread), while a ticker on the event loop measures the longest stall the parse
 caused there. It prints seconds per size, how the time grew over the last tenfold step of the
 size (1.0 is linear, 10 is quadratic), and the stall. `--module` times another copy of mail.py
-(the code before a change, say); a shape whose run takes longer than `--budget` seconds is not
-tried at larger sizes. It asserts nothing.
+(the code before a change, say); a size that would take longer than `--budget` seconds, grown
+from the last two sizes as they grew, is not run: its cell shows the estimate in brackets.
+It asserts nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import base64
 import contextlib
 import importlib.util
 import inspect
+import math
 import os
 import platform
 import sys
@@ -179,6 +181,18 @@ async def timed(run: Callable[[bytes], str], raw: bytes) -> tuple[float, float, 
     return elapsed, stall, outcome
 
 
+def predicted(times: list[tuple[int, float]], size: int) -> float:
+    """The time a size would take, grown from the last two as they grew (at least linearly)."""
+    if not times:
+        return 0.0
+    big, t_big = times[-1]
+    power = 1.0
+    if len(times) >= 2 and times[-2][1] > 0.005:
+        small, t_small = times[-2]
+        power = max(1.0, math.log(max(t_big, 1e-6) / t_small) / math.log(big / small))
+    return t_big * (size / big) ** power
+
+
 def size_of(text: str, largest: int) -> int:
     text = text.strip().lower()
     if text == "max":
@@ -234,8 +248,9 @@ async def bench(args: argparse.Namespace, settings: IntakeSettings) -> None:
         times: list[tuple[int, float]] = []
         stall, outcome = 0.0, ""
         for size in sizes:
-            if times and times[-1][1] > args.budget:
-                cells.append(f"{'skipped':>9}")
+            guess = predicted(times, size)
+            if guess > args.budget:
+                cells.append(f"{f'(~{guess:.0f}s)':>9}")
                 continue
             raw = CASES[case](size)
             runs = [await timed(run, raw) for _ in range(args.repeat if size < 1e6 else 1)]
@@ -252,8 +267,8 @@ async def bench(args: argparse.Namespace, settings: IntakeSettings) -> None:
         )
     print(
         "\ngrowth: (time ratio) / (size ratio) over the last two sizes measured; 1 is linear,"
-        " 10 per tenfold step is quadratic. max stall: the longest the event loop waited while"
-        " the last parse ran in its worker thread."
+        " 10 per tenfold step is quadratic. (~N s): not run, estimated from that growth. max"
+        " stall: the longest the event loop waited while the last parse ran in its worker thread."
     )
 
 
@@ -262,7 +277,7 @@ def main() -> None:
     parser_.add_argument("--sizes", default="10k,100k,1m,max", help="message sizes; max = limit")
     parser_.add_argument("--cases", default="", help="comma-separated words picking shapes")
     parser_.add_argument("--module", default=None, help="another mail.py to time (before)")
-    parser_.add_argument("--budget", type=float, default=30.0, help="seconds before skipping")
+    parser_.add_argument("--budget", type=float, default=60.0, help="longest run to try (s)")
     parser_.add_argument("--repeat", type=int, default=3, help="runs per size below 1 MB (min)")
     asyncio.run(bench(parser_.parse_args(), IntakeSettings()))
 

@@ -11,6 +11,7 @@ import base64
 import binascii
 import html
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from re import _parser as sre  # the pattern's parse tree, to check its repeats
@@ -76,9 +77,14 @@ class Reading:
     pattern: re.Pattern[str]
     read: list[int]
 
-    def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
-        found = self.pattern.search(text, pos)
-        self.read.append((found.end() if found else len(text)) - pos)
+    def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        found = self.pattern.search(text, pos, endpos)
+        self.read.append((found.end() if found else min(endpos, len(text))) - pos)
+        return found
+
+    def match(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        found = self.pattern.match(text, pos)
+        self.read.append((found.end() if found else pos + 1) - pos)
         return found
 
     def fullmatch(self, text: str) -> re.Match[str] | None:
@@ -140,6 +146,17 @@ def test_any_markup_is_read_in_bounded_passes(markup: str) -> None:
     finally:
         mail.MARKUP, mail.GT, mail.COMMENT_END, mail.CLOSING = saved
     assert sum(read) <= 3 * len(markup) + 8
+
+
+@given(st.text(alphabet="<>/!?-ahdeiprstly \n&#;", max_size=200), st.integers(1, 9))
+def test_searching_in_windows_finds_what_one_search_finds(markup: str, window: int) -> None:
+    whole = html_to_text(markup)
+    saved = mail.SEARCH_WINDOW
+    try:
+        mail.SEARCH_WINDOW = window
+        assert html_to_text(markup) == whole
+    finally:
+        mail.SEARCH_WINDOW = saved
 
 
 def test_the_uuencode_scanner_reads_each_line_once_per_pattern(
@@ -332,6 +349,18 @@ def test_more_parts_than_the_limit_are_refused_with_the_reason() -> None:
         parse_mail(message("A: b\r\n\r\n" * 2_000, "message/delivery-status"))
 
 
+def test_a_message_of_many_ordinary_files_fits_the_header_budget() -> None:
+    body = "".join(
+        f'--b\r\nContent-Type: image/jpeg; name="IMG_{n:04}.jpg"\r\n'
+        f'Content-Disposition: attachment; filename="IMG_{n:04}.jpg"\r\n'
+        f"Content-Transfer-Encoding: base64\r\nContent-ID: <img{n}@phone.example>\r\n\r\n"
+        "/9j/4AAQ\r\n"
+        for n in range(499)
+    )
+    m = parse_mail(message(body + "--b--\r\n", "multipart/mixed; boundary=b"))
+    assert len(m.attachments) == 499 and m.attachments[-1].filename == "IMG_0498.jpg"
+
+
 def test_the_limits_are_the_callers() -> None:
     with pytest.raises(UnreadableMail, match="deeper than 3 levels"):
         parse_mail(nested(4), max_depth=3)
@@ -358,6 +387,17 @@ def test_the_limits_are_the_callers() -> None:
             f"the Content-Type header is longer than {MAX_HEADER_CHARS} characters",
         ),
         (b"From: " + b"a" * 400 + b"@acme.example\r\n\r\nx", "sender address longer than 320"),
+        (
+            message(
+                "".join(  # each part's header different: each is parsed, none from the cache
+                    f"--b\r\nContent-Type: text/plain{'; a=b' * 800}; n={n}\r\n\r\nx\r\n"
+                    for n in range(40)
+                )
+                + "--b--\r\n",
+                "multipart/mixed; boundary=b",
+            ),
+            "more than 131072 characters of headers to read",
+        ),
     ],
 )
 def test_hostile_headers_are_refused_with_a_reason(raw: bytes, reason: str) -> None:

@@ -3,7 +3,8 @@ answers, and keep only the new text of a reply.
 
 The bytes come from anyone, so every step is linear in them: the HTML and uuencode scanners
 only move forward, the patterns are anchored or bounded, and the standard library's parser is
-held to limits (MIME depth and parts, header length) where it is recursive or slower than linear.
+held to limits where it is recursive or slower than linear (MIME depth and parts, the length of
+a header and of all headers it parses), and it runs in a worker thread (service/inbound.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ MAX_MIME_PARTS = 500
 # Longer than any real header we read (a long RFC 2231 file name is ~3 KB); below it the
 # standard library's structured header parser, slower than linear, costs milliseconds.
 MAX_HEADER_CHARS = 8_192
+# All headers parsed in one message (each different one once): that parser costs up to ~15 us
+# a character (its garbage collection included), so this caps it near two seconds; a message
+# of 500 ordinary parts needs about half of it.
+MAX_HEADERS_CHARS = 131_072
 HEAD_BYTES = 1_048_576  # of a message too big to open, only this much is read for its sender
 SENDER_NAME_CHARS = 200  # what a ticket's Person holds
 SENDER_ADDRESS_CHARS = 320
@@ -63,6 +68,7 @@ SPACES = re.compile(r"[ \t\xa0]+")
 GT = re.compile(r">")
 COMMENT_END = re.compile(r"-->")
 MARKUP = re.compile(r"<(?:(/?)([A-Za-z][^\s/>]*+)|!--|[!?/])")  # a "<" that opens something
+SEARCH_WINDOW = 65_536
 HIDDEN = {"script", "style", "title", "head"}
 RAW_TEXT = {"script", "style"}  # left open, they hide the rest, as in a browser
 CLOSING = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in sorted(HIDDEN)}
@@ -90,6 +96,16 @@ class _Budget:
     max_depth: int
     max_parts: int
     parts: int = 1
+    header_chars: int = 0
+
+    def read(self, name: str, value: str) -> None:
+        if len(value) > MAX_HEADER_CHARS:
+            raise UnreadableMail(
+                f"the {name[:60]} header is longer than {MAX_HEADER_CHARS} characters"
+            )
+        self.header_chars += len(value)
+        if self.header_chars > MAX_HEADERS_CHARS:
+            raise UnreadableMail(f"more than {MAX_HEADERS_CHARS} characters of headers to read")
 
     def admit(self, depth: int) -> None:
         self.parts += 1
@@ -120,7 +136,8 @@ class _Part(EmailMessage):
 
 class _Reading(EmailPolicy):
     """policy.default for one message from outside: each header is parsed once (the standard
-    library parses it again on every read), and one too long to parse safely is refused."""
+    library parses it again on every read), and one too long to parse safely, or more of them
+    than the budget, is refused."""
 
     budget: _Budget
     parsed: dict[tuple[str, str], Any]
@@ -136,10 +153,7 @@ class _Reading(EmailPolicy):
             return "".join(value.splitlines())
         header = self.parsed.get(key)
         if header is None:
-            if len(value) > MAX_HEADER_CHARS:
-                raise UnreadableMail(
-                    f"the {name[:60]} header is longer than {MAX_HEADER_CHARS} characters"
-                )
+            self.budget.read(name, value)
             header = super().header_fetch_parse(name, value)
             self.parsed[key] = header
         return header
@@ -168,7 +182,7 @@ class InboundMail:
     references: list[str] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
-    """Every top-level header by lower-case name, unfolded but not decoded."""
+    """Every top-level header by lower-case name, unfolded, encoded words left as they came."""
 
 
 def parse_mail(
@@ -446,7 +460,7 @@ def _html_tokens(markup: str) -> Iterator[tuple[str, str]]:
     times, whatever the markup."""
     pos, unclosed = 0, set[str]()
     while pos < len(markup):
-        tag = MARKUP.search(markup, pos)
+        tag = _markup_from(markup, pos)
         if tag is None:
             yield "text", markup[pos:]
             return
@@ -476,6 +490,20 @@ def _html_tokens(markup: str) -> Iterator[tuple[str, str]]:
                 return
             unclosed.add(name)
         yield "open", name
+
+
+def _markup_from(markup: str, pos: int) -> re.Match[str] | None:
+    """MARKUP.search from pos, a window at a time: one search over megabytes of "<" that open
+    nothing would hold the GIL, and so stall the event loop, for all of its length. A window
+    sees 4 characters past its end, enough to tell how a "<" near the end opens; the name of
+    a tag found there may be cut, so it is matched again whole."""
+    while pos < len(markup):
+        window = pos + SEARCH_WINDOW
+        tag = MARKUP.search(markup, pos, window + 4)
+        if tag is not None and tag.start() < window:
+            return MARKUP.match(markup, tag.start())
+        pos = window
+    return None
 
 
 def _short_ref(ref: re.Match[str]) -> str:
