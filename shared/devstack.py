@@ -29,11 +29,13 @@ from .topics import SERVICES
 PORTS = {"intake": 8001, "triage": 8002, "sla": 8003, "problems": 8004, "reporting": 8005}
 ROOT = Path(__file__).resolve().parents[1]
 SECRET_FILE = ROOT / ".local" / "jwt.secret"
+REPLY_SECRET_FILE = ROOT / ".local" / "reply-token.secret"
 DEMO_FILE = ROOT / "deploy" / "local" / "demo.json"
 
 
 def ensure_secret(path: Path = SECRET_FILE) -> str:
-    """The local HS256 secret, generated once and kept in the git-ignored .local folder."""
+    """A local secret (the HS256 key, the reply-token key), generated once and kept in the
+    git-ignored .local folder."""
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -191,7 +193,13 @@ def run() -> None:
             str(MAIL_FOLDER),
         ]
     )
-    stack = Stack({"HELPDESK_JWT_SECRET": secret, "HELPDESK_SMTP_PORT": str(SMTP_SINK_PORT)})
+    stack = Stack(
+        {
+            "HELPDESK_JWT_SECRET": secret,
+            "HELPDESK_REPLY_TOKEN_SECRET": ensure_secret(REPLY_SECRET_FILE),
+            "HELPDESK_SMTP_PORT": str(SMTP_SINK_PORT),
+        }
+    )
     stack.start_all()
     prometheus = LocalPrometheus.start(stack.ports)
     try:

@@ -241,7 +241,12 @@ async def give_feedback(
 class InboundAcceptedView(BaseModel):
     ticket_id: str
     number: str
-    action: str
+    action: str = Field(description="created, appended, reopened, or duplicate (received before)")
+    message_id_reused: bool = Field(
+        default=False,
+        description="A different message came before under its Message-ID: this one was "
+        "received too, not taken for a duplicate",
+    )
 
 
 class QuarantinedView(BaseModel):
@@ -268,7 +273,10 @@ async def inbound_email(request: Request, _: MailGateway, deps: Deps) -> Respons
         view = QuarantinedView(quarantined=outcome.quarantine_id, reason=outcome.reason)
         return JSONResponse(view.model_dump(), status_code=202)
     accepted = InboundAcceptedView(
-        ticket_id=outcome.ticket_id, number=outcome.number, action=outcome.action
+        ticket_id=outcome.ticket_id,
+        number=outcome.number,
+        action=outcome.action,
+        message_id_reused=outcome.message_id_reused,
     )
     return JSONResponse(accepted.model_dump(), status_code=201)
 

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
+from email.utils import parseaddr
 from functools import partial
 from typing import Any, Literal
 
@@ -15,7 +17,8 @@ from shared.runtime import Runtime, ServiceSpec, create_service_app
 from shared.settings import ServiceSettings
 
 from .api import router
-from .domain import FileLimits
+from .domain import FileLimits, email_domain
+from .domain.replies import ReplyTokens
 from .handlers import subscribe
 from .service import IntakeDeps
 from .service.notify import Mailer, SmtpConfig
@@ -31,6 +34,7 @@ from .store import (
 )
 
 TRANSPORT_FACTOR = 4
+log = logging.getLogger(__name__)
 
 
 class IntakeSettings(ServiceSettings):
@@ -93,6 +97,26 @@ class IntakeSettings(ServiceSettings):
         description="New tickets one sender may open by mail per hour; more are held (0: off)",
     )
 
+    reply_token_secret: str = Field(
+        default="",
+        validation_alias="HELPDESK_REPLY_TOKEN_SECRET",
+        description="Signs the reply token of every notice; unset: no tokens are issued or "
+        "accepted, and replies join tickets only as their sender and subject number allow",
+    )
+    mail_authserv_ids: str = Field(
+        default="",
+        validation_alias="HELPDESK_MAIL_AUTHSERV_IDS",
+        description="Comma-separated authserv-ids of the receiving mail servers whose "
+        "Authentication-Results are read (the mail domain always counts)",
+    )
+    duplicate_window_hours: float = Field(
+        default=24.0,
+        ge=0,
+        validation_alias="HELPDESK_MAIL_DUPLICATE_WINDOW_HOURS",
+        description="A message without a Message-ID received again within this many hours "
+        "with the same content is a duplicate",
+    )
+
     @property
     def transport_limit(self) -> int:
         return TRANSPORT_FACTOR * self.max_mail_bytes
@@ -132,7 +156,22 @@ async def build(runtime: Runtime) -> IntakeDeps:
         ),
         stranger_mail=settings.stranger_mail,
         storm_limit=settings.mail_storm_limit,
+        tokens=ReplyTokens(settings.reply_token_secret.encode()),
+        reply_domains=(
+            email_domain(parseaddr(settings.mail_from)[1]) or settings.mail_domain,
+            settings.mail_domain,
+        ),
+        trusted_authserv_ids=(
+            settings.mail_domain,
+            *(i.strip() for i in settings.mail_authserv_ids.split(",") if i.strip()),
+        ),
+        duplicate_window_hours=settings.duplicate_window_hours,
     )
+    if not deps.tokens.enabled:
+        log.warning(
+            "HELPDESK_REPLY_TOKEN_SECRET is unset: notices carry no reply token, and a reply "
+            "joins its ticket only from a participant naming its number"
+        )
     subscribe(runtime.consumer, deps)
     deps.loops.append(Mailer(notes, runtime.relay, runtime.clock, smtp, deps.mail_due).run)
     if settings.smtp_listen_port:

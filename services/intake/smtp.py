@@ -15,7 +15,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from shared.bus import TRANSIENT_ERRORS
 
 from .service import IntakeDeps
-from .service.inbound import Quarantined, receive_email
+from .service.inbound import MailInProgress, Quarantined, receive_email
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,9 @@ class InboundHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 (aiosmtpd's hook name)
         raw = envelope.original_content or b""
         try:
-            outcome = await receive_email(raw, self._deps)
+            outcome = await receive_email(raw, self._deps, envelope.rcpt_tos)
+        except MailInProgress:
+            return "451 4.3.0 the same message is being received right now, try again later"
         except TRANSIENT_ERRORS as exc:
             log.warning("inbound SMTP message deferred by an outage: %r", exc)
             return "451 4.3.0 temporarily unable to store the message, try again later"

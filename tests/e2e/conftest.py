@@ -16,7 +16,8 @@ E2E_PORTS = {"intake": 18001, "triage": 18002, "sla": 18003, "problems": 18004, 
 
 
 async def start_stack(iso: Isolation, log_dir: Path, smtp_port: int) -> Stack:
-    stack = Stack(iso.env(HELPDESK_SMTP_PORT=str(smtp_port)), ports=E2E_PORTS, log_dir=log_dir)
+    env = iso.env(HELPDESK_SMTP_PORT=str(smtp_port), HELPDESK_REPLY_TOKEN_SECRET="e2e reply key")
+    stack = Stack(env, ports=E2E_PORTS, log_dir=log_dir)
     stack.start_all()
     try:
         await asyncio.to_thread(stack.wait_ready, 90)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -12,7 +12,8 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from services.intake.app import IntakeSettings, create_app
-from services.intake.store import NUMBERS
+from services.intake.service.inbound import SIGHTING_LEASE
+from services.intake.store import NUMBERS, SEEN
 from shared.events import parse_event
 from tests.helpers import Isolation, TopicReader, auth, in_process
 
@@ -84,8 +85,11 @@ async def test_a_stranger_writing_into_a_ticket_opens_a_new_linked_ticket_instea
     assert second.json()["action"] == "created" and second.json()["number"] != first["number"]
     original = (await intake.get(f"/v1/tickets/{first['number']}", headers=auth())).json()
     assert len(original["messages"]) == 1
-    colleague = email("carl@acme.example", f"Re: [{first['number']}]", "Same here.")
-    assert (await post_mail(intake, colleague)).json()["action"] == "appended"
+    # a colleague's address (or a forged one) and the number are not proof: no reply token
+    colleague = (
+        await post_mail(intake, email("carl@acme.example", f"[{first['number']}]", "Me too"))
+    ).json()
+    assert colleague["action"] == "created" and colleague["number"] != first["number"]
 
 
 async def test_a_customer_is_not_shown_the_other_organisations_ticket_its_own_is_linked_to(
@@ -336,6 +340,88 @@ async def test_the_same_message_delivered_twice_is_taken_once(intake: httpx.Asyn
     assert len((await intake.get("/v1/tickets", headers=auth())).json()["items"]) == 1
 
 
+def reusing(message_id: str, sender: str, subject: str, body: str, extra: str = "") -> bytes:
+    """A message under a Message-ID given (a mailer that stamps the same one on everything)."""
+    return (
+        f"From: {sender}\r\nSubject: {subject}\r\nMessage-ID: <{message_id}>\r\n{extra}"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}"
+    ).encode()
+
+
+async def test_a_different_message_under_a_reused_message_id_is_kept_and_flagged(
+    intake: httpx.AsyncClient,
+) -> None:
+    first = (await post_mail(intake, reusing("1@scanner", "a@acme.example", "Scan", "A"))).json()
+    other = await post_mail(intake, reusing("1@scanner", "b@acme.example", "Scan", "B"))
+    assert other.status_code == 201
+    assert other.json()["action"] == "created" and other.json()["message_id_reused"] is True
+    assert other.json()["number"] != first["number"] and first["message_id_reused"] is False
+    ticket = (await intake.get(f"/v1/tickets/{other.json()['number']}", headers=auth())).json()
+    assert ticket["messages"][0]["message_id_reused"] is True
+    # and the same message delivered again is still a duplicate, of its own ticket
+    again = await post_mail(intake, reusing("1@scanner", "b@acme.example", "Scan", "B"))
+    assert again.json() == {**other.json(), "action": "duplicate", "message_id_reused": False}
+
+
+async def test_a_reply_reusing_a_message_id_joins_the_ticket_its_headers_name(
+    intake: httpx.AsyncClient,
+) -> None:
+    one = (await post_mail(intake, reusing("x@tmpl", "ann@acme.example", "VPN", "Down"))).json()
+    two = (await post_mail(intake, reusing("y@tmpl", "bo@acme.example", "Disk", "Full"))).json()
+    reply = reusing("x@tmpl", "bo@acme.example", f"Re: [{two['number']}]", "Freed now.")
+    answer = (await post_mail(intake, reply)).json()
+    assert (answer["number"], answer["action"]) == (two["number"], "appended")
+    assert answer["message_id_reused"] is True and one["number"] != two["number"]
+
+
+async def test_a_message_without_a_message_id_posted_twice_is_one_ticket(
+    intake: httpx.AsyncClient,
+) -> None:
+    raw = b"From: ann@acme.example\r\nSubject: No id\r\nDate: Mon, 7 Dec 2026 10:00:00 +0000"
+    raw += b"\r\n\r\nOur mailer sets no Message-ID."
+    first = (await post_mail(intake, raw)).json()
+    again = (await post_mail(intake, raw)).json()
+    assert again == {**first, "action": "duplicate"}
+    edited = (await post_mail(intake, raw + b" Edited.")).json()
+    assert edited["action"] == "created" and edited["number"] != first["number"]
+
+
+async def test_a_held_message_delivered_again_is_the_same_held_message(
+    intake: httpx.AsyncClient,
+) -> None:
+    raw = email("ann@acme.example", "Out of office: back Monday", "Away.")
+    held = await post_mail(intake, raw)
+    again = await post_mail(intake, raw)
+    assert (held.status_code, again.status_code) == (202, 202)
+    assert again.json()["quarantined"] == held.json()["quarantined"]
+    page = (await intake.get("/v1/inbound/quarantine", headers=auth())).json()
+    assert [item["id"] for item in page["items"]] == [held.json()["quarantined"]]
+
+
+async def test_a_message_another_delivery_is_receiving_waits_until_that_one_ends(
+    isolated: Isolation, intake: httpx.AsyncClient
+) -> None:
+    raw = email("ann@acme.example", "Twice at once", "Sent by two relays.")
+    first = (await post_mail(intake, raw)).json()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(isolated.infra.mongodb_uri)
+    try:
+        seen = client[f"{isolated.db_prefix}intake"][SEEN]
+        unsettled = {"ticket_id": None, "quarantine_id": None}
+        claim = await seen.find_one_and_update(
+            {"_id": {"$regex": "^same:"}}, {"$set": {**unsettled, "at": datetime.now(UTC)}}
+        )
+        assert claim is not None  # as if another delivery had just claimed the message
+        busy = await post_mail(intake, raw)
+        assert busy.status_code == 409 and "being received" in busy.json()["detail"]
+        lapsed = datetime.now(UTC) - SIGHTING_LEASE - timedelta(seconds=1)
+        await seen.update_one({"_id": claim["_id"]}, {"$set": {"at": lapsed}})
+        retried = (await post_mail(intake, raw)).json()  # that one was cut short: this goes on
+        assert retried["action"] == "created" and retried["number"] != first["number"]
+        assert (await post_mail(intake, raw)).json() == {**retried, "action": "duplicate"}
+    finally:
+        await client.close()
+
+
 @pytest.fixture
 async def strict_intake(
     isolated: Isolation, monkeypatch: pytest.MonkeyPatch
@@ -357,7 +443,7 @@ async def test_a_stranger_can_be_held_for_review_instead(strict_intake: httpx.As
     held = await post_mail(strict_intake, intrusion)
     assert held.status_code == 202
     assert held.json()["reason"] == (
-        f"sender is neither a participant of {first['number']} nor a contact of its customer"
+        f"sender is not a participant of {first['number']} and the reply has no token"
     )
     released = await strict_intake.post(
         f"/v1/inbound/quarantine/{held.json()['quarantined']}/release", json={}, headers=auth()

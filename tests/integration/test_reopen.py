@@ -89,6 +89,7 @@ async def test_a_reply_to_a_closed_ticket_reopens_it_and_the_customer_is_told(
             "ticket_id": ticket_id,
             "number": number,
             "action": "reopened",
+            "message_id_reused": False,
         }
         reopened = await wait_for(status_is(triage, item, "reopened"), what="reopened")
         seen = await wait_for(

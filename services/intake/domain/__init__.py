@@ -16,6 +16,8 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    StrictBool,
+    StrictInt,
     field_validator,
     model_validator,
 )
@@ -121,7 +123,7 @@ class OpenTicketRequest(BaseModel):
     licence_key: str | None = Field(
         default=None, max_length=100, description="Names the contract by a licence it covers"
     )
-    resolved_on_contact: bool = Field(
+    resolved_on_contact: StrictBool = Field(
         default=False, description="Staff only: answered on the spot (first-contact resolution)"
     )
     resolution: str | None = Field(
@@ -203,6 +205,11 @@ class Message(BaseModel):
     body: str
     created_at: datetime
     mail_message_id: str | None = Field(default=None, description="RFC 5322 Message-ID")
+    message_id_reused: bool = Field(
+        default=False,
+        description="A different message came before under the same Message-ID (a mailer "
+        "that reuses them): this one was kept too, not taken for a duplicate",
+    )
     original: str | None = Field(default=None, description="Whole text, quoted history included")
     raw_size: int | None = Field(
         default=None, description="Bytes of the original e-mail, kept whole (…/original)"
@@ -222,9 +229,9 @@ class AddMessageRequest(BaseModel):
 
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    rating: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent)")
+    rating: StrictInt = Field(ge=1, le=5, description="1 (poor) to 5 (excellent)")
     comment: str = Field(default="", max_length=5_000)
-    confirms_resolution: bool = Field(
+    confirms_resolution: StrictBool = Field(
         default=False, description="Yes, the ticket may be closed (answers 'may we close it?')"
     )
 
@@ -355,7 +362,7 @@ class Contact(BaseModel):
     language: str | None = Field(
         default=None, pattern="^(en|ru|pl|sv)$", description="Language we write to them in"
     )
-    advisories: bool = Field(default=True, description="Receives advisories and notices")
+    advisories: StrictBool = Field(default=True, description="Receives advisories and notices")
 
     @field_validator("email")
     @classmethod
@@ -401,7 +408,9 @@ class Asset(BaseModel):
         default=None, description="Where it stands (a site of the contract)"
     )
     product: str | None = Field(default=None, max_length=200)
-    critical: bool = Field(default=False, description="Business-critical: triage raises priority")
+    critical: StrictBool = Field(
+        default=False, description="Business-critical: triage raises priority"
+    )
 
 
 class Contract(BaseModel):

@@ -35,6 +35,9 @@ MAX_HEADERS_CHARS = 131_072
 HEAD_BYTES = 1_048_576  # of a message too big to open, only this much is read for its sender
 SENDER_NAME_CHARS = 200  # what a ticket's Person holds
 SENDER_ADDRESS_CHARS = 320
+RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
+MAX_RECIPIENTS = 200
+RESULTS = "authentication-results"
 # Lists of Message-IDs are read as they came: long in long threads, and only <id> matters.
 AS_THEY_CAME = frozenset({"references", "in-reply-to"})
 # Pure-Python decoders, punycode's quadratic: a body in them is read as UTF-8 instead.
@@ -183,6 +186,10 @@ class InboundMail:
     attachments: list[Attachment] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     """Every top-level header by lower-case name, unfolded, encoded words left as they came."""
+    recipients: list[str] = field(default_factory=list)
+    """Addresses it was sent to (To, Cc, Delivered-To, X-Original-To; SMTP's RCPT TO added)."""
+    auth_results: list[str] = field(default_factory=list)
+    """Every Authentication-Results header, topmost (the last server's) first."""
 
 
 def parse_mail(
@@ -224,7 +231,15 @@ def _read(raw: bytes, reading: _Reading) -> InboundMail:
         references=MESSAGE_ID.findall(refs),
         attachments=attachments_of(msg, "\r\n" if b"\r\n" in raw else "\n") + uuencoded,
         headers={k.lower(): _unfolded(v) for k, v in msg.raw_items()},
+        recipients=_recipients(msg),
+        auth_results=[_unfolded(v) for k, v in msg.raw_items() if k.lower() == RESULTS],
     )
+
+
+def _recipients(msg: EmailMessage) -> list[str]:
+    values = [str(v) for h in RECIPIENT_HEADERS for v in msg.get_all(h, [])]
+    found = [address.strip().lower() for _, address in getaddresses(values)]
+    return list(dict.fromkeys(a for a in found if "@" in a))[:MAX_RECIPIENTS]
 
 
 def sender_and_subject(raw: bytes) -> tuple[str | None, str | None]:

@@ -5,15 +5,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email import policy
+from email.headerregistry import BaseHeader, HeaderRegistry, MessageIDHeader
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel, Field
 
 from shared.events.intake import TicketCreatedData
+
+from .replies import our_message_id, reply_address
 
 NOTIFICATION_HEADER = "X-Switchboard-Notification"
 
@@ -32,6 +36,9 @@ class Notification(BaseModel):
     body: str
     message_id: str = Field(description="Our RFC 5322 Message-ID, without angle brackets")
     in_reply_to: str | None = None
+    reply_token: str | None = Field(
+        default=None, description="The ticket's reply token, in Reply-To and the Message-ID"
+    )
     status: str = "pending"
     attempts: int = 0
     last_error: str | None = None
@@ -118,8 +125,10 @@ def compose(
     domain: str,
     now: datetime,
     advisory_id: str | None = None,
+    token: str | None = None,
 ) -> Notification:
-    """A notification rendered from templates/<language>/<kind>.txt ("Subject: ..." first)."""
+    """A notification rendered from templates/<language>/<kind>.txt ("Subject: ..." first);
+    with the ticket's reply token (domain/replies.py) in its Message-ID and Reply-To."""
     lang = to.language if to.language in LANGUAGES else "en"
     values = {"number": to.number, "subject": to.subject, "name": to.name, **context}
     if "target" in values:
@@ -137,8 +146,9 @@ def compose(
         recipient=to.email,
         subject=" ".join(subject.split())[:300],
         body=body,
-        message_id=f"{note_id}@{domain}",
+        message_id=our_message_id(note_id, token, domain),
         in_reply_to=in_reply_to,
+        reply_token=token,
         created_at=now,
     )
 
@@ -148,11 +158,25 @@ def next_attempt(attempts: int, now: datetime, backoff_seconds: float) -> dateti
     return now + timedelta(seconds=backoff_seconds * 2 ** max(0, attempts - 1))
 
 
+def _thread_headers() -> HeaderRegistry:
+    registry = HeaderRegistry()
+    for name in ("in-reply-to", "references"):
+        registry.map_to_type(name, cast(type[BaseHeader], MessageIDHeader))  # typeshed: no base
+    return registry
+
+
+OUTBOUND = policy.default.clone(header_factory=_thread_headers())
+"""policy.default, but In-Reply-To and References are written as Message-IDs are: whole, on
+one line, never as encoded words (which no mail client would thread by)."""
+
+
 def to_email(note: Notification, sender: str, now: datetime) -> EmailMessage:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=OUTBOUND)
     msg["From"] = sender
     msg["To"] = note.recipient
     msg["Subject"] = note.subject
+    if note.reply_token:
+        msg["Reply-To"] = reply_address(sender, note.reply_token)
     msg["Message-ID"] = f"<{note.message_id}>"
     msg["Date"] = format_datetime(now)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: auto-responders must not answer it

@@ -32,6 +32,7 @@ from ..domain import (
     numbered,
     parse_number,
 )
+from ..domain.replies import ReplyTokens
 from ..store import TICKETS, BlobStore, IntakeStore, NotificationStore, attachment_blob
 
 MAX_NUMBER_ATTEMPTS = 5
@@ -51,6 +52,14 @@ class IntakeDeps:
     """A stranger writing into a ticket: a new linked ticket, or "quarantine" for review."""
     storm_limit: int = 20
     """New tickets one sender may open by mail per hour before more are held (0: no limit)."""
+    tokens: ReplyTokens = field(default_factory=lambda: ReplyTokens(b""))
+    """Reply tokens in our notices; without a secret none are issued and none accepted."""
+    reply_domains: tuple[str, ...] = ()
+    """Domains our Reply-To sub-addresses are at (the sender's and our mail domain)."""
+    trusted_authserv_ids: tuple[str, ...] = ()
+    """Receiving servers whose Authentication-Results we read (and servers below them)."""
+    duplicate_window_hours: float = 24.0
+    """A message without a Message-ID posted again within this is the same message."""
     mail_due: asyncio.Event = field(default_factory=asyncio.Event)
     loops: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     """What runs beside the API while the service runs: the mailer, the SMTP listener."""

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -30,11 +33,15 @@ from ..domain.mail import (
     referenced_number,
     sender_and_subject,
 )
+from ..domain.replies import auth_verdict, content_digest
 from ..store import QUARANTINE, attachment_blob, held_blob, original_blob
-from . import IntakeDeps, find_ticket, organization_of, record_ticket
+from . import IntakeDeps, find_ticket, record_ticket
 from .conversation import append
 
 SUBJECT_LIMIT = 300
+SIGHTING_LEASE = timedelta(minutes=2)
+"""A delivery that claimed its message and neither finished nor failed within this (a crash)
+leaves it to the next delivery."""
 CLOSED_STATUSES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
 
@@ -43,6 +50,7 @@ class Accepted:
     ticket_id: str
     number: str
     action: str  # created | appended | reopened | duplicate (this message was received before)
+    message_id_reused: bool = False  # a different message came before under its Message-ID
 
 
 @dataclass(frozen=True)
@@ -51,8 +59,11 @@ class Quarantined:
     reason: str
 
 
-async def receive_email(raw: bytes, deps: IntakeDeps) -> Accepted | Quarantined:
-    """Every message is kept: it feeds a ticket, or waits in quarantine with the reason."""
+async def receive_email(
+    raw: bytes, deps: IntakeDeps, envelope_to: Sequence[str] = ()
+) -> Accepted | Quarantined:
+    """Every message is kept: it feeds a ticket, or waits in quarantine with the reason.
+    `envelope_to`: the addresses SMTP delivered it to (where a reply token may be)."""
     if len(raw) > deps.max_mail_bytes:
         sender, subject = await asyncio.to_thread(sender_and_subject, raw)
         oversized = f"oversized ({len(raw)} bytes, the limit is {deps.max_mail_bytes})"
@@ -62,28 +73,89 @@ async def receive_email(raw: bytes, deps: IntakeDeps) -> Accepted | Quarantined:
     except UnreadableMail as exc:  # held with whatever its headers still tell
         sender, subject = await asyncio.to_thread(sender_and_subject, raw)
         return await quarantine(raw, str(exc), sender, subject, deps)
+    if envelope_to:
+        delivered = [a.strip().lower() for a in envelope_to if "@" in a]
+        mail = replace(mail, recipients=list(dict.fromkeys([*mail.recipients, *delivered])))
+    sighting = await _sighting(mail, deps)
+    if not isinstance(sighting, Sighting):
+        return sighting  # the same message, received before
+    try:
+        outcome = await _receive(mail, raw, sighting, deps)
+    except BaseException:
+        await deps.store.unclaim_sighting(sighting.key)  # a retry of this delivery goes through
+        raise
+    if isinstance(outcome, Quarantined):
+        await deps.store.settle_sighting(sighting.key, quarantined=outcome.quarantine_id)
+        return outcome
+    await deps.store.settle_sighting(sighting.key, ticket_id=outcome.ticket_id)
+    return replace(outcome, message_id_reused=sighting.message_id_reused)
+
+
+async def _receive(
+    mail: InboundMail, raw: bytes, sighting: Sighting, deps: IntakeDeps
+) -> Accepted | Quarantined:
     loop = loop_reason(mail, deps.mail_domain)
     if loop is not None:
         return await quarantine(raw, loop, mail.sender_email, mail.subject, deps)
-    # A message seen before is looked up; a new one is not (FerretDB scans for a missing key).
-    if mail.message_id and not await deps.store.first_sight(mail.message_id):
+    reused = sighting.message_id_reused
+    thread = await _thread_of(mail, deps)
+    refusal = await _refusal(mail, thread, deps) if thread else None
+    if thread is not None and refusal is not None:
+        if deps.stranger_mail == "quarantine":
+            return await quarantine(raw, refusal, mail.sender_email, mail.subject, deps)
+        return await _open(mail, raw, thread.ticket, deps, guarded=True, reused=reused)
+    if thread is not None:
+        return await _append(mail, raw, thread.ticket, deps, reused=reused)
+    return await _open(mail, raw, None, deps, guarded=True, reused=reused)
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """This delivery holds the claim on its message (`key`) while it is received."""
+
+    key: str
+    message_id_reused: bool = False
+
+
+class MailInProgress(Conflict):
+    """The same message is being received by another delivery right now: try again soon."""
+
+
+async def _sighting(mail: InboundMail, deps: IntakeDeps) -> Sighting | Accepted | Quarantined:
+    """A duplicate is the same message: the same Message-ID and the same content (sender,
+    date, subject, text, files); without a Message-ID, the same content within the window.
+    A different message under a Message-ID seen before is received, and flagged."""
+    digest = content_digest(mail)
+    now = deps.clock.now()
+    if mail.message_id:
+        named = hashlib.sha256(mail.message_id.encode("utf-8", "replace")).hexdigest()
+        key, expiry = f"same:{named}:{digest}", None
+    else:
+        key, expiry = f"content:{digest}", timedelta(hours=deps.duplicate_window_hours)
+    earlier = await deps.store.claim_sighting(key, now, SIGHTING_LEASE, expiry)
+    if earlier is not None:
+        if earlier.get("ticket_id"):
+            ticket = await deps.store.get_ticket(str(earlier["ticket_id"]))
+            if ticket is not None:
+                metrics.INBOUND_MAIL.labels("duplicate").inc()
+                return Accepted(ticket.id, ticket.number, "duplicate")
+        if earlier.get("quarantine_id"):
+            metrics.INBOUND_MAIL.labels("duplicate").inc()
+            return Quarantined(str(earlier["quarantine_id"]), "duplicate of a held message")
+        raise MailInProgress("the same message is being received right now: try again shortly")
+    if not mail.message_id:
+        return Sighting(key)
+    first = await deps.store.first_sight(mail.message_id, digest)
+    if first is None:
+        return Sighting(key)
+    if "digest" not in first:  # seen before digests were kept: the Message-ID alone tells
         known = await deps.store.ticket_for_mail_id(mail.message_id)
         ticket = await deps.store.get_ticket(known) if known else None
-        if ticket is not None:  # the same message delivered again
+        if ticket is not None:
+            await deps.store.settle_sighting(key, ticket_id=ticket.id)
             metrics.INBOUND_MAIL.labels("duplicate").inc()
             return Accepted(ticket.id, ticket.number, "duplicate")
-    answered = await _thread_of(mail, deps)
-    if answered is not None and not await _may_write(mail.sender_email, answered, deps):
-        if deps.stranger_mail == "quarantine":
-            why = (
-                f"sender is neither a participant of {answered.number} "
-                "nor a contact of its customer"
-            )
-            return await quarantine(raw, why, mail.sender_email, mail.subject, deps)
-        return await _open(mail, raw, answered, deps, guarded=True)
-    if answered is not None:
-        return await _append(mail, raw, answered, deps)
-    return await _open(mail, raw, None, deps, guarded=True)
+    return Sighting(key, message_id_reused=first.get("digest") != digest)
 
 
 async def release(
@@ -140,9 +212,10 @@ async def _let_through(
     there, or a new ticket, never held again."""
     answered = None
     if target is None:
-        answered = await _thread_of(mail, deps)
-        if answered is not None and await _may_write(mail.sender_email, answered, deps):
-            target = answered
+        thread = await _thread_of(mail, deps)
+        answered = thread.ticket if thread else None
+        if thread is not None and await _refusal(mail, thread, deps) is None:
+            target = thread.ticket
     if target is not None:
         return await _append(mail, raw, target, deps)
     outcome = await _open(mail, raw, answered, deps, guarded=False)
@@ -150,10 +223,12 @@ async def _let_through(
     return outcome
 
 
-async def _append(mail: InboundMail, raw: bytes, ticket: Ticket, deps: IntakeDeps) -> Accepted:
+async def _append(
+    mail: InboundMail, raw: bytes, ticket: Ticket, deps: IntakeDeps, *, reused: bool = False
+) -> Accepted:
     """The reply joins its ticket; triage reopens a resolved or closed one (its status reaches
     us through its events), and the sender is told what will happen."""
-    message = await _keep(mail, raw, deps)
+    message = await _keep(mail, raw, deps, reused)
     status = await deps.store.status_of(ticket.id)
     action = "reopened" if status in CLOSED_STATUSES else "appended"
     await append(ticket, message.model_copy(update={"body": new_text(mail.text)}), deps)
@@ -163,7 +238,13 @@ async def _append(mail: InboundMail, raw: bytes, ticket: Ticket, deps: IntakeDep
 
 
 async def _open(
-    mail: InboundMail, raw: bytes, linked: Ticket | None, deps: IntakeDeps, *, guarded: bool
+    mail: InboundMail,
+    raw: bytes,
+    linked: Ticket | None,
+    deps: IntakeDeps,
+    *,
+    guarded: bool,
+    reused: bool = False,
 ) -> Accepted | Quarantined:
     """A new ticket (linked to the one a stranger wrote into). Guarded: a sender opening more
     tickets in an hour than the storm limit allows is held instead, so a mail loop with a
@@ -177,7 +258,7 @@ async def _open(
                 f"{mail.sender_email} within the hour"
             )
             return await quarantine(raw, why, mail.sender_email, mail.subject, deps)
-    message = await _keep(mail, raw, deps)
+    message = await _keep(mail, raw, deps, reused)
     request = OpenTicketRequest(
         subject=(mail.subject or "(no subject)")[:SUBJECT_LIMIT],
         description=mail.text[:50_000],
@@ -226,34 +307,55 @@ async def quarantine(
     return Quarantined(item_id, reason)
 
 
-async def _thread_of(mail: InboundMail, deps: IntakeDeps) -> Ticket | None:
-    """The ticket a message answers: by [HD-nnnnnn] in the subject, else by the messages it
-    names (In-Reply-To, References) that we know."""
-    number = referenced_number(mail)
-    seq = parse_number(number) if number else None
-    if seq is not None:
+@dataclass(frozen=True)
+class Thread:
+    ticket: Ticket
+    proven: bool
+    """By a valid reply token, rather than by a number or a Message-ID anyone may copy."""
+
+
+async def _thread_of(mail: InboundMail, deps: IntakeDeps) -> Thread | None:
+    """The ticket a message answers: by a reply token of ours (in the address it was sent to
+    or the Message-IDs it answers), else by [HD-nnnnnn] in the subject, else by the messages
+    it names (In-Reply-To, References) that we know."""
+    for seq in deps.tokens.found_in(mail, deps.reply_domains):
         ticket = await deps.store.get_ticket_by_seq(seq)
         if ticket is not None:
-            return ticket
+            return Thread(ticket, proven=True)
+    number = referenced_number(mail)
+    named = parse_number(number) if number else None
+    if named is not None:
+        ticket = await deps.store.get_ticket_by_seq(named)
+        if ticket is not None:
+            return Thread(ticket, proven=False)
     for mail_id in reversed(mail.references):
         ticket_id = await deps.store.ticket_for_mail_id(mail_id)
-        if ticket_id is not None:
-            return await deps.store.get_ticket(ticket_id)
+        found = await deps.store.get_ticket(ticket_id) if ticket_id else None
+        if found is not None:
+            return Thread(found, proven=False)
     return None
 
 
-async def _may_write(sender: str, ticket: Ticket, deps: IntakeDeps) -> bool:
-    """A participant of the ticket, or a contact of its organisation; not a stranger."""
+async def _refusal(mail: InboundMail, thread: Thread, deps: IntakeDeps) -> str | None:
+    """Why the message may not join the ticket it names (None: it may). A reply token proves
+    the sender received our notice; without one, the sender must be a participant, and where
+    the receiving server recorded SPF, DKIM and DMARC results, one must pass for its domain."""
+    if thread.proven:
+        return None
+    ticket = thread.ticket
     participants = {ticket.requester.email} | {m.author.email for m in ticket.messages}
-    if sender in {p.lower() for p in participants if p}:
-        return True
-    if ticket.organization_id is None:
-        return False
-    org = await organization_of(sender, deps)
-    return org is not None and org.id == ticket.organization_id
+    if mail.sender_email not in {p.lower() for p in participants if p}:
+        return f"sender is not a participant of {ticket.number} and the reply has no token"
+    verdict = auth_verdict(mail.auth_results, mail.sender_email, deps.trusted_authserv_ids)
+    if verdict == "fail":
+        return (
+            f"the reply to {ticket.number} has no token and the receiving server found no "
+            "SPF, DKIM or DMARC pass for the sender's domain"
+        )
+    return None
 
 
-async def _keep(mail: InboundMail, raw: bytes, deps: IntakeDeps) -> Message:
+async def _keep(mail: InboundMail, raw: bytes, deps: IntakeDeps, reused: bool = False) -> Message:
     """The message as it joins a ticket, its files and the original stored first: a crash
     before the ticket's write leaves only unreferenced bytes, never a reference to nothing."""
     message_id = str(uuid4())
@@ -284,6 +386,7 @@ async def _keep(mail: InboundMail, raw: bytes, deps: IntakeDeps) -> Message:
         body=mail.text,
         created_at=deps.clock.now(),
         mail_message_id=mail.message_id,
+        message_id_reused=reused,
         original=mail.text,
         raw_size=len(raw),
         attachments=files,

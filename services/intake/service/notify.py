@@ -25,8 +25,9 @@ from shared.events.problems import AdvisoryData, AdvisoryPublished, ReleasePubli
 from shared.outbox import OutboxRelay
 
 from .. import metrics
-from ..domain import Organization, covers
+from ..domain import Organization, covers, parse_number
 from ..domain.notify import Notification, Recipient, compose, to_email
+from ..domain.replies import our_message_id
 from ..store import NOTIFICATIONS, NotificationStore
 from . import IntakeDeps
 
@@ -66,7 +67,9 @@ async def queue_acknowledgement(event: TicketCreated, deps: IntakeDeps) -> None:
         first = ticket.messages[0].mail_message_id if ticket and ticket.messages else None
     to = Recipient.of(data)
     now = deps.clock.now()
-    note = compose(f"ack-{data.ticket_id}", "acknowledgement", to, {}, first, deps.mail_domain, now)
+    token = _token(data.number, deps)
+    ack_id = f"ack-{data.ticket_id}"
+    note = compose(ack_id, "acknowledgement", to, {}, first, deps.mail_domain, now, token=token)
     await _queue(note, deps)
 
 
@@ -87,9 +90,17 @@ async def notify_requester(
         log.info("no %s notice for %s: no such ticket or no address", kind, ticket_id)
         return
     to = Recipient.of(ticket.details)
-    receipt = f"ack-{ticket.id}@{deps.mail_domain}"
-    note = compose(note_id, kind, to, context, receipt, deps.mail_domain, deps.clock.now())
+    token = _token(ticket.number, deps)
+    ack = await deps.notes.get_notification(f"ack-{ticket.id}")  # threaded under the receipt
+    receipt = ack.message_id if ack else our_message_id(f"ack-{ticket.id}", token, deps.mail_domain)
+    now = deps.clock.now()
+    note = compose(note_id, kind, to, context, receipt, deps.mail_domain, now, token=token)
     await _queue(note, deps)
+
+
+def _token(number: str, deps: IntakeDeps) -> str | None:
+    seq = parse_number(number)
+    return deps.tokens.token(seq) if seq is not None else None
 
 
 async def notify_advisory(event: AdvisoryPublished, deps: IntakeDeps) -> int:

@@ -4,7 +4,7 @@ with their delivery queue (shared.deliveries: each attempt leased to one replica
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -19,7 +19,8 @@ from ..domain.notify import Notification
 from .keyed import insert_new as _insert_new
 
 MAIL_IDS = "mail_message_ids"
-SEEN = "inbound_seen"  # Message-IDs of inbound mail seen at least once
+SEEN = "inbound_seen"  # inbound Message-IDs, and each message by its content (its sighting)
+UNSETTLED = {"ticket_id": None, "quarantine_id": None}
 QUARANTINE = "quarantine"
 RELEASES = "quarantine_releases"
 NOTIFICATIONS = "notifications"
@@ -43,9 +44,39 @@ class MongoMailbox:
     async def remember_mail_id(self, mail_id: str, ticket_id: str) -> None:
         await _insert_new(self._mail_ids, {"_id": mail_id, "ticket_id": ticket_id})
 
-    async def first_sight(self, mail_id: str) -> bool:
-        """True the first time an inbound Message-ID is seen (a keyed insert)."""
-        return await _insert_new(self._seen, {"_id": mail_id})
+    async def first_sight(self, mail_id: str, digest: str) -> Document | None:
+        """None the first time an inbound Message-ID is seen (a keyed insert, with the digest
+        of the message that came under it); else the record of the first one."""
+        if await _insert_new(self._seen, {"_id": mail_id, "digest": digest}):
+            return None
+        return await self._seen.find_one({"_id": mail_id}) or {"digest": digest}
+
+    async def claim_sighting(
+        self, key: str, now: datetime, lease: timedelta, expiry: timedelta | None
+    ) -> Document | None:
+        """None: this delivery is the message's first (or the earlier one is older than
+        `expiry`, or was cut short and its lease is over) and now holds it. Else the earlier
+        delivery's record: its ticket_id or quarantine_id, or neither while it is received."""
+        if await _insert_new(self._seen, {"_id": key, "at": now, **UNSETTLED}):
+            return None
+        lapsed: list[Document] = [{**UNSETTLED, "at": {"$lt": now - lease}}]
+        if expiry is not None:
+            lapsed.append({"at": {"$lt": now - expiry}})
+        taken = await self._seen.find_one_and_update(
+            {"_id": key, "$or": lapsed}, {"$set": {"at": now, **UNSETTLED}}
+        )
+        if taken is not None:
+            return None
+        return await self._seen.find_one({"_id": key}) or dict(UNSETTLED)
+
+    async def settle_sighting(
+        self, key: str, *, ticket_id: str | None = None, quarantined: str | None = None
+    ) -> None:
+        update = {"ticket_id": ticket_id, "quarantine_id": quarantined}
+        await self._seen.update_one({"_id": key}, {"$set": update})
+
+    async def unclaim_sighting(self, key: str) -> None:
+        await self._seen.delete_one({"_id": key, **UNSETTLED})
 
     async def ticket_for_mail_id(self, mail_id: str) -> str | None:
         doc = await self._mail_ids.find_one({"_id": mail_id})
