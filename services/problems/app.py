@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
@@ -26,6 +27,8 @@ from .service.incidents import RESOLVED_DAYS, housekeeping, run_resolved_sync, s
 from .service.recurrence import rebuild
 from .store import OUTBOX_COLLECTIONS, STORE_INDEXES, MongoIncidentStore, MongoProblemsStore
 from .webhooks import QUEUE_INDEXES, MongoDeliveryStore, WebhookSender
+
+log = logging.getLogger(__name__)
 
 HOUR = 3600.0
 INDEXES = [*STORE_INDEXES, *QUEUE_INDEXES]
@@ -86,6 +89,11 @@ async def build(runtime: Runtime) -> ProblemsDeps:
         tracker=Tracker(url=settings.tracker_url, secret=settings.tracker_secret),
         knowledge=Expiring(settings.knowledge_ttl_seconds),
     )
+    if settings.tracker_url and not settings.tracker_secret:
+        log.warning(
+            "HELPDESK_TRACKER_WEBHOOK_SECRET is unset: deficiency reports are posted to the "
+            "tracker unsigned, and its updates are refused"
+        )
     await store.carry_over_sequences()
     await reschedule_notices(deps)
     await rebuild(deps)

@@ -142,10 +142,10 @@ async def db(isolated: Isolation) -> AsyncIterator[Database]:
 
 @asynccontextmanager
 async def sending(
-    store: MongoDeliveryStore, clock: FixedClock, **options: Any
+    store: MongoDeliveryStore, clock: FixedClock, secret: str = SECRET, **options: Any
 ) -> AsyncIterator[WebhookSender]:
     async with httpx.AsyncClient(trust_env=False) as http:
-        yield WebhookSender(store, http, SECRET, clock, **options)
+        yield WebhookSender(store, http, secret, clock, **options)
 
 
 def report(delivery_id: str, url: str, now: datetime = START) -> Delivery:
@@ -191,6 +191,18 @@ async def test_a_delivery_is_posted_once_signed_and_marked_delivered(
     assert done.payload == delivery.payload
     assert await db[QUEUE].count_documents({}) == 0
     assert counted("delivered") == delivered_before + 1
+
+
+async def test_without_a_secret_a_delivery_is_posted_unsigned_never_signed_with_no_key(
+    db: Database, receiver: Receiver
+) -> None:
+    store, clock = MongoDeliveryStore(db), FixedClock(START)
+    assert await store.enqueue(report("DR-000043:opened:1", receiver.url))
+    async with sending(store, clock, secret="") as sender:
+        assert await sender.send_due() == 1
+    (request,) = receiver.received
+    assert request.header(SIGNATURE_HEADER) is None
+    assert request.header(DELIVERY_HEADER) == "DR-000043:opened:1"
 
 
 async def test_verify_rejects_what_the_secret_did_not_sign_or_is_stale(

@@ -133,12 +133,16 @@ class WebhookSender:
             await self._fail(taken, error)
 
     def _headers(self, delivery: Delivery, body: bytes, now: datetime) -> dict[str, str]:
-        return {
+        """Signed when a secret is set; without one a signature made with the empty key would
+        only look like proof, so none is sent (the tracker can tell it was not configured)."""
+        headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: signature_header(self._secret, int(now.timestamp()), body),
             EVENT_HEADER: delivery.event,
             DELIVERY_HEADER: delivery.id,
         }
+        if self._secret:
+            headers[SIGNATURE_HEADER] = signature_header(self._secret, int(now.timestamp()), body)
+        return headers
 
     async def _retry(self, taken: Taken, error: str, hint: timedelta | None) -> None:
         number = taken.attempt.number
