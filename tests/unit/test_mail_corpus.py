@@ -3,7 +3,8 @@
 Each `NN-name.eml` is a raw message as a mailer would send it; `expected.json` says, per file,
 what a careful reader of that message expects. Every field is optional and checked when given:
 
-- `sender_email`, `sender_name`, `subject`, `number` (`referenced_number`), `references`
+- `sender_email`, `sender_name`, `sender_suspect`, `subject`, `number` (`referenced_number`),
+  `references`
 - `text` (exact `parse_mail(raw).text`) or `text_contains` / `text_excludes` (substrings)
 - `new_text` (exact `new_text(text)`) or `new_text_contains` / `new_text_excludes`
 - `attachments`: a list of {filename, content_type, size, inline}, in order
@@ -49,6 +50,7 @@ FIELDS = {
     "loop_reason",
     "number",
     "references",
+    "sender_suspect",
     "unreadable",
     "xfail",
 }
@@ -108,6 +110,7 @@ def _observed(mail: InboundMail, wanted: dict[str, Any]) -> dict[str, Any]:
     got: dict[str, Any] = {
         "sender_email": mail.sender_email,
         "sender_name": mail.sender_name,
+        "sender_suspect": mail.sender_suspect,
         "subject": mail.subject,
         "text": mail.text,
         "new_text": reply,

@@ -16,8 +16,6 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
-    StrictBool,
-    StrictInt,
     field_validator,
     model_validator,
 )
@@ -39,6 +37,7 @@ from shared.events.intake import (
     TicketCreated,
     TicketCreatedData,
 )
+from shared.strict import IsoDate, StrictBool, StrictInt
 
 from .notify import language_of
 
@@ -205,6 +204,11 @@ class Message(BaseModel):
     body: str
     created_at: datetime
     mail_message_id: str | None = Field(default=None, description="RFC 5322 Message-ID")
+    sender_suspect: bool = Field(
+        default=False,
+        description="The sender's address held an encoded word (a faked sender): kept as it "
+        "came, and it proves nothing about who wrote",
+    )
     message_id_reused: bool = Field(
         default=False,
         description="A different message came before under the same Message-ID (a mailer "
@@ -421,8 +425,8 @@ class Contract(BaseModel):
     organization_id: str = Field(pattern=SLUG)
     number: str = Field(min_length=1, max_length=60, description="Contract number")
     service_level: ServiceLevel
-    valid_from: date
-    valid_to: date
+    valid_from: IsoDate
+    valid_to: IsoDate
     licence_keys: list[Annotated[str, Field(min_length=4, max_length=100)]] = Field(
         default_factory=list, max_length=500, description="Software licence keys it covers"
     )

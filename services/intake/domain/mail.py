@@ -15,8 +15,9 @@ import html
 import mimetypes
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import EmailPolicy
@@ -35,6 +36,23 @@ MAX_HEADERS_CHARS = 131_072
 HEAD_BYTES = 1_048_576  # of a message too big to open, only this much is read for its sender
 SENDER_NAME_CHARS = 200  # what a ticket's Person holds
 SENDER_ADDRESS_CHARS = 320
+FILE_LIKE = re.compile(r"[^.]{1,150}\.[A-Za-z0-9]{2,6}")
+NAMES_BY_TYPE = {
+    "message/delivery-status": ("delivery-status", "txt"),
+    "text/plain": ("document", "txt"),
+    "text/html": ("document", "html"),
+    "text/calendar": ("calendar", "ics"),
+    "image/jpeg": ("image", "jpg"),
+    "image/jpg": ("image", "jpg"),
+    "image/png": ("image", "png"),
+    "image/gif": ("image", "gif"),
+    "video/quicktime": ("video", "mov"),
+}
+SENDER_HEADERS = ("From", "Sender", "Reply-To", "Return-Path")
+BARE_BOUNCE_SENDERS = {"mailer-daemon", "postmaster"}
+ENCODED_WORD = re.compile(r"=\?[^?\s]{1,75}\?[bBqQ]\?[^?\s]{0,998}\?=")
+HEADER_LINE = re.compile(rb"[!-9;-~]{1,200}[ \t]*:")
+JUNK_LINES = 5  # lines before the first header dropped at most (a mailbox line, blank lines)
 RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
 MAX_RECIPIENTS = 200
 RESULTS = "authentication-results"
@@ -190,6 +208,9 @@ class InboundMail:
     """Addresses it was sent to (To, Cc, Delivered-To, X-Original-To; SMTP's RCPT TO added)."""
     auth_results: list[str] = field(default_factory=list)
     """Every Authentication-Results header, topmost (the last server's) first."""
+    sender_suspect: bool = False
+    """The sender's address holds an encoded word (RFC 2047 forbids it there: a way to fake
+    a sender); it is kept literally and proves nothing."""
 
 
 def parse_mail(
@@ -211,12 +232,10 @@ def parse_mail(
 
 
 def _read(raw: bytes, reading: _Reading) -> InboundMail:
-    msg = message_from_bytes(raw, policy=reading)
+    msg = message_from_bytes(repaired(raw), policy=reading)
     assert isinstance(msg, EmailMessage)
-    senders = getaddresses([str(msg.get("From", ""))])
-    name, address = senders[0] if senders else ("", "")
-    address = address.strip().lower()
-    if "@" not in address:
+    name, address, suspect = sender_of(msg)
+    if not address:
         raise UnreadableMail("no sender address")
     if len(address) > SENDER_ADDRESS_CHARS:
         raise UnreadableMail(f"sender address longer than {SENDER_ADDRESS_CHARS} characters")
@@ -226,6 +245,7 @@ def _read(raw: bytes, reading: _Reading) -> InboundMail:
         message_id=_angle(str(msg.get("Message-ID", ""))) or None,
         sender_email=address,
         sender_name=name.strip()[:SENDER_NAME_CHARS].strip() or None,
+        sender_suspect=suspect,
         subject=str(msg.get("Subject", "") or "").strip(),
         text=text,
         references=MESSAGE_ID.findall(refs),
@@ -240,6 +260,83 @@ def _recipients(msg: EmailMessage) -> list[str]:
     values = [str(v) for h in RECIPIENT_HEADERS for v in msg.get_all(h, [])]
     found = [address.strip().lower() for _, address in getaddresses(values)]
     return list(dict.fromkeys(a for a in found if "@" in a))[:MAX_RECIPIENTS]
+
+
+def sender_of(msg: EmailMessage) -> tuple[str, str, bool]:
+    """(name, address, suspect): the first usable address of From (of the first From that
+    holds one), else of Sender, Reply-To, Return-Path; a bare MAILER-DAEMON or postmaster is
+    a bounce's sender. An address with an encoded word in it is kept as it came, suspect."""
+    for value in _raw_values(msg, "from"):
+        for name, address in getaddresses([value]):
+            if ENCODED_WORD.search(address) and "@" in address:
+                return _decoded_name(name), _normal_address(address), True
+    for header in SENDER_HEADERS:
+        # as parsed (encoded words in names decoded), then as they came (what the parser lost)
+        values = [str(v) for v in msg.get_all(header, [])] + _raw_values(msg, header.lower())
+        for value in values:
+            for name, address in getaddresses([value]):
+                address = _normal_address(address)
+                if _usable(address):
+                    return _decoded_name(name) if "=?" in name else name, address, False
+    for value in _raw_values(msg, "from"):
+        if value.strip().strip("<>").lower() in BARE_BOUNCE_SENDERS:
+            return "", value.strip().strip("<>").lower(), False
+    return "", "", False
+
+
+def _raw_values(msg: EmailMessage, name: str) -> list[str]:
+    return [_unfolded(v)[:MAX_HEADER_CHARS] for k, v in msg.raw_items() if k.lower() == name]
+
+
+def _decoded_name(raw_name: str) -> str:
+    """A display name read from a raw header: its encoded words decoded where they can be."""
+    try:
+        return str(make_header(decode_header(raw_name)))
+    except Exception:  # a broken encoded word, an unknown charset: the name as it came
+        return raw_name
+
+
+def _normal_address(address: str) -> str:
+    address = address.strip().strip("<>").strip().lower()
+    local, at, domain = address.rpartition("@")
+    return f"{local}{at}{domain.rstrip('.')}" if at else address
+
+
+def _usable(address: str) -> bool:
+    local, at, domain = address.rpartition("@")
+    return bool(at and local and "." in domain and not WHITESPACE.search(address))
+
+
+def repaired(raw: bytes) -> bytes:
+    """The message with what breaks the standard parser mended, in one pass over its header
+    block: junk lines before the first header are dropped (a few at most), and a line in the
+    header block that is neither a header nor indented (folding a mailer broke) is indented.
+    A message needing neither comes back as it was."""
+    pos = 0
+    for _ in range(JUNK_LINES + 1):
+        if HEADER_LINE.match(raw, pos) or raw.startswith(b"From ", pos):
+            break
+        newline = raw.find(b"\n", pos)
+        if newline < 0:
+            return raw
+        pos = newline + 1
+    else:
+        return raw  # no header near the top: the parser takes it as it is
+    blanks = [at for at in (raw.find(b"\n\n", pos), raw.find(b"\n\r\n", pos)) if at >= 0]
+    split = min(blanks) + 1 if blanks else len(raw)
+    lines = raw[pos:split].split(b"\n")
+    headers = [i for i, line in enumerate(lines) if HEADER_LINE.match(line)]
+    last = len(lines) if blanks else headers[-1] if headers else 0
+    broken = [
+        i
+        for i, line in enumerate(lines[:last])
+        if i and line.strip() and line[:1] not in (b" ", b"\t") and not HEADER_LINE.match(line)
+    ]
+    if not pos and not broken:
+        return raw
+    for i in broken:
+        lines[i] = b" " + lines[i]
+    return b"\n".join(lines) + raw[split:]
 
 
 def sender_and_subject(raw: bytes) -> tuple[str | None, str | None]:
@@ -332,11 +429,27 @@ def attachments_of(msg: EmailMessage, linesep: str = "\r\n") -> list[Attachment]
     """Every part that is not the body: files, inline images and attached messages, however
     deeply the multiparts nest (an attached message is kept whole, not opened)."""
     body = {id(part) for part in _body_parts(msg, top=True)}
-    return [
+    files = [
         _attachment(part, linesep)
         for part in _leaves(msg)
         if id(part) not in body and _is_file(part)
     ]
+    return _counted(files)
+
+
+def _counted(files: list[Attachment]) -> list[Attachment]:
+    """Two files of one name: the second and later get a counter (image.jpg, image1.jpg)."""
+    taken: set[str] = set()
+    named = []
+    for file in files:
+        name, count = file.filename, 0
+        stem, dot, ext = name.rpartition(".") if "." in name.lstrip(".") else (name, "", "")
+        while name.lower() in taken:
+            count += 1
+            name = f"{stem}{count}{dot}{ext}"
+        taken.add(name.lower())
+        named.append(file if name == file.filename else replace(file, filename=name))
+    return named
 
 
 def _leaves(part: EmailMessage) -> list[EmailMessage]:
@@ -366,16 +479,17 @@ def _attachment(part: EmailMessage, linesep: str) -> Attachment:
             content, title = inner.as_bytes(policy=verbatim), str(inner.get("Subject") or "")
         else:
             content, title = b"", ""
-        default_name = (_safe_name(title.replace("/", "-")) or "message") + ".eml"
+        described = title or _header_text(part, "Content-Description")
+        default_name = (_safe_name(described.replace("/", "-")) or "Mail") + ".eml"
     elif part.get_content_maintype() == "message" and isinstance(part.get_payload(), list):
         blocks = [b for b in part.get_payload() if isinstance(b, EmailMessage)]
         content = b"".join(b.as_bytes(policy=verbatim) for b in blocks)
         content = content.removesuffix(linesep.encode()) if blocks else content
-        default_name = "unnamed" + (TYPES.guess_extension(content_type) or "")
+        default_name = _name_for(part, content_type)
     else:
         payload = part.get_payload(decode=True)
         content = payload if isinstance(payload, bytes) else b""
-        default_name = "unnamed" + (TYPES.guess_extension(content_type) or "")
+        default_name = _name_for(part, content_type)
     content_id = _angle(str(part.get("Content-ID", ""))) or None
     return Attachment(
         filename=_safe_name(_filename(part)) or default_name,
@@ -385,6 +499,24 @@ def _attachment(part: EmailMessage, linesep: str) -> Attachment:
         or (part.get_content_disposition() is None and content_id is not None),
         content_id=content_id,
     )
+
+
+def _name_for(part: EmailMessage, content_type: str) -> str:
+    """A file without a name is named as the established helpdesks name it, so users know it:
+    by a Content-ID that looks like a file name, else by its type (image.jpg, document.html,
+    delivery-status.txt), else by its Content-Location or its Content-ID's local part, else
+    "file"."""
+    content_id = _safe_name(_angle(_header_text(part, "Content-ID")).split("@")[0])
+    if FILE_LIKE.fullmatch(content_id):  # Outlook's image001.png@01DA...
+        return content_id
+    if content_type in NAMES_BY_TYPE:
+        return ".".join(NAMES_BY_TYPE[content_type])
+    location = _header_text(part, "Content-Location").split("?")[0].split("#")[0]
+    return _safe_name(location) or content_id or "file"
+
+
+def _header_text(part: EmailMessage, name: str) -> str:
+    return " ".join(str(part.get(name, "") or "").split())
 
 
 def _params(part: EmailMessage, name: str) -> Mapping[str, str]:

@@ -344,6 +344,8 @@ async def _refusal(mail: InboundMail, thread: Thread, deps: IntakeDeps) -> str |
         return None
     ticket = thread.ticket
     participants = {ticket.requester.email} | {m.author.email for m in ticket.messages}
+    if mail.sender_suspect:
+        return f"the reply to {ticket.number} has no token and its sender address is faked"
     if mail.sender_email not in {p.lower() for p in participants if p}:
         return f"sender is not a participant of {ticket.number} and the reply has no token"
     verdict = auth_verdict(mail.auth_results, mail.sender_email, deps.trusted_authserv_ids)
@@ -387,6 +389,7 @@ async def _keep(mail: InboundMail, raw: bytes, deps: IntakeDeps, reused: bool = 
         created_at=deps.clock.now(),
         mail_message_id=mail.message_id,
         message_id_reused=reused,
+        sender_suspect=mail.sender_suspect,
         original=mail.text,
         raw_size=len(raw),
         attachments=files,
