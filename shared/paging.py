@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Generic, TypeVar
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, Field
+from pymongo.asynchronous.collection import AsyncCollection
 
+from .db import Document
 from .errors import DomainError
 
 T = TypeVar("T")
@@ -48,3 +54,113 @@ def decode_seq_cursor(cursor: str | None) -> int | None:
     if not value.isascii() or not value.isdigit() or len(value) > 19 or int(value) >= MAX_SEQUENCE:
         raise DomainError("cursor is not one this API gave out")
     return int(value)
+
+
+Key = str | int | datetime
+Position = tuple[Key, ...]
+"""Where a page ended: the values of its last item's sort fields."""
+
+
+@dataclass(frozen=True)
+class Order:
+    """How a list is sorted: (field, direction, type of its values) from first to last, the last
+    field unique (the id), so a position names one place in the list whatever else is stored.
+    Direction is pymongo's: 1 ascending, -1 descending."""
+
+    keys: tuple[tuple[str, int, type[Key]], ...]
+
+    @property
+    def sort(self) -> list[tuple[str, int]]:
+        return [(name, direction) for name, direction, _ in self.keys]
+
+    def decode(self, cursor: str | None) -> Position | None:
+        """The position a cursor of this list names; 400 for any other (not base64, not the
+        fields of this list, a value of another type or out of range)."""
+        value = decode_cursor(cursor)
+        if value is None:
+            return None
+        try:
+            parts = json.loads(value)
+        except ValueError:
+            raise DomainError(NOT_OURS) from None
+        if not isinstance(parts, list) or len(parts) != len(self.keys):
+            raise DomainError(NOT_OURS)
+        return tuple(_key(part, kind) for part, (_, _, kind) in zip(parts, self.keys, strict=True))
+
+    def after(self, position: Position | None) -> Document:
+        """The filter for what comes after `position` in this order (keyset paging: with an
+        index on the sort fields the store reads only the page)."""
+        if position is None:
+            return {}
+        clauses: list[Document] = []
+        for n, (name, direction, _) in enumerate(self.keys):
+            clause: Document = {
+                earlier: position[i] for i, (earlier, _, _) in enumerate(self.keys[:n])
+            }
+            clause[name] = {"$gt" if direction > 0 else "$lt": position[n]}
+            clauses.append(clause)
+        return clauses[0] if len(clauses) == 1 else {"$or": clauses}
+
+    def position_of(self, doc: Mapping[str, Any]) -> Position:
+        return tuple(doc[name] for name, _, _ in self.keys)
+
+
+NOT_OURS = "cursor is not one this API gave out"
+BY_ID = Order((("_id", 1, str),))
+
+
+def _key(part: object, kind: type[Key]) -> Key:
+    if kind is str and isinstance(part, str) and len(part) <= 200:
+        return part
+    if kind is int and type(part) is int and 0 <= part < MAX_SEQUENCE:
+        return part
+    if kind is datetime and isinstance(part, str):
+        try:
+            moment = datetime.fromisoformat(part)
+        except ValueError:
+            raise DomainError(NOT_OURS) from None
+        if moment.tzinfo is not None:
+            return moment
+    raise DomainError(NOT_OURS)
+
+
+@dataclass(frozen=True)
+class Slice(Generic[T]):
+    """A store's page: its items, and the position of its last one when more follow."""
+
+    items: list[T]
+    more_after: Position | None = None
+
+
+def page(found: Slice[T]) -> Page[T]:
+    """The API's page of a store's slice: the cursor is the last position, encoded."""
+    if found.more_after is None:
+        return Page[T](items=found.items)
+    values = [v.isoformat() if isinstance(v, datetime) else v for v in found.more_after]
+    return Page[T](items=found.items, next_cursor=encode_cursor(json.dumps(values)))
+
+
+async def read_slice(
+    collection: AsyncCollection[Document],
+    order: Order,
+    limit: int,
+    after: Position | None,
+    where: Document | None = None,
+    projection: Document | None = None,
+) -> Slice[Document]:
+    """Up to `limit` documents after `after` in `order`: one query, sorted and limited by the
+    store, reading one more document than it returns only to know whether more follow."""
+    query = {**(where or {}), **order.after(after)}
+    found = collection.find(query, projection).sort(order.sort).limit(limit + 1)
+    docs = await found.to_list(limit + 1)
+    more = order.position_of(docs[limit - 1]) if len(docs) > limit else None
+    return Slice(docs[:limit], more)
+
+
+def slice_of(
+    items: Iterable[T], key: Callable[[T], Position], limit: int, after: Position | None
+) -> Slice[T]:
+    """A page of a small list held whole anyway (one configuration document, a catalogue,
+    defaults merged with overrides), in the order of `key`, unique per item."""
+    rest = sorted((i for i in items if after is None or key(i) > after), key=key)
+    return Slice(rest[:limit], key(rest[limit - 1]) if len(rest) > limit else None)

@@ -108,6 +108,28 @@ async def wait_for(
     raise AssertionError(f"timed out after {within}s waiting for {what}; last seen: {last!r}")
 
 
+async def pages(
+    client: httpx.AsyncClient,
+    path: str,
+    limit: int,
+    key: str,
+    headers: dict[str, str] | None = None,
+    **params: str,
+) -> list[list[Any]]:
+    """Each page of a list (`key` of each item), following next_cursor from the first page."""
+    found: list[list[Any]] = []
+    cursor: dict[str, str] = {}
+    while True:
+        got = await client.get(
+            path, params={"limit": limit, **params, **cursor}, headers=headers or auth(["admin"])
+        )
+        assert got.status_code == 200, got.text
+        found.append([item[key] for item in got.json()["items"]])
+        if not got.json()["next_cursor"]:
+            return found
+        cursor = {"cursor": got.json()["next_cursor"]}
+
+
 @asynccontextmanager
 async def in_process(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """A service app with its lifespan running (broker, Mongo, relay), and a client for it."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -14,7 +14,16 @@ from shared.auth import STAFF, CurrentUser, Principal, Role, require
 from shared.errors import DomainError
 from shared.events.common import Channel, Person, ServiceLevel, TicketStatus
 from shared.events.intake import TicketFeedbackReceivedData
-from shared.paging import Cursor, Limit, Page, decode_cursor, decode_seq_cursor, encode_cursor
+from shared.paging import (
+    BY_ID,
+    Cursor,
+    Limit,
+    Page,
+    decode_cursor,
+    decode_seq_cursor,
+    encode_cursor,
+    page,
+)
 from shared.runtime import app_deps
 
 from . import service
@@ -28,8 +37,10 @@ from .domain import (
     ReleaseRequest,
     Ticket,
 )
+from .domain.mail import HeldKind
 from .domain.notify import Notification
 from .service import IntakeDeps, conversation, inbound
+from .store.mail import QUEUED
 
 router = APIRouter(prefix="/v1", tags=["tickets"])
 Deps = Annotated[IntakeDeps, Depends(app_deps)]
@@ -218,10 +229,12 @@ async def add_contract(body: Contract, _: Admin, deps: Deps) -> Contract:
     return await service.add_contract(body, deps)
 
 
-@router.get("/organizations/{org_id}/contracts", response_model=list[Contract])
-async def list_contracts(org_id: str, user: CurrentUser, deps: Deps) -> list[Contract]:
-    """An organisation's contracts."""
-    return await service.contracts_of(org_id, user, deps)
+@router.get("/organizations/{org_id}/contracts", response_model=Page[Contract])
+async def list_contracts(
+    org_id: str, user: CurrentUser, deps: Deps, limit: Limit = 50, cursor: Cursor = None
+) -> Page[Contract]:
+    """An organisation's contracts, by id."""
+    return page(await service.contracts_of(org_id, user, limit, BY_ID.decode(cursor), deps))
 
 
 @router.post("/tickets/{ref}/messages", status_code=201, response_model=Message)
@@ -250,8 +263,10 @@ class InboundAcceptedView(BaseModel):
 
 
 class QuarantinedView(BaseModel):
-    quarantined: str
+    action: Literal["quarantined"] = "quarantined"
+    quarantined: str = Field(description="The held message's id (GET /v1/inbound/quarantine)")
     reason: str
+    kind: str = Field(description="The reason in a word: spam, auto_reply, bounce, ...")
 
 
 MailGateway = Annotated[Principal, Depends(require(Role.SERVICE, Role.ADMIN))]
@@ -270,7 +285,9 @@ async def inbound_email(request: Request, _: MailGateway, deps: Deps) -> Respons
         raise HTTPException(415, "send the raw message as Content-Type: message/rfc822")
     outcome = await inbound.receive_email(await request.body(), deps)
     if isinstance(outcome, inbound.Quarantined):
-        view = QuarantinedView(quarantined=outcome.quarantine_id, reason=outcome.reason)
+        view = QuarantinedView(
+            quarantined=outcome.quarantine_id, reason=outcome.reason, kind=outcome.kind
+        )
         return JSONResponse(view.model_dump(), status_code=202)
     accepted = InboundAcceptedView(
         ticket_id=outcome.ticket_id,
@@ -284,6 +301,7 @@ async def inbound_email(request: Request, _: MailGateway, deps: Deps) -> Respons
 class QuarantineItemView(BaseModel):
     id: str
     reason: str
+    kind: str | None = Field(default=None, description="The reason in a word (?reason=)")
     sender: str | None
     subject: str | None
     received_at: datetime
@@ -296,10 +314,16 @@ class QuarantineItemView(BaseModel):
 
 @router.get("/inbound/quarantine", response_model=Page[QuarantineItemView])
 async def list_quarantine(
-    _: Staff, deps: Deps, limit: Limit = 100, cursor: Cursor = None
+    _: Staff,
+    deps: Deps,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    reason: HeldKind | None = None,
 ) -> Page[QuarantineItemView]:
-    """Inbound messages held back (unreadable, auto-replies, bounces, loops), newest first."""
-    items = await deps.store.list_quarantine(limit, _quarantine_position(cursor))
+    """Inbound messages held back (unreadable, spam, auto-replies, bounces, loops, strangers),
+    newest first; `reason` lists those held for one reason."""
+    position = _quarantine_position(cursor)
+    items = await deps.store.list_quarantine(limit, position, reason.value if reason else None)
     views = [QuarantineItemView.model_validate({**i, "id": i["_id"]}) for i in items]
     last = views[-1] if len(views) == limit else None
     nxt = encode_cursor(f"{last.received_at.isoformat()}|{last.id}") if last else None
@@ -321,19 +345,22 @@ def _quarantine_position(cursor: str | None) -> tuple[datetime, str] | None:
     return moment, item_id
 
 
-@router.get("/notifications", response_model=list[Notification])
+@router.get("/notifications", response_model=Page[Notification])
 async def list_notifications(
     _: Staff,
     deps: Deps,
     ticket_id: Annotated[str | None, Query(max_length=100)] = None,
     advisory_id: Annotated[str | None, Query(max_length=100)] = None,
-) -> list[Notification]:
-    """What we sent (or failed to send) about a ticket or an advisory, with status and attempts."""
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[Notification]:
+    """What we sent (or failed to send) about a ticket or an advisory, with status and
+    attempts, in the order queued."""
     if (ticket_id is None) == (advisory_id is None):
         raise DomainError("give exactly one of the query parameters ticket_id and advisory_id")
-    if ticket_id is not None:
-        return await deps.notes.notifications_of("ticket_id", ticket_id)
-    return await deps.notes.notifications_of("advisory_id", str(advisory_id))
+    about, key = ("ticket_id", ticket_id) if ticket_id is not None else ("advisory_id", advisory_id)
+    found = await deps.notes.notifications_of(about, str(key), limit, QUEUED.decode(cursor))
+    return page(found)
 
 
 @router.post(

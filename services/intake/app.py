@@ -18,6 +18,7 @@ from shared.settings import ServiceSettings
 
 from .api import router
 from .domain import FileLimits, email_domain
+from .domain.mail import SpamRule
 from .domain.replies import ReplyTokens
 from .handlers import subscribe
 from .service import IntakeDeps
@@ -117,6 +118,35 @@ class IntakeSettings(ServiceSettings):
         "with the same content is a duplicate",
     )
 
+    mail_bulk: Literal["ticket", "quarantine"] = Field(
+        default="ticket",
+        validation_alias="HELPDESK_MAIL_BULK",
+        description="Bulk mail (Precedence: bulk or junk): a ticket never auto-answered, or held",
+    )
+    mail_list: Literal["ticket", "quarantine"] = Field(
+        default="ticket",
+        validation_alias="HELPDESK_MAIL_LIST",
+        description="Mailing-list mail (List-Id, List-Unsubscribe, Precedence: list)",
+    )
+    mail_null_sender: Literal["ticket", "quarantine"] = Field(
+        default="ticket",
+        validation_alias="HELPDESK_MAIL_NULL_SENDER",
+        description="Mail with a null sender (Return-Path: <>) that is not a bounce",
+    )
+    mail_auto_reply: Literal["ticket", "quarantine"] = Field(
+        default="quarantine",
+        validation_alias="HELPDESK_MAIL_AUTO_REPLY",
+        description="Auto-replies (Auto-Submitted, X-Autoreply, out-of-office subjects)",
+    )
+    spam_score_header: str = Field(
+        default="",
+        max_length=100,
+        validation_alias="HELPDESK_MAIL_SPAM_SCORE_HEADER",
+        description="A spam filter's score header (X-Spam-Score, X-Rspamd-Score); over the "
+        "threshold the mail is held as spam, as with X-Spam-Flag: YES",
+    )
+    spam_threshold: float = Field(default=5.0, validation_alias="HELPDESK_MAIL_SPAM_THRESHOLD")
+
     @property
     def transport_limit(self) -> int:
         return TRANSPORT_FACTOR * self.max_mail_bytes
@@ -166,6 +196,13 @@ async def build(runtime: Runtime) -> IntakeDeps:
             *(i.strip() for i in settings.mail_authserv_ids.split(",") if i.strip()),
         ),
         duplicate_window_hours=settings.duplicate_window_hours,
+        automated_mail={
+            "bulk": settings.mail_bulk,
+            "list": settings.mail_list,
+            "null_sender": settings.mail_null_sender,
+            "auto_reply": settings.mail_auto_reply,
+        },
+        spam=SpamRule(settings.spam_score_header.strip(), settings.spam_threshold),
     )
     if not deps.tokens.enabled:
         log.warning(

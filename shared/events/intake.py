@@ -122,6 +122,10 @@ class NotificationData(EventData):
     message_id: str = Field(description="RFC 5322 Message-ID")
     attempts: int = Field(default=1, description="Delivery attempts made")
     error: str | None = Field(default=None, description="Last delivery error")
+    reason: str | None = Field(
+        default=None,
+        description="Why it failed, when known: bounced (the recipient's server returned it)",
+    )
 
 
 class NotificationSent(Event[NotificationData]):

@@ -127,8 +127,8 @@ async def test_a_customer_is_not_shown_the_other_organisations_ticket_its_own_is
             "auto-reply (X-Autoreply)",
         ),
         (
-            email("news@acme.example", "Newsletter", "Hi all", "Precedence: bulk\r\n"),
-            "auto-reply (Precedence: bulk)",
+            email("robot@acme.example", "Re: order", "Thanks", "Precedence: auto_reply\r\n"),
+            "auto-reply (Precedence: auto_reply)",
         ),
         (
             email("ann@acme.example", "Out of office: back Monday", "I am away"),

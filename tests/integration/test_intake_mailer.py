@@ -96,11 +96,15 @@ async def test_a_queue_entry_whose_notification_was_never_recorded_is_dropped(
     assert await notes.queue.pending() == 0
 
 
-async def test_a_ticket_lists_its_notifications_oldest_first(db: Database) -> None:
+async def test_a_ticket_lists_its_notifications_in_the_order_queued_a_page_at_a_time(
+    db: Database,
+) -> None:
     notes = MongoNotificationStore(db, SMTP.policy())
     later = note().model_copy(update={"id": "reply-t1", "created_at": START + timedelta(1)})
     await notes.queue_notification(later, START)
     await notes.queue_notification(note(), START)
     await notes.queue_notification(note("t2"), START)
-    listed = await notes.notifications_of("ticket_id", "t1")
-    assert [n.id for n in listed] == ["ack-t1", "reply-t1"]
+    first = await notes.notifications_of("ticket_id", "t1", 1)
+    assert [n.id for n in first.items] == ["reply-t1"] and first.more_after is not None
+    rest = await notes.notifications_of("ticket_id", "t1", 1, first.more_after)
+    assert [n.id for n in rest.items] == ["ack-t1"] and rest.more_after is None

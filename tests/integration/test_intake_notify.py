@@ -42,7 +42,7 @@ async def test_the_requester_gets_an_acknowledgement_with_the_number_at_once(
         async def delivered() -> list[Any] | None:
             notes = (
                 await intake.get(f"/v1/notifications?ticket_id={created['id']}", headers=auth())
-            ).json()
+            ).json()["items"]
             return notes if notes and notes[0]["status"] == "sent" else None
 
         (note,) = await wait_for(delivered, within=30, what="the acknowledgement sent")
@@ -79,7 +79,7 @@ async def test_a_refusing_relay_is_retried_then_reported_as_failed(
 
             async def given_up() -> list[Any] | None:
                 url = f"/v1/notifications?ticket_id={created['id']}"
-                notes = (await intake.get(url, headers=auth())).json()
+                notes = (await intake.get(url, headers=auth())).json()["items"]
                 return notes if notes and notes[0]["status"] == "failed" else None
 
             (note,) = await wait_for(given_up, within=30, what="the notification given up")
@@ -124,7 +124,7 @@ async def test_the_customer_hears_of_replies_resolution_reopening_and_breaches_i
 
         async def all_sent() -> list[Any] | None:
             url = f"/v1/notifications?ticket_id={ticket_id}"
-            notes = (await intake.get(url, headers=auth())).json()
+            notes = (await intake.get(url, headers=auth())).json()["items"]
             done = [n for n in notes if n["status"] == "sent"]
             return done if len(done) >= 4 else None
 
@@ -193,7 +193,9 @@ async def test_an_advisory_reaches_every_contact_of_the_customers_addressed_once
             )
 
         async def all_sent() -> list[Any] | None:
-            notes = (await intake.get("/v1/notifications?advisory_id=adv-7", headers=auth())).json()
+            notes = (
+                await intake.get("/v1/notifications?advisory_id=adv-7", headers=auth())
+            ).json()["items"]
             return notes if len(notes) == 2 and all(n["status"] == "sent" for n in notes) else None
 
         notes = await wait_for(all_sent, within=30, what="the advisory sent to both contacts")
@@ -264,7 +266,7 @@ async def test_an_advisory_for_a_product_or_site_reaches_only_the_customers_cove
 
         async def sent(advisory_id: str, count: int) -> list[Any] | None:
             path = f"/v1/notifications?advisory_id={advisory_id}"
-            notes = (await intake.get(path, headers=auth())).json()
+            notes = (await intake.get(path, headers=auth())).json()["items"]
             return (
                 notes if len(notes) == count and all(n["status"] == "sent" for n in notes) else None
             )
@@ -307,7 +309,7 @@ async def test_a_published_release_tells_the_requesters_of_the_tickets_waiting_f
 
         async def told() -> list[Any] | None:
             path = f"/v1/notifications?ticket_id={waiting['id']}"
-            notes = (await intake.get(path, headers=auth())).json()
+            notes = (await intake.get(path, headers=auth())).json()["items"]
             fixes = [n for n in notes if n["kind"] == "fix_released" and n["status"] == "sent"]
             return fixes or None
 

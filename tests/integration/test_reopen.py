@@ -99,7 +99,7 @@ async def test_a_reply_to_a_closed_ticket_reopens_it_and_the_customer_is_told(
 
         async def told() -> list[str] | None:
             notes = await intake.get(f"/v1/notifications?ticket_id={ticket_id}", headers=auth())
-            kinds = [n["kind"] for n in notes.json() if n["status"] == "sent"]
+            kinds = [n["kind"] for n in notes.json()["items"] if n["status"] == "sent"]
             return kinds if {"resolved", "reopened"} <= set(kinds) else None
 
         kinds = await wait_for(told, within=30, what="the resolved and reopened notices sent")

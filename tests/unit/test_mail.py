@@ -8,7 +8,9 @@ import binascii
 import pytest
 
 from services.intake.domain.mail import (
+    SpamRule,
     UnreadableMail,
+    automated,
     loop_reason,
     new_text,
     parse_mail,
@@ -149,7 +151,7 @@ def test_the_new_text_of_a_reply_leaves_the_quoted_history_out(body: str, expect
             "auto-reply (Auto-Submitted: auto-replied)",
         ),
         ("Subject: x\r\nX-Autoreply: yes\r\n", "auto-reply (X-Autoreply)"),
-        ("Subject: news\r\nPrecedence: bulk\r\n", "auto-reply (Precedence: bulk)"),
+        ("Subject: news\r\nPrecedence: bulk\r\n", "bulk mail (Precedence: bulk)"),
         ("Subject: Out of Office: back Monday\r\n", "auto-reply (out-of-office subject)"),
         ("Subject: Автоответ: в отпуске\r\n", "auto-reply (out-of-office subject)"),
         (
@@ -165,6 +167,38 @@ def test_the_new_text_of_a_reply_leaves_the_quoted_history_out(body: str, expect
 )
 def test_loops_and_junk_are_recognised(headers: str, reason: str) -> None:
     assert loop_reason(parse_mail(mail(headers, "--b--\r\n")), OURS) == reason
+
+
+@pytest.mark.parametrize(
+    ("headers", "kind"),
+    [
+        ("Subject: Cheap\r\nX-Spam-Flag: YES\r\n", "spam"),
+        ("Subject: Cheap\r\nX-Spam-Status: Yes, score=9.1 required=5.0\r\n", "spam"),
+        ("Subject: Cheap\r\nX-Spam-Status: No, score=0.1\r\n", None),
+        ("Subject: Cheap\r\nX-Rspamd-Score: 12.5\r\n", "spam"),
+        ("Subject: Fine\r\nX-Rspamd-Score: 1.5\r\n", None),
+        ("Subject: Fine\r\nX-Rspamd-Score: lots\r\n", None),
+        ("Subject: Digest\r\nList-Id: <ops.lists.acme.example>\r\n", "list"),
+        ("Subject: Digest\r\nList-Unsubscribe: <mailto:leave@acme.example>\r\n", "list"),
+        ("Subject: Digest\r\nPrecedence: list\r\n", "list"),
+        ("Subject: Junk\r\nPrecedence: junk\r\n", "bulk"),
+        ("Subject: Job report\r\nReturn-Path: <>\r\n", "null_sender"),
+        ("Subject: Fine\r\nAuto-Submitted: no\r\n", None),
+        ("Subject: Undeliverable: VPN drops\r\n", "bounce"),
+        ("Subject: Delivery Status Notification (Failure)\r\n", "bounce"),
+        ("Subject: Why was my mail undeliverable?\r\n", None),
+        ("Subject: report\r\nContent-Type: multipart/report; boundary=b\r\n", "bounce"),
+    ],
+)
+def test_automated_mail_is_told_by_kind(headers: str, kind: str | None) -> None:
+    found = automated(parse_mail(mail(headers, "--b--\r\n")), OURS, SpamRule("X-Rspamd-Score", 6))
+    assert (found.kind if found else None) == kind
+
+
+def test_a_bare_mailer_daemon_is_a_bounce_sender_not_unreadable() -> None:
+    raw = b"From: MAILER-DAEMON\r\nSubject: failure notice\r\n\r\nSorry."
+    found = automated(parse_mail(raw), OURS)
+    assert found is not None and found.kind == "bounce"
 
 
 def test_a_bounce_from_the_mailer_daemon_is_recognised() -> None:

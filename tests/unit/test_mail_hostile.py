@@ -24,6 +24,8 @@ from hypothesis import strategies as st
 import services.intake.domain as intake_domain
 from services.intake.domain import mail
 from services.intake.domain.mail import (
+    BOUNCE_SUBJECT,
+    QUOTED_MESSAGE_ID,
     UnreadableMail,
     html_to_text,
     parse_mail,
@@ -210,6 +212,9 @@ REVIEWED = {
     r"=\?[^?\s]{1,75}\?[bBqQ]\?[^?\s]{0,998}\?=": "search in one address: bounded runs",
     rb"[!-9;-~]{1,200}[ \t]*:": "match at a line's start: a bounded name, then a blank run",
     r"[^.]{1,150}\.[A-Za-z0-9]{2,6}": "fullmatch of a short name: bounded runs",
+    BOUNCE_SUBJECT.pattern: "match at the start: literal alternatives only",
+    QUOTED_MESSAGE_ID.pattern: "search per line start: a blank run, a bounded id",
+    mail.DSN_FIELD.pattern: "search per line start: a blank run, a bounded rest of line",
 }
 
 

@@ -252,6 +252,11 @@ class Ticket(BaseModel):
     created_at: datetime
     messages: list[Message]
     details: TicketCreatedData
+    automated: str | None = Field(
+        default=None,
+        description="The kind of automated mail that opened it (bulk, list, null_sender, "
+        "auto_reply): no automatic notice answers it",
+    )
 
 
 def new_ticket(

@@ -22,6 +22,7 @@ from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import EmailPolicy
 from email.utils import getaddresses
+from enum import StrEnum
 from typing import Any
 
 MAX_MIME_DEPTH = 20
@@ -51,6 +52,9 @@ NAMES_BY_TYPE = {
 SENDER_HEADERS = ("From", "Sender", "Reply-To", "Return-Path")
 BARE_BOUNCE_SENDERS = {"mailer-daemon", "postmaster"}
 ENCODED_WORD = re.compile(r"=\?[^?\s]{1,75}\?[bBqQ]\?[^?\s]{0,998}\?=")
+QUOTED_MESSAGE_ID = re.compile(r"^[ \t>]*Message-ID:[ \t]*<([^<>\s]{1,998})>", re.I | re.M)
+MAX_EMBEDDED = 20
+DSN_FIELD = re.compile(r"^(?:Status|Diagnostic-Code):[ \t]*([^\r\n]{1,200})", re.I | re.M)
 HEADER_LINE = re.compile(rb"[!-9;-~]{1,200}[ \t]*:")
 JUNK_LINES = 5  # lines before the first header dropped at most (a mailbox line, blank lines)
 RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
@@ -70,6 +74,13 @@ OUT_OF_OFFICE = re.compile(  # the mailer's prefix, then a colon: not a person a
     re.IGNORECASE,
 )
 BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster)@", re.IGNORECASE)
+BOUNCE_SUBJECT = re.compile(  # what bounces say, not what a person asking about one writes
+    r"^(undelivered mail returned to sender|undeliverable:|undelivered:|"
+    r"delivery status notification \((failure|delay)\)|mail delivery failed|failure notice|"
+    r"returned mail:|delivery failure|message not delivered|"
+    r"unzustellbar:|olevererbart:|niedostarczalne:|не доставлено:|недоставленное сообщение)",
+    re.IGNORECASE,
+)
 QUOTE_HEADER = re.compile(
     r"^(On .{1,250} wrote:|Am .{1,200} schrieb .{1,100}:|-----\s*Original Message\s*-----|"
     r"From: .+|Från: .+|Od: .+|От: .+|_{10,}|"
@@ -208,6 +219,9 @@ class InboundMail:
     """Addresses it was sent to (To, Cc, Delivered-To, X-Original-To; SMTP's RCPT TO added)."""
     auth_results: list[str] = field(default_factory=list)
     """Every Authentication-Results header, topmost (the last server's) first."""
+    embedded_ids: list[str] = field(default_factory=list)
+    """Message-IDs of messages it carries (attached, or their headers quoted): a bounce's
+    original."""
     sender_suspect: bool = False
     """The sender's address holds an encoded word (RFC 2047 forbids it there: a way to fake
     a sender); it is kept literally and proves nothing."""
@@ -252,8 +266,24 @@ def _read(raw: bytes, reading: _Reading) -> InboundMail:
         attachments=attachments_of(msg, "\r\n" if b"\r\n" in raw else "\n") + uuencoded,
         headers={k.lower(): _unfolded(v) for k, v in msg.raw_items()},
         recipients=_recipients(msg),
+        embedded_ids=_embedded_ids(msg, text),
         auth_results=[_unfolded(v) for k, v in msg.raw_items() if k.lower() == RESULTS],
     )
+
+
+def _embedded_ids(msg: EmailMessage, text: str) -> list[str]:
+    """The Message-IDs of attached messages, of quoted header blocks (text/rfc822-headers) and
+    of header lines in the text (a plain bounce quotes the original below its report)."""
+    found: list[str] = []
+    for part in _leaves(msg):
+        if part.get_content_type() == "message/rfc822" and part.is_multipart():
+            inner = part.get_payload(0)
+            if isinstance(inner, EmailMessage) and inner.get("Message-ID"):
+                found.append(_angle(str(inner["Message-ID"])))
+        elif part.get_content_type() == "text/rfc822-headers":
+            found += QUOTED_MESSAGE_ID.findall(_content(part)[:MAX_HEADERS_CHARS])
+    found += QUOTED_MESSAGE_ID.findall(text)
+    return list(dict.fromkeys(f for f in found if f))[:MAX_EMBEDDED]
 
 
 def _recipients(msg: EmailMessage) -> list[str]:
@@ -662,25 +692,121 @@ def _short_ref(ref: re.Match[str]) -> str:
     return f"&#{digits or '0'}{semicolon}"
 
 
-def loop_reason(mail: InboundMail, our_domain: str) -> str | None:
-    """Why this message must not become or feed a ticket (an auto-reply, a bounce, our own)."""
+class HeldKind(StrEnum):
+    """Why a message is held, in a word (the reason says it in full)."""
+
+    UNREADABLE = "unreadable"
+    OVERSIZED = "oversized"
+    OURS = "ours"
+    SPAM = "spam"
+    BOUNCE = "bounce"
+    AUTO_REPLY = "auto_reply"
+    BULK = "bulk"
+    LIST = "list"
+    NULL_SENDER = "null_sender"
+    STRANGER = "stranger"
+    STORM = "storm"
+
+
+@dataclass(frozen=True)
+class Automated:
+    """Mail no person wrote just now: what kind, and why we think so."""
+
+    kind: str  # ours | spam | bounce | auto_reply | bulk | list | null_sender
+    reason: str
+
+
+AUTOMATED_KINDS = ("ours", "spam", "bounce", "auto_reply", "bulk", "list", "null_sender")
+MAY_OPEN_TICKETS = ("auto_reply", "bulk", "list", "null_sender")
+"""Kinds a policy may let open a ticket (never answered by an automatic notice)."""
+
+
+@dataclass(frozen=True)
+class SpamRule:
+    """A score header (X-Spam-Score, X-Rspamd-Score, ...) above which mail is spam."""
+
+    header: str = ""
+    threshold: float = 5.0
+
+
+def automated(mail: InboundMail, our_domain: str, spam: SpamRule | None = None) -> Automated | None:
+    """Mail sent by a program (RFC 3834 and common practice), the most telling kind first:
+    our own notices and bounces carry Auto-Submitted too, and vacation programs Precedence."""
     h = mail.headers
-    # The most telling reason first: our own notices and bounces carry Auto-Submitted too.
     if mail.sender_email.endswith("@" + our_domain) or "x-switchboard-notification" in h:
-        return "our own notification came back"
-    if "multipart/report" in h.get("content-type", "").lower() or BOUNCE_SENDERS.match(
-        mail.sender_email
-    ):
-        return "bounce (delivery status notification)"
-    if h.get("auto-submitted", "no").strip().lower() != "no":
-        return f"auto-reply (Auto-Submitted: {h['auto-submitted'].strip()})"
+        return Automated("ours", "our own notification came back")
+    spammed = _spam_reason(h, spam or SpamRule())
+    if spammed:
+        return Automated("spam", f"spam ({spammed})")
+    if _is_bounce(mail):
+        return Automated("bounce", "bounce (delivery status notification)")
+    auto = h.get("auto-submitted", "no").strip().lower()
+    if auto.split(";")[0].strip() != "no":
+        return Automated(
+            "auto_reply", f"auto-reply (Auto-Submitted: {h['auto-submitted'].strip()})"
+        )
     if "x-autoreply" in h or "x-autorespond" in h:
-        return "auto-reply (X-Autoreply)"
-    if h.get("precedence", "").strip().lower() in AUTO_PRECEDENCE:
-        return f"auto-reply (Precedence: {h['precedence'].strip()})"
+        return Automated("auto_reply", "auto-reply (X-Autoreply)")
+    precedence = h.get("precedence", "").strip().lower()
+    if precedence == "auto_reply":
+        return Automated("auto_reply", "auto-reply (Precedence: auto_reply)")
     if OUT_OF_OFFICE.match(mail.subject):
-        return "auto-reply (out-of-office subject)"
+        return Automated("auto_reply", "auto-reply (out-of-office subject)")
+    if precedence in ("bulk", "junk"):
+        return Automated("bulk", f"bulk mail (Precedence: {h['precedence'].strip()})")
+    if precedence == "list" or "list-id" in h or "list-unsubscribe" in h:
+        return Automated("list", "mailing list mail (List-Id, List-Unsubscribe or Precedence)")
+    if h.get("return-path", "").strip().replace(" ", "") == "<>":
+        return Automated("null_sender", "null sender (Return-Path: <>)")
     return None
+
+
+def loop_reason(mail: InboundMail, our_domain: str) -> str | None:
+    """Why this message is automated mail, if it is (see `automated`)."""
+    found = automated(mail, our_domain)
+    return found.reason if found else None
+
+
+def _spam_reason(h: Mapping[str, str], rule: SpamRule) -> str | None:
+    if h.get("x-spam-flag", "").strip().lower() == "yes":
+        return "X-Spam-Flag: YES"
+    if h.get("x-spam-status", "").strip().lower().startswith("yes"):
+        return "X-Spam-Status: Yes"
+    score = h.get(rule.header.lower(), "").strip().split(" ")[0] if rule.header else ""
+    try:
+        over = float(score[:20]) > rule.threshold if score else False
+    except ValueError:
+        over = False
+    return f"{rule.header}: {score} over {rule.threshold}" if over else None
+
+
+def _is_bounce(mail: InboundMail) -> bool:
+    content_type = mail.headers.get("content-type", "").lower()
+    if "multipart/report" in content_type and "delivery-status" in content_type:
+        return True
+    if "multipart/report" in content_type and "report-type" not in content_type:
+        return True
+    sender = mail.sender_email.lower()
+    if BOUNCE_SENDERS.match(sender) or sender in BARE_BOUNCE_SENDERS:
+        return True
+    return bool(BOUNCE_SUBJECT.match(mail.subject))
+
+
+def bounce_status(mail: InboundMail) -> str | None:
+    """What the report says went wrong (its Status and Diagnostic-Code), if it says."""
+    for part in mail.attachments:
+        if part.content_type == "message/delivery-status":
+            report = part.content[:65_536].decode("utf-8", "replace")
+            found = [m.group(1).strip() for m in DSN_FIELD.finditer(report)]
+            if found:
+                return " ".join(dict.fromkeys(found))[:300]
+    return None
+
+
+def number_in_text(mail: InboundMail) -> str | None:
+    """A ticket number in the subject, else in the text (a bounce quoting our subject)."""
+    match = NUMBER_IN_SUBJECT.search(mail.subject) or NUMBER_IN_SUBJECT.search(mail.text)
+    return match.group(1).upper() if match else None
 
 
 def referenced_number(mail: InboundMail) -> str | None:

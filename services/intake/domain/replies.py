@@ -21,6 +21,8 @@ from typing import Literal
 from .mail import InboundMail
 
 TOKEN = re.compile(r"\bhd(\d{1,18})-([0-9a-f]{20})\b")  # lower case: mailers fold local parts
+MAX_TEXT_TOKENS = 5
+TOKEN_SUFFIX = re.compile(r"\.hd\d{1,18}-[0-9a-f]{20}$")  # ours, after a notice's id
 MAC_HEX = 20  # 80 bits: guessing one takes more mail than any server accepts
 MAX_RESULTS_HEADERS = 50  # more Authentication-Results than this are not read
 Verdict = Literal["pass", "fail", "none"]
@@ -61,6 +63,17 @@ class ReplyTokens:
                 seq = self.seq_of(candidate.group(0))
                 if seq is not None and seq not in seqs:
                     seqs.append(seq)
+        return seqs
+
+    def found_in_text(self, text: str) -> list[int]:
+        """Tickets named by valid tokens anywhere in a text (a bounce quoting our headers)."""
+        seqs: list[int] = []
+        for candidate in TOKEN.finditer(text.lower()):
+            seq = self.seq_of(candidate.group(0))
+            if seq is not None and seq not in seqs:
+                seqs.append(seq)
+            if len(seqs) >= MAX_TEXT_TOKENS:
+                break
         return seqs
 
     def _mac(self, seq: int) -> str:

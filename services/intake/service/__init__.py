@@ -13,6 +13,7 @@ from shared.clock import Clock
 from shared.errors import Conflict, DomainError, FieldInvalid, Forbidden, NotFound
 from shared.events.common import Person
 from shared.outbox import OutboxRelay
+from shared.paging import Position, Slice
 
 from .. import metrics
 from ..domain import (
@@ -32,6 +33,7 @@ from ..domain import (
     numbered,
     parse_number,
 )
+from ..domain.mail import SpamRule
 from ..domain.replies import ReplyTokens
 from ..store import TICKETS, BlobStore, IntakeStore, NotificationStore, attachment_blob
 
@@ -60,6 +62,11 @@ class IntakeDeps:
     """Receiving servers whose Authentication-Results we read (and servers below them)."""
     duplicate_window_hours: float = 24.0
     """A message without a Message-ID posted again within this is the same message."""
+    automated_mail: dict[str, str] = field(
+        default_factory=lambda: {"bulk": "ticket", "list": "ticket", "null_sender": "ticket"}
+    )
+    """Kinds of automated mail that open a ticket (never auto-answered); the rest are held."""
+    spam: SpamRule = field(default_factory=SpamRule)
     mail_due: asyncio.Event = field(default_factory=asyncio.Event)
     loops: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     """What runs beside the API while the service runs: the mailer, the SMTP listener."""
@@ -80,6 +87,7 @@ async def record_ticket(
     *,
     first: Message | None = None,
     linked_ticket_id: str | None = None,
+    automated: str | None = None,
 ) -> Ticket:
     """Entitle, number and store a new ticket; every channel ends here."""
     now = deps.clock.now()
@@ -102,6 +110,7 @@ async def record_ticket(
             "details": details,
             "organization_id": details.organization_id,
             "messages": [opening, *draft.messages[1:]],
+            "automated": automated,
         }
     )
     async with deps.relay.writing(TICKETS, draft.id):
@@ -217,9 +226,11 @@ async def add_contract(contract: Contract, deps: IntakeDeps) -> Contract:
     return contract
 
 
-async def contracts_of(org_id: str, user: Principal, deps: IntakeDeps) -> list[Contract]:
+async def contracts_of(
+    org_id: str, user: Principal, limit: int, after: Position | None, deps: IntakeDeps
+) -> Slice[Contract]:
     await get_organization(org_id, user, deps)
-    return await deps.store.contracts_of(org_id)
+    return await deps.store.contract_page(org_id, limit, after)
 
 
 def _may_see(user: Principal, ticket: Ticket) -> bool:

@@ -27,18 +27,24 @@ from ..domain import (
 from ..domain.mail import (
     InboundMail,
     UnreadableMail,
-    loop_reason,
+    automated,
+    bounce_status,
     new_text,
+    number_in_text,
     parse_mail,
     referenced_number,
     sender_and_subject,
 )
-from ..domain.replies import auth_verdict, content_digest
+from ..domain.notify import Notification
+from ..domain.replies import TOKEN_SUFFIX, auth_verdict, content_digest
 from ..store import QUARANTINE, attachment_blob, held_blob, original_blob
 from . import IntakeDeps, find_ticket, record_ticket
 from .conversation import append
+from .notify import mark_bounced
 
 SUBJECT_LIMIT = 300
+NOTICES_READ = 200  # of a ticket's notices, the latest sent of which a bounce is taken for
+BOUNCE_TEXT = 5_000  # of a bounce's text, kept in the ticket's internal note
 SIGHTING_LEASE = timedelta(minutes=2)
 """A delivery that claimed its message and neither finished nor failed within this (a crash)
 leaves it to the next delivery."""
@@ -57,6 +63,7 @@ class Accepted:
 class Quarantined:
     quarantine_id: str
     reason: str
+    kind: str = "unreadable"
 
 
 async def receive_email(
@@ -67,7 +74,7 @@ async def receive_email(
     if len(raw) > deps.max_mail_bytes:
         sender, subject = await asyncio.to_thread(sender_and_subject, raw)
         oversized = f"oversized ({len(raw)} bytes, the limit is {deps.max_mail_bytes})"
-        return await quarantine(raw, oversized, sender, subject, deps)
+        return await quarantine(raw, oversized, sender, subject, deps, "oversized")
     try:
         mail = await _parsed(raw, deps)
     except UnreadableMail as exc:  # held with whatever its headers still tell
@@ -94,19 +101,25 @@ async def receive_email(
 async def _receive(
     mail: InboundMail, raw: bytes, sighting: Sighting, deps: IntakeDeps
 ) -> Accepted | Quarantined:
-    loop = loop_reason(mail, deps.mail_domain)
-    if loop is not None:
-        return await quarantine(raw, loop, mail.sender_email, mail.subject, deps)
+    auto = automated(mail, deps.mail_domain, deps.spam)
+    if auto is not None and auto.kind == "bounce":
+        attached = await _bounced(mail, raw, deps)
+        if attached is not None:
+            return attached
+    if auto is not None and deps.automated_mail.get(auto.kind) != "ticket":
+        return await quarantine(raw, auto.reason, mail.sender_email, mail.subject, deps, auto.kind)
+    kind = auto.kind if auto else None
     reused = sighting.message_id_reused
     thread = await _thread_of(mail, deps)
     refusal = await _refusal(mail, thread, deps) if thread else None
     if thread is not None and refusal is not None:
         if deps.stranger_mail == "quarantine":
-            return await quarantine(raw, refusal, mail.sender_email, mail.subject, deps)
-        return await _open(mail, raw, thread.ticket, deps, guarded=True, reused=reused)
+            sender, subject = mail.sender_email, mail.subject
+            return await quarantine(raw, refusal, sender, subject, deps, "stranger")
+        return await _open(mail, raw, thread.ticket, deps, guarded=True, reused=reused, kind=kind)
     if thread is not None:
         return await _append(mail, raw, thread.ticket, deps, reused=reused)
-    return await _open(mail, raw, None, deps, guarded=True, reused=reused)
+    return await _open(mail, raw, None, deps, guarded=True, reused=reused, kind=kind)
 
 
 @dataclass(frozen=True)
@@ -141,7 +154,9 @@ async def _sighting(mail: InboundMail, deps: IntakeDeps) -> Sighting | Accepted 
                 return Accepted(ticket.id, ticket.number, "duplicate")
         if earlier.get("quarantine_id"):
             metrics.INBOUND_MAIL.labels("duplicate").inc()
-            return Quarantined(str(earlier["quarantine_id"]), "duplicate of a held message")
+            held = await deps.store.get_quarantined(str(earlier["quarantine_id"])) or {}
+            reason = str(held.get("reason") or "held before")
+            return Quarantined(str(earlier["quarantine_id"]), reason, str(held.get("kind")))
         raise MailInProgress("the same message is being received right now: try again shortly")
     if not mail.message_id:
         return Sighting(key)
@@ -245,6 +260,7 @@ async def _open(
     *,
     guarded: bool,
     reused: bool = False,
+    kind: str | None = None,
 ) -> Accepted | Quarantined:
     """A new ticket (linked to the one a stranger wrote into). Guarded: a sender opening more
     tickets in an hour than the storm limit allows is held instead, so a mail loop with a
@@ -257,7 +273,7 @@ async def _open(
                 f"mail storm: more than {deps.storm_limit} new tickets from "
                 f"{mail.sender_email} within the hour"
             )
-            return await quarantine(raw, why, mail.sender_email, mail.subject, deps)
+            return await quarantine(raw, why, mail.sender_email, mail.subject, deps, "storm")
     message = await _keep(mail, raw, deps, reused)
     request = OpenTicketRequest(
         subject=(mail.subject or "(no subject)")[:SUBJECT_LIMIT],
@@ -272,6 +288,7 @@ async def _open(
         deps,
         first=message,
         linked_ticket_id=linked.id if linked else None,
+        automated=kind,
     )
     await _remember(mail, created.id, deps)
     metrics.INBOUND_MAIL.labels("created").inc()
@@ -279,8 +296,16 @@ async def _open(
 
 
 async def quarantine(
-    raw: bytes, reason: str, sender: str | None, subject: str | None, deps: IntakeDeps
+    raw: bytes,
+    reason: str,
+    sender: str | None,
+    subject: str | None,
+    deps: IntakeDeps,
+    kind: str = "unreadable",
 ) -> Quarantined:
+    """Hold a message with its reason and its kind (what GET /v1/inbound/quarantine?reason=
+    filters by): unreadable, oversized, ours, spam, bounce, auto_reply, bulk, list,
+    null_sender, stranger or storm."""
     item_id = str(uuid4())
     now = deps.clock.now()
     event = InboundQuarantined.create(
@@ -294,6 +319,7 @@ async def quarantine(
     item = {
         "_id": item_id,
         "reason": reason,
+        "kind": kind,
         "sender": sender,
         "subject": subject,
         "received_at": now,
@@ -304,7 +330,57 @@ async def quarantine(
     async with deps.relay.writing(QUARANTINE, item_id):
         await deps.store.quarantine(item, [event])
     metrics.INBOUND_MAIL.labels("quarantined").inc()
-    return Quarantined(item_id, reason)
+    return Quarantined(item_id, reason, kind)
+
+
+async def _bounced(mail: InboundMail, raw: bytes, deps: IntakeDeps) -> Accepted | None:
+    """A bounce of one of our notices: kept on its ticket as an internal note, and the notice
+    marked failed; None when it names nothing of ours (it is then held as a bounce)."""
+    note, ticket = await _bounced_notice(mail, deps)
+    if ticket is None:
+        return None
+    status = bounce_status(mail)
+    what = f"the {note.kind} notice to {note.recipient}" if note else "a notice on this ticket"
+    said = f": {status}" if status else ""
+    kept = await _keep(mail, raw, deps)
+    report = kept.model_copy(
+        update={
+            "author_type": AuthorType.SYSTEM,
+            "author": Person(email=mail.sender_email, name="Mail delivery system"),
+            "visibility": Visibility.INTERNAL,
+            "body": f"Delivery of {what} failed{said}.\n\n{mail.text[:BOUNCE_TEXT]}".strip(),
+        }
+    )
+    await append(ticket, report, deps)
+    if note is not None:
+        await mark_bounced(note, status or "no status given", deps)
+    metrics.INBOUND_MAIL.labels("attached_to_bounce").inc()
+    return Accepted(ticket.id, ticket.number, "attached_to_bounce")
+
+
+async def _bounced_notice(
+    mail: InboundMail, deps: IntakeDeps
+) -> tuple[Notification | None, Ticket | None]:
+    """The notice that bounced: by the original's Message-ID (ours), else the ticket by our
+    reply token or its number in what the bounce quotes, and its latest notice sent."""
+    for mail_id in mail.embedded_ids:
+        local, _, domain = mail_id.rpartition("@")
+        if domain.lower() not in deps.reply_domains:
+            continue
+        note = await deps.notes.get_notification(TOKEN_SUFFIX.sub("", local))
+        ticket = await deps.store.get_ticket(note.ticket_id) if note and note.ticket_id else None
+        if ticket is not None:
+            return note, ticket
+    seqs = deps.tokens.found_in_text(" ".join([*mail.embedded_ids, mail.text]))
+    number = number_in_text(mail)
+    named = parse_number(number) if number else None
+    for seq in [*seqs, *([named] if named is not None else [])]:
+        ticket = await deps.store.get_ticket_by_seq(seq)
+        if ticket is not None:
+            notes = await deps.notes.notifications_of("ticket_id", ticket.id, NOTICES_READ)
+            latest = [n for n in notes.items if n.status == "sent"][-1:]
+            return (latest[0] if latest else None), ticket
+    return None, None
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ ADVISORY_TOO_LATE = timedelta(days=7)
 MAX_ADDRESSED = 10_000
 MAX_BACKOFF_SECONDS = 3600.0
 ROUND = 200  # notifications tried at most in one round of the mailer
+AUTOMATIC = frozenset({"acknowledgement", "reopened", "sla_breach"})
+"""Notices no person decided to send: never sent to automated mail (RFC 3834)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ async def queue_acknowledgement(event: TicketCreated, deps: IntakeDeps) -> None:
     first = None  # an e-mail's receipt answers that e-mail, so the mail client threads them
     if data.channel is Channel.EMAIL:
         ticket = await deps.store.get_ticket(data.ticket_id)
+        if ticket is not None and ticket.automated:
+            log.info("no acknowledgement for %s: opened by %s mail", ticket.id, ticket.automated)
+            return
         first = ticket.messages[0].mail_message_id if ticket and ticket.messages else None
     to = Recipient.of(data)
     now = deps.clock.now()
@@ -88,6 +93,9 @@ async def notify_requester(
     ticket = await deps.store.get_ticket(ticket_id)
     if ticket is None or not ticket.requester.email:
         log.info("no %s notice for %s: no such ticket or no address", kind, ticket_id)
+        return
+    if ticket.automated and kind in AUTOMATIC:
+        log.info("no %s notice for %s: opened by %s mail", kind, ticket_id, ticket.automated)
         return
     to = Recipient.of(ticket.details)
     token = _token(ticket.number, deps)
@@ -262,19 +270,41 @@ class Mailer:
             source="intake",
             subject=note.ticket_id or note.advisory_id or note.id,
             time=self._clock.now(),
-            data=NotificationData(
-                notification_id=note.id,
-                ticket_id=note.ticket_id,
-                kind=note.kind,
-                recipient=note.recipient,
-                message_id=note.message_id,
-                attempts=note.attempts,
-                error=note.last_error,
-            ),
+            data=_data(note),
         )
         async with self._relay.writing(NOTIFICATIONS, note.id):
             await self._notes.settle(attempt, note, [event])
         metrics.NOTIFICATIONS.labels(note.kind, note.status).inc()
+
+
+def _data(note: Notification, reason: str | None = None) -> NotificationData:
+    return NotificationData(
+        notification_id=note.id,
+        ticket_id=note.ticket_id,
+        kind=note.kind,
+        recipient=note.recipient,
+        message_id=note.message_id,
+        attempts=note.attempts,
+        error=note.last_error,
+        reason=reason,
+    )
+
+
+async def mark_bounced(note: Notification, status: str, deps: IntakeDeps) -> None:
+    """A notice the recipient's server returned: failed, with notification.failed (reason
+    bounced), once however often the bounce arrives."""
+    if note.status == "failed":
+        return
+    failed = note.model_copy(update={"status": "failed", "last_error": f"bounced: {status}"[:500]})
+    event = NotificationFailed.create(
+        source="intake",
+        subject=note.ticket_id or note.id,
+        time=deps.clock.now(),
+        data=_data(failed, "bounced"),
+    )
+    async with deps.relay.writing(NOTIFICATIONS, note.id):
+        await deps.notes.mark_failed(failed, [event])
+    metrics.NOTIFICATIONS.labels(note.kind, "bounced").inc()
 
 
 async def notify_release(event: ReleasePublished, deps: IntakeDeps) -> None:

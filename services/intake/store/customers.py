@@ -5,6 +5,7 @@ from __future__ import annotations
 from pymongo import ASCENDING
 
 from shared.db import Database, Document, IndexSpec, without_id
+from shared.paging import BY_ID, Position, Slice, read_slice
 from shared.records import load_one, loaded
 
 from ..domain import Contract, Organization, key_of
@@ -18,7 +19,7 @@ ORGANIZATION_KEYS = "organization_keys"  # "domain:<d>" / "contact:<address>" ->
 CUSTOMER_INDEXES: list[IndexSpec] = [
     (ORGANIZATIONS, [("email_domains", ASCENDING)], False),
     (ORGANIZATIONS, [("contacts.email", ASCENDING)], False),
-    (CONTRACTS, [("organization_id", ASCENDING)], False),
+    (CONTRACTS, [("organization_id", ASCENDING), ("_id", ASCENDING)], False),
 ]
 
 
@@ -121,6 +122,14 @@ class MongoCustomers:
     async def contracts_of(self, org_id: str) -> list[Contract]:
         docs = await self._contracts.find({"organization_id": org_id}).to_list(None)
         return loaded(Contract, (without_id(d) for d in docs), CONTRACTS, "intake")
+
+    async def contract_page(
+        self, org_id: str, limit: int, after: Position | None
+    ) -> Slice[Contract]:
+        """An organisation's contracts by id, from its index."""
+        found = await read_slice(self._contracts, BY_ID, limit, after, {"organization_id": org_id})
+        docs = (without_id(d) for d in found.items)
+        return Slice(loaded(Contract, docs, CONTRACTS, "intake"), found.more_after)
 
 
 def _organization(doc: Document) -> Organization:

@@ -13,6 +13,7 @@ from shared.db import Database, Document, IndexSpec, without_id
 from shared.deliveries import Attempt, DeliveryQueue, RetryPolicy
 from shared.events import Event
 from shared.outbox import OUTBOX, push_events, serialise
+from shared.paging import Order, Position, Slice
 from shared.records import load_one, loaded
 
 from ..domain.notify import Notification
@@ -27,9 +28,11 @@ NOTIFICATIONS = "notifications"
 NOTES_BY = "notifications_by"  # "ticket_id:<id>" / "advisory_id:<id>" -> its notification ids
 MAIL_QUEUE = "mail_queue"  # the notifications still to send (shared.deliveries)
 IDS_PER_READ = 500  # an `$in` of ids the local store answers from its index
+QUEUED = Order((("queued", ASCENDING, int),))  # a notification's place in its NOTES_BY entry
 
 MAIL_INDEXES: list[IndexSpec] = [
     (QUARANTINE, [("received_at", DESCENDING)], False),
+    (QUARANTINE, [("kind", ASCENDING), ("received_at", DESCENDING)], False),
     (MAIL_QUEUE, [("due_at", ASCENDING)], False),
 ]
 
@@ -100,15 +103,17 @@ class MongoMailbox:
         await self._quarantine.update_one({"_id": item_id}, {"$set": update})
 
     async def list_quarantine(
-        self, limit: int, before: tuple[datetime, str] | None = None
+        self, limit: int, before: tuple[datetime, str] | None = None, kind: str | None = None
     ) -> list[Document]:
-        """Newest first (by time received, then id); `before`: those after that one."""
-        query: Document = {}
+        """Newest first (by time received, then id); `before`: those after that one; `kind`:
+        only those held for that reason."""
+        query: Document = {"kind": kind} if kind else {}
         if before is not None:
             at, item_id = before
-            query = {
-                "$or": [{"received_at": {"$lt": at}}, {"received_at": at, "_id": {"$lt": item_id}}]
-            }
+            query["$or"] = [
+                {"received_at": {"$lt": at}},
+                {"received_at": at, "_id": {"$lt": item_id}},
+            ]
         found = self._quarantine.find(query, {"raw": 0, OUTBOX: 0})
         cursor = found.sort([("received_at", DESCENDING), ("_id", DESCENDING)])
         return await cursor.limit(limit).to_list(limit)
@@ -152,6 +157,13 @@ class MongoNotificationStore:
     async def record_attempt(self, note: Notification) -> None:
         await self._notes.update_one({"_id": note.id}, {"$set": note.model_dump(exclude={"id"})})
 
+    async def mark_failed(self, note: Notification, events: Sequence[Event[Any]]) -> None:
+        """Failed after it was sent (a bounce): recorded with its event."""
+        await self._notes.update_one(
+            {"_id": note.id},
+            {"$set": note.model_dump(exclude={"id"}), **push_events(events)},
+        )
+
     async def settle(
         self, attempt: Attempt, note: Notification, events: Sequence[Event[Any]]
     ) -> None:
@@ -162,13 +174,17 @@ class MongoNotificationStore:
         )
         await self.queue.done(attempt)
 
-    async def notifications_of(self, about: str, key: str) -> list[Notification]:
-        """A ticket's ("ticket_id") or an advisory's ("advisory_id") notifications."""
+    async def notifications_of(
+        self, about: str, key: str, limit: int, after: Position | None = None
+    ) -> Slice[Notification]:
+        """A ticket's ("ticket_id") or an advisory's ("advisory_id") notifications in the order
+        they were queued: their ids' places in its NOTES_BY entry, which only ever grows
+        (`$addToSet` appends), so a place names the same notification on every read."""
         index = await self._by.find_one({"_id": f"{about}:{key}"})
-        ids = list(index["ids"]) if index else []
-        notes = []
-        for start in range(0, len(ids), IDS_PER_READ):
-            batch = {"_id": {"$in": ids[start : start + IDS_PER_READ]}}
-            docs = [without_id(d) async for d in self._notes.find(batch)]
-            notes += loaded(Notification, docs, NOTIFICATIONS, "intake")
-        return sorted(notes, key=lambda n: (n.created_at, n.id))
+        start = after[0] if after and isinstance(after[0], int) else 0
+        ids = list(index["ids"])[start : start + limit + 1] if index else []
+        wanted = ids[:limit]
+        docs = [without_id(d) async for d in self._notes.find({"_id": {"$in": wanted}})]
+        found = {n.id: n for n in loaded(Notification, docs, NOTIFICATIONS, "intake")}
+        more = (start + len(wanted),) if len(ids) > len(wanted) else None
+        return Slice([found[i] for i in wanted if i in found], more)
