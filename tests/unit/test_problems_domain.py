@@ -186,7 +186,10 @@ def test_a_notice_names_its_audience_and_a_maintenance_notice_its_window() -> No
         notices.Audience()
     with pytest.raises(ValidationError, match="starts_at"):
         notices.AdvisoryRequest(
-            title="Upgrade", body="b", kind=notices.NoticeKind.MAINTENANCE, audience={"everyone": 1}
+            title="Upgrade",
+            body="b",
+            kind=notices.NoticeKind.MAINTENANCE,
+            audience={"everyone": True},
         )
     later = notices.AdvisoryRequest(
         title="t", body="b", audience={"products": ["Billing 7.3"]}, publish_at=NOW

@@ -14,6 +14,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import Conflict, Forbidden, InvalidTransition
+from shared.strict import IsoDatetime, StrictBool, StrictInt
 
 from .problems import Entry
 
@@ -34,9 +35,9 @@ class ChangeStatus(StrEnum):
 
 class Window(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    starts_at: datetime
-    ends_at: datetime
-    estimated_downtime_minutes: int = Field(ge=0, le=100_000)
+    starts_at: IsoDatetime
+    ends_at: IsoDatetime
+    estimated_downtime_minutes: StrictInt = Field(ge=0, le=100_000)
 
     @model_validator(mode="after")
     def _ordered(self) -> Window:
@@ -94,13 +95,13 @@ class ChangeRequest(BaseModel):
 
 class DecisionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    approved: bool
+    approved: StrictBool
     comment: str = Field(default="", max_length=5_000)
 
 
 class OutcomeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    rolled_back: bool = False
+    rolled_back: StrictBool = False
     outcome: str = Field(min_length=1, max_length=20_000, description="What was done and how")
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import Conflict, FieldInvalid
 from shared.records import patched
+from shared.strict import IsoDate, IsoDatetime, StrictBool
 
 from .reports import DeficiencyReport
 
@@ -38,15 +39,15 @@ class ReleaseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     version: str = Field(min_length=1, max_length=100, pattern=r"^[\w.+-]+$")
     product: str = Field(default="", max_length=200)
-    released_on: date
+    released_on: IsoDate
     fixed_reports: list[str] = Field(default_factory=list, max_length=1_000)
-    supported: bool = True
+    supported: StrictBool = True
     notes: str = Field(default="", max_length=50_000)
 
 
 class ReleaseEdit(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    supported: bool | None = None
+    supported: StrictBool | None = None
     notes: str | None = Field(default=None, max_length=50_000)
     fixed_reports: list[str] | None = Field(default=None, max_length=1_000)
 
@@ -100,7 +101,7 @@ class Audience(BaseModel):
     """Who is told: everyone, or the organisations, sites and product versions named."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    everyone: bool = False
+    everyone: StrictBool = False
     organization_ids: list[str] = Field(default_factory=list, max_length=1_000)
     sites: list[str] = Field(default_factory=list, max_length=1_000)
     products: list[str] = Field(
@@ -137,9 +138,9 @@ class AdvisoryRequest(BaseModel):
     body: str = Field(min_length=1, max_length=50_000)
     kind: NoticeKind = NoticeKind.ADVISORY
     audience: Audience
-    publish_at: datetime | None = Field(default=None, description="Later, or now when absent")
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    publish_at: IsoDatetime | None = Field(default=None, description="Later, or now when absent")
+    starts_at: IsoDatetime | None = None
+    ends_at: IsoDatetime | None = None
 
     @model_validator(mode="after")
     def _maintenance_has_a_window(self) -> AdvisoryRequest:

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from shared.strict import StrictBool
+
 from .hours import ClosedDay, DayHours, Interval, Weekday, closed, holidays_of
 
 KEY = r"^[a-z0-9][a-z0-9._-]{1,62}$"
@@ -45,7 +47,7 @@ class Calendar(BaseModel):
     time_zone: str = Field(
         default="UTC", max_length=64, description="IANA zone, e.g. Europe/Stockholm"
     )
-    always_on: bool = Field(default=False, description="24x7: every second counts")
+    always_on: StrictBool = Field(default=False, description="24x7: every second counts")
     hours: dict[Weekday, DayHours] = Field(
         default_factory=dict,
         validate_default=True,

@@ -8,11 +8,12 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.events.common import Priority, ServiceLevel
+from shared.strict import StrictBool, StrictFloat, StrictInt
 
 TARGET_NAMES = ("first_response", "next_update", "resolution")
 MAX_TARGET_SECONDS = 10 * 365 * 86_400  # ten years: as far as the planner looks ahead
-Seconds = Annotated[int, Field(ge=0, le=MAX_TARGET_SECONDS)]
-Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+Seconds = Annotated[StrictInt, Field(ge=0, le=MAX_TARGET_SECONDS)]
+Fraction = Annotated[StrictFloat, Field(gt=0, le=1, allow_inf_nan=False)]
 NO_CONTRACT = ServiceLevel.BRONZE
 P = Priority
 # (first response, next update, resolution) in business minutes; a business day is 9 hours.
@@ -60,7 +61,7 @@ class Policy(BaseModel):
     warn_at: tuple[Fraction, ...] = Field(
         default=(0.75, 0.9), max_length=10, description="Warning fractions, above 0 up to 1"
     )
-    quiet_hours: bool = Field(
+    quiet_hours: StrictBool = Field(
         default=True,
         description="Warnings and breaches found while the calendar is closed (after a restart, "
         "a recalculation, a reopen) are announced when it opens; false announces them at once",

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, model_validator
 
+from shared.strict import StrictBool
+
 from ..domain import SlaClock
 from ..domain.replay import replay
 from . import Change, Setup, SlaDeps, change_clock, current_setup
@@ -16,7 +18,7 @@ class RecalculationRequest(BaseModel):
     policy_id: str | None = Field(default=None, description="Clocks on this policy")
     calendar_id: str | None = Field(default=None, description="Clocks on this calendar")
     ticket_ids: list[str] = Field(default_factory=list, max_length=10_000)
-    apply: bool = Field(default=False, description="Store the recalculated clocks too")
+    apply: StrictBool = Field(default=False, description="Store the recalculated clocks too")
 
     @model_validator(mode="after")
     def _scoped(self) -> RecalculationRequest:

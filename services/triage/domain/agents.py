@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from shared.errors import Conflict
+from shared.strict import StrictBool, StrictInt
 
 from .config import Queue
 from .rules import KEY
@@ -19,26 +20,28 @@ class Agent(BaseModel):
     id: str = Field(pattern=KEY, description="Login or short key")
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr
-    tier: int = Field(ge=1, le=MAX_TIER, description="1 first line, 2 specialists, 3 developers")
+    tier: StrictInt = Field(
+        ge=1, le=MAX_TIER, description="1 first line, 2 specialists, 3 developers"
+    )
     queues: list[str] = Field(default_factory=list, max_length=50)
     skills: list[str] = Field(default_factory=list, max_length=50)
-    capacity: int = Field(default=10, ge=0, le=500, description="Open work items at most")
-    supervisor: bool = False
-    on_shift: bool = Field(default=True, description="Available for new work now")
-    on_call: bool = Field(default=False, description="Reachable out of hours for escalations")
+    capacity: StrictInt = Field(default=10, ge=0, le=500, description="Open work items at most")
+    supervisor: StrictBool = False
+    on_shift: StrictBool = Field(default=True, description="Available for new work now")
+    on_call: StrictBool = Field(default=False, description="Reachable out of hours for escalations")
 
 
 class AgentUpdate(BaseModel):
     """What a supervisor changes of an agent: availability, capacity, queues, skills, tier."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    tier: int | None = Field(default=None, ge=1, le=MAX_TIER)
+    tier: StrictInt | None = Field(default=None, ge=1, le=MAX_TIER)
     queues: list[str] | None = Field(default=None, max_length=50)
     skills: list[str] | None = Field(default=None, max_length=50)
-    capacity: int | None = Field(default=None, ge=0, le=500)
-    supervisor: bool | None = None
-    on_shift: bool | None = None
-    on_call: bool | None = None
+    capacity: StrictInt | None = Field(default=None, ge=0, le=500)
+    supervisor: StrictBool | None = None
+    on_shift: StrictBool | None = None
+    on_call: StrictBool | None = None
 
 
 def may_work(agent: Agent, queue: Queue, tier: int) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.events.common import Level, Priority, RequestKind, ServiceLevel, TicketType
+from shared.strict import StrictBool
 
 from .rules import (
     KEY,
@@ -25,7 +26,7 @@ class Queue(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=2_000)
     skills: list[str] = Field(default_factory=list, max_length=20, description="Agents need all")
-    auto_assign: bool = Field(default=True, description="Assign new tickets by least load")
+    auto_assign: StrictBool = Field(default=True, description="Assign new tickets by least load")
     on_call: str | None = Field(default=None, description="Agent taking escalations at once")
     supervisor: str | None = Field(default=None, description="Agent a second breach goes to")
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import InvalidTransition
 from shared.events.common import Level, RequestKind, TicketStatus, TicketType
+from shared.strict import IsoDate
 
 S = TicketStatus
 ALLOWED: dict[TicketStatus, frozenset[TicketStatus]] = {
@@ -56,7 +55,7 @@ class ResolveRequest(BaseModel):
     fix_release: str | None = Field(
         default=None, max_length=100, description="Release with the fix"
     )
-    fix_expected_on: date | None = Field(default=None, description="When a pending fix is due")
+    fix_expected_on: IsoDate | None = Field(default=None, description="When a pending fix is due")
     problem_id: str | None = Field(default=None, max_length=100)
     deficiency_report_id: str | None = Field(default=None, max_length=100)
 

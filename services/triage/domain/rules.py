@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.events.common import Channel, Level, Priority, RequestKind, ServiceLevel, TicketType
 from shared.events.intake import TicketCreatedData
+from shared.strict import StrictBool, StrictFloat, StrictInt
 
 KEY = r"^[a-z0-9][a-z0-9._-]{1,62}$"
 PRIORITY_ORDER: tuple[Priority, ...] = (
@@ -50,10 +51,10 @@ class ClassificationRule(BaseModel):
     keywords: list[str] = Field(default_factory=list, max_length=200)
     categories: list[str] = Field(default_factory=list, max_length=50)
     channels: list[Channel] = Field(default_factory=list)
-    critical_asset: bool = Field(
+    critical_asset: StrictBool = Field(
         default=False, description="Matches tickets about a business-critical asset"
     )
-    weight: float = Field(default=1.0, gt=0, le=100)
+    weight: StrictFloat = Field(default=1.0, gt=0, le=100)
 
     _norm = field_validator("keywords", "categories")(_words)
 
@@ -64,7 +65,7 @@ class RoutingRule(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     id: str = Field(pattern=KEY)
     queue: str = Field(pattern=KEY)
-    order: int = Field(default=100, ge=0, le=100_000, description="Lower is tried first")
+    order: StrictInt = Field(default=100, ge=0, le=100_000, description="Lower is tried first")
     types: list[TicketType] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list, max_length=50)
     products: list[str] = Field(default_factory=list, max_length=50)
@@ -93,8 +94,8 @@ class PriorityMatrix(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     cells: dict[str, Priority] = Field(description='Keys "impact/urgency", e.g. "high/medium"')
-    level_uplift: dict[ServiceLevel, int] = Field(default_factory=dict)
-    critical_asset_uplift: int = Field(default=1, ge=0, le=4)
+    level_uplift: dict[ServiceLevel, StrictInt] = Field(default_factory=dict)
+    critical_asset_uplift: StrictInt = Field(default=1, ge=0, le=4)
     consultation: Priority = Field(default=Priority.LOWEST)
 
     @field_validator("cells")
