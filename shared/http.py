@@ -20,6 +20,7 @@ from .errors import DomainError, FieldInvalid, InvalidTransition
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def problem(
@@ -53,14 +54,29 @@ async def _validation(_: Request, exc: Exception) -> Response:
     return problem(422, "Validation failed", "the request has invalid fields", errors=errors)
 
 
-async def _http(_: Request, exc: Exception) -> Response:
+async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    return problem(
-        exc.status_code,
-        _title(exc.status_code),
-        str(exc.detail),
-        headers=getattr(exc, "headers", None),
-    )
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed(request, (headers or {}).get("Allow", ""))}
+    return problem(exc.status_code, _title(exc.status_code), str(exc.detail), headers=headers)
+
+
+def _allowed(request: Request, starlette: str) -> str:
+    """The methods the OpenAPI document gives the resource at this path (RFC 9110's Allow), the
+    most specific template first: Starlette names only those of the first route it matched, so
+    OPTIONS /v1/tickets said "POST" and hid GET. Paths the document leaves out keep its answer."""
+    paths: dict[str, dict[str, Any]] = request.app.openapi().get("paths", {})
+    matching = [
+        (template.count("{"), template)
+        for template in paths
+        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), request.url.path)
+    ]
+    if not matching:
+        return starlette
+    item = paths[min(matching)[1]]
+    found = [method for method in METHODS if method.lower() in item]
+    return ", ".join(found + (["HEAD"] if "GET" in found else []))
 
 
 async def _domain(_: Request, exc: Exception) -> Response:

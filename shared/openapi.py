@@ -4,7 +4,8 @@ FastAPI declares only the 200 and its own 422 (with a schema our handlers never 
 `/v1` operation here can also answer 400 (a rule of the domain), 401 and 403 (tokens and roles,
 shared/auth.py), 404 when its path names something, 409 when it changes state, 413 when it takes
 a body (shared/http.BodyLimit), and 422 (shared/http.py's validation handler): all of them as
-`application/problem+json` with the `Problem` schema. Responses a route declares itself are kept.
+`application/problem+json` with the `ProblemDetails` schema. Responses a route declares itself
+are kept.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+# not "Problem": the problems service has a model of that name, whose schema it replaced
+PROBLEM_NAME = "ProblemDetails"
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "An error, as RFC 9457 problem details",
@@ -70,10 +73,14 @@ def statuses(path: str, method: str, operation: dict[str, Any]) -> list[str]:
 
 def with_problems(schema: dict[str, Any]) -> dict[str, Any]:
     schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-    schemas["Problem"] = PROBLEM_SCHEMA
+    if PROBLEM_NAME in schemas:  # a model of the same name would lose its schema to ours
+        raise ValueError(f"a model is named {PROBLEM_NAME}, the name of the error schema")
+    schemas[PROBLEM_NAME] = PROBLEM_SCHEMA
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
-    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    problem = {
+        "application/problem+json": {"schema": {"$ref": f"#/components/schemas/{PROBLEM_NAME}"}}
+    }
     for path, item in schema.get("paths", {}).items():
         if not path.startswith("/v1/"):
             continue

@@ -54,6 +54,9 @@ TRACKER_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: _problem("The body is signed but is not an update (the field is named)"),
     503: _problem("No secret is configured (HELPDESK_TRACKER_WEBHOOK_SECRET): refused"),
 }
+NAMES_RECORDS: dict[int | str, dict[str, Any]] = {
+    404: _problem("A record the body names (problem_id, fixed_reports) does not exist"),
+}
 
 
 class LinkRequest(BaseModel):
@@ -124,7 +127,7 @@ async def lessons_learned(_: Staff, deps: Deps) -> list[Lesson]:
 # Known errors, articles, search, suggestions
 
 
-@router.post("/known-errors", response_model=Knowledge, status_code=201)
+@router.post("/known-errors", response_model=Knowledge, status_code=201, responses=NAMES_RECORDS)
 async def add_known_error(body: KnowledgeRequest, _: Staff, deps: Deps) -> Knowledge:
     return await knowledge.add_knowledge(KnowledgeKind.KNOWN_ERROR, body, deps)
 
@@ -134,7 +137,7 @@ async def list_known_errors(_: Staff, deps: Deps) -> list[Knowledge]:
     return await knowledge.list_knowledge(KnowledgeKind.KNOWN_ERROR, deps)
 
 
-@router.post("/kb/articles", response_model=Knowledge, status_code=201)
+@router.post("/kb/articles", response_model=Knowledge, status_code=201, responses=NAMES_RECORDS)
 async def add_article(body: KnowledgeRequest, _: Staff, deps: Deps) -> Knowledge:
     return await knowledge.add_knowledge(KnowledgeKind.ARTICLE, body, deps)
 
@@ -213,7 +216,12 @@ async def suggestions(ticket_id: str, _: Staff, deps: Deps) -> SuggestionsView:
 # Deficiency reports
 
 
-@router.post("/deficiency-reports", response_model=DeficiencyReport, status_code=201)
+@router.post(
+    "/deficiency-reports",
+    response_model=DeficiencyReport,
+    status_code=201,
+    responses=NAMES_RECORDS,
+)
 async def elevate(body: ReportRequest, user: Staff, deps: Deps) -> DeficiencyReport:
     """Elevate a ticket or problem to a deficiency report; it is posted to the tracker."""
     return await reports.elevate(body, user, deps)
@@ -267,7 +275,7 @@ async def tracker_update(
 # Releases
 
 
-@router.post("/releases", response_model=Release, status_code=201)
+@router.post("/releases", response_model=Release, status_code=201, responses=NAMES_RECORDS)
 async def add_release(body: ReleaseRequest, _: Lead, deps: Deps) -> Release:
     return await releases.add_release(body, deps)
 
@@ -297,7 +305,7 @@ async def publish_release(version: str, user: Lead, deps: Deps) -> Release:
 # Changes
 
 
-@router.post("/changes", response_model=Change, status_code=201)
+@router.post("/changes", response_model=Change, status_code=201, responses=NAMES_RECORDS)
 async def request_change(body: ChangeRequest, user: Staff, deps: Deps) -> Change:
     return await changes.request_change(body, user, deps)
 

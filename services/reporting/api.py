@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -10,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from shared.auth import STAFF, Principal, Role, require
 from shared.errors import FieldInvalid, NotFound
 from shared.runtime import app_deps
+from shared.strict import IsoDate, IsoDatetime
 
 from . import scheduled, service
 from .reports import REPORTS, ReportInfo, to_csv
@@ -26,7 +26,7 @@ Lead = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
 async def get_summary(
     _: Staff,
     deps: Deps,
-    since: Annotated[date | None, Query(description="First day counted")] = None,
+    since: Annotated[IsoDate | None, Query(description="First day counted")] = None,
 ) -> Summary:
     """Live counters: tickets created, triaged, resolved, closed; SLA clocks; queues, priorities."""
     return await service.summary(since, deps)
@@ -54,8 +54,8 @@ async def get_report(
     name: str,
     _: Staff,
     deps: Deps,
-    start: Annotated[datetime, Query(alias="from", description="Start of the period")],
-    end: Annotated[datetime, Query(alias="to", description="End of the period (excluded)")],
+    start: Annotated[IsoDatetime, Query(alias="from", description="Start of the period")],
+    end: Annotated[IsoDatetime, Query(alias="to", description="End of the period (excluded)")],
     group_by: Annotated[str | None, Query(description="A dimension of the report")] = None,
     format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
 ) -> Response | dict[str, object]:
