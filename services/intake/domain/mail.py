@@ -25,6 +25,8 @@ from email.utils import getaddresses
 from enum import StrEnum
 from typing import Any
 
+import charset_normalizer
+
 MAX_MIME_DEPTH = 20
 MAX_MIME_PARTS = 500
 # Longer than any real header we read (a long RFC 2231 file name is ~3 KB); below it the
@@ -64,6 +66,44 @@ RESULTS = "authentication-results"
 AS_THEY_CAME = frozenset({"references", "in-reply-to"})
 # Pure-Python decoders, punycode's quadratic: a body in them is read as UTF-8 instead.
 SLOW_CODECS = frozenset({"punycode", "idna"})
+NOT_TEXT = frozenset(
+    {
+        "base64_codec",
+        "quopri_codec",
+        "uu_codec",
+        "hex_codec",
+        "zlib_codec",
+        "bz2_codec",
+        "rot_13",
+        "undefined",
+    }
+)
+SUPERSETS = {  # what a label means in practice: its superset (the WHATWG encoding table's view)
+    "gb2312": "gb18030",
+    "iso-gb2312": "gb18030",
+    "csgb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "latin_1": "cp1252",
+    "iso8859-1": "cp1252",
+    "iso-8859-1": "cp1252",
+    "iso8859_1": "cp1252",
+    "ks_c_5601-1987": "cp949",
+    "ks_c_5601": "cp949",
+    "euc_kr": "cp949",
+    "euc-kr": "cp949",
+    "shift_jis": "cp932",
+    "sjis": "cp932",
+    "iso2022_jp": "iso2022_jp_2004",
+    "iso-2022-jp": "iso2022_jp_2004",
+    "tis-620": "cp874",
+    "tis_620": "cp874",
+    "iso8859_9": "cp1254",
+    "iso-8859-9": "cp1254",
+    "iso8859_11": "cp874",
+}
+DETECT_BYTES = 65_536  # a detector reads this much of an undeclared text at most
+MAX_PARTS_READ = 50
 
 NUMBER_IN_SUBJECT = re.compile(r"\[(HD-\d{6,})\]", re.IGNORECASE)
 AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
@@ -260,7 +300,7 @@ def _read(raw: bytes, reading: _Reading) -> InboundMail:
         sender_email=address,
         sender_name=name.strip()[:SENDER_NAME_CHARS].strip() or None,
         sender_suspect=suspect,
-        subject=str(msg.get("Subject", "") or "").strip(),
+        subject=_header(msg, "Subject", _charsets(msg)).strip(),
         text=text,
         references=MESSAGE_ID.findall(refs),
         attachments=attachments_of(msg, "\r\n" if b"\r\n" in raw else "\n") + uuencoded,
@@ -835,24 +875,85 @@ def _attribution(line: str) -> bool:
 
 
 def _content(part: EmailMessage) -> str:
-    """A text part decoded by its charset; an unknown or unusable one: UTF-8, what we can."""
+    """A text part decoded by its charset (see `decoded`)."""
     payload = part.get_payload(decode=True)
     data = payload if isinstance(payload, bytes) else b""
-    charset = _params(part, "content-type").get("charset") or "ascii"
+    return decoded(data, _params(part, "content-type").get("charset"))
+
+
+def decoded(data: bytes, declared: str | None, others: tuple[str, ...] = ()) -> str:
+    """Bytes as text, never a U+FFFD where they can be read: the declared charset taken as its
+    superset (what mailers that say gb2312 or iso-8859-1 really send), else UTF-8, else the
+    message's other charsets; UTF-8 declared but broken: each byte UTF-8 cannot read as cp1252
+    (a form that pasted Latin-1 into UTF-8); nothing declared: what a charset detector finds."""
+    if data.isascii():
+        return data.decode("ascii")
+    codec = _codec(declared)
+    for candidate in dict.fromkeys(c for c in (codec, "utf-8", *map(_codec, others)) if c):
+        try:
+            return data.decode(candidate)
+        except (LookupError, UnicodeError):
+            continue
+    if codec in (None, "utf-8") and declared is None:
+        found = charset_normalizer.from_bytes(data[:DETECT_BYTES]).best()
+        guess = _codec(found.encoding) if found else None
+        if guess and guess != "utf-8":
+            try:
+                return data.decode(guess)
+            except (LookupError, UnicodeError):
+                pass
+    if codec not in (None, "utf-8"):
+        return data.decode(codec, "replace")
+    return data.decode("utf-8", CP1252_FALLBACK)
+
+
+def _cp1252_bytes(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return error.object[error.start : error.end].decode("cp1252", "replace"), error.end
+
+
+CP1252_FALLBACK = "switchboard-cp1252"
+codecs.register_error(CP1252_FALLBACK, _cp1252_bytes)
+
+
+def _codec(label: str | None) -> str | None:
+    """The Python codec for a MIME charset label, as its superset; None for none we can use."""
+    if not label:
+        return None
+    name = label.strip().strip('"').lower()
     try:
-        codec = codecs.lookup(charset).name
+        codec = codecs.lookup(SUPERSETS.get(name, name)).name
     except LookupError:
-        codec = "utf-8"
-    try:
-        return data.decode("utf-8" if codec in SLOW_CODECS else codec, "replace")
-    except (LookupError, UnicodeError):  # not a text codec (base64_codec), or "undefined"
-        return data.decode("utf-8", "replace")
+        return None
+    codec = SUPERSETS.get(codec, codec)
+    if codec in SLOW_CODECS or codec in NOT_TEXT or codec == "ascii":
+        return None  # ascii: 8-bit bytes under it are whatever the mailer really used
+    return codec
 
 
-def _unfolded(value: Any) -> str:
-    """A header's value as it came, on one line; its 8-bit bytes read as UTF-8 if they can be."""
+def _unfolded(value: Any, charsets: tuple[str, ...] = ()) -> str:
+    """A header's value as it came, on one line; its 8-bit bytes read as UTF-8, else in the
+    message's own charsets (see `decoded`)."""
     raw = "".join(str(value).splitlines()).encode("utf-8", "surrogateescape")
-    return raw.decode("utf-8", "replace")
+    return decoded(raw, None, charsets)
+
+
+def _header(msg: EmailMessage, name: str, charsets: tuple[str, ...]) -> str:
+    """A header's decoded text; raw 8-bit bytes in it (which the standard parser turns into
+    U+FFFD) read in the message's declared charsets instead."""
+    for key, value in msg.raw_items():
+        if key.lower() == name.lower():
+            if isinstance(value, str) and any("\udc80" <= c <= "\udcff" for c in value):
+                return " ".join(_unfolded(value, charsets).split())
+            break
+    return str(msg.get(name, "") or "")
+
+
+def _charsets(msg: EmailMessage) -> tuple[str, ...]:
+    """The charsets a message declares, top first (a few: they are tried in order)."""
+    found = [_params(part, "content-type").get("charset") for part in _leaves(msg)[:MAX_PARTS_READ]]
+    return tuple(dict.fromkeys(c for c in found if c))[:5]
 
 
 def _angle(value: str) -> str:
