@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -106,7 +106,8 @@ class Order:
 
 
 NOT_OURS = "cursor is not one this API gave out"
-BY_ID = Order((("_id", 1, str),))
+BY_ID = Order((("_id", 1, str),))  # stored documents by their key
+BY_ITEM_ID = Order((("id", 1, str),))  # a list held whole by its items' `id` (slice_of)
 
 
 def _key(part: object, kind: type[Key]) -> Key:
@@ -157,10 +158,35 @@ async def read_slice(
     return Slice(docs[:limit], more)
 
 
+@dataclass(frozen=True)
+class PageQuery:
+    """A list's query parameters `limit` and `cursor` (a route takes them as `Paging`)."""
+
+    limit: int
+    cursor: str | None
+
+    def after(self, order: Order) -> Position | None:
+        """Where the page starts in `order`; 400 for a cursor this list never gave out."""
+        return order.decode(self.cursor)
+
+
+def page_query(limit: Limit = 50, cursor: Cursor = None) -> PageQuery:
+    return PageQuery(limit, cursor)
+
+
+Paging = Annotated[PageQuery, Depends(page_query)]
+
+
 def slice_of(
-    items: Iterable[T], key: Callable[[T], Position], limit: int, after: Position | None
+    items: Iterable[T],
+    order: Order,
+    paging: PageQuery,
+    key: Callable[[T], Position] | None = None,
 ) -> Slice[T]:
     """A page of a small list held whole anyway (one configuration document, a catalogue,
-    defaults merged with overrides), in the order of `key`, unique per item."""
-    rest = sorted((i for i in items if after is None or key(i) > after), key=key)
-    return Slice(rest[:limit], key(rest[limit - 1]) if len(rest) > limit else None)
+    defaults merged with overrides), ascending by `key` (default: the order's fields as the
+    items' attributes), unique per item."""
+    by = key or (lambda item: tuple(getattr(item, name) for name, _, _ in order.keys))
+    after, limit = paging.after(order), paging.limit
+    rest = sorted((i for i in items if after is None or by(i) > after), key=by)
+    return Slice(rest[:limit], by(rest[limit - 1]) if len(rest) > limit else None)

@@ -19,6 +19,7 @@ from shared.paging import (
     Cursor,
     Limit,
     Page,
+    Paging,
     decode_cursor,
     decode_seq_cursor,
     encode_cursor,
@@ -231,10 +232,11 @@ async def add_contract(body: Contract, _: Admin, deps: Deps) -> Contract:
 
 @router.get("/organizations/{org_id}/contracts", response_model=Page[Contract])
 async def list_contracts(
-    org_id: str, user: CurrentUser, deps: Deps, limit: Limit = 50, cursor: Cursor = None
+    org_id: str, user: CurrentUser, deps: Deps, paging: Paging
 ) -> Page[Contract]:
     """An organisation's contracts, by id."""
-    return page(await service.contracts_of(org_id, user, limit, BY_ID.decode(cursor), deps))
+    after = paging.after(BY_ID)
+    return page(await service.contracts_of(org_id, user, paging.limit, after, deps))
 
 
 @router.post("/tickets/{ref}/messages", status_code=201, response_model=Message)
@@ -349,17 +351,16 @@ def _quarantine_position(cursor: str | None) -> tuple[datetime, str] | None:
 async def list_notifications(
     _: Staff,
     deps: Deps,
+    paging: Paging,
     ticket_id: Annotated[str | None, Query(max_length=100)] = None,
     advisory_id: Annotated[str | None, Query(max_length=100)] = None,
-    limit: Limit = 50,
-    cursor: Cursor = None,
 ) -> Page[Notification]:
     """What we sent (or failed to send) about a ticket or an advisory, with status and
     attempts, in the order queued."""
     if (ticket_id is None) == (advisory_id is None):
         raise DomainError("give exactly one of the query parameters ticket_id and advisory_id")
     about, key = ("ticket_id", ticket_id) if ticket_id is not None else ("advisory_id", advisory_id)
-    found = await deps.notes.notifications_of(about, str(key), limit, QUEUED.decode(cursor))
+    found = await deps.notes.notifications_of(about, str(key), paging.limit, paging.after(QUEUED))
     return page(found)
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from shared.auth import STAFF, Principal, Role, require
 from shared.errors import DomainError, NotFound
 from shared.events.problems import Suggestion
+from shared.paging import Cursor, Limit, Order, Page, Paging, Slice, page
 from shared.runtime import app_deps
 
 from .domain.changes import Change, ChangeRequest, ChangeStatus, DecisionRequest, OutcomeRequest
@@ -25,6 +26,7 @@ from .domain.notices import Advisory, AdvisoryRequest, Release, ReleaseEdit, Rel
 from .domain.problems import Problem, ProblemEdit, ProblemRequest, ProblemStatus
 from .domain.reports import DeficiencyReport, ReportRequest, ReportUpdate
 from .service import ProblemsDeps, advisories, changes, knowledge, problems, releases, reports, who
+from .store import LATEST_CLOSED, LATEST_PUBLISHED, LATEST_RELEASED, NEWEST_ID
 from .webhooks import SIGNATURE_HEADER, BadSignature, NotConfigured
 
 router = APIRouter(prefix="/v1", tags=["problems"])
@@ -72,9 +74,15 @@ async def open_problem(body: ProblemRequest, user: Staff, deps: Deps) -> Problem
     return await problems.open_problem(body, user, deps)
 
 
-@router.get("/problems", response_model=list[Problem])
-async def list_problems(_: Staff, deps: Deps, status: ProblemStatus | None = None) -> list[Problem]:
-    return await problems.list_problems(deps, status)
+@router.get("/problems", response_model=Page[Problem])
+async def list_problems(
+    _: Staff,
+    deps: Deps,
+    paging: Paging,
+    status: ProblemStatus | None = None,
+) -> Page[Problem]:
+    """Problems, newest first, optionally those with one status."""
+    return page(await problems.list_problems(deps, status, paging.limit, paging.after(NEWEST_ID)))
 
 
 @router.get("/problems/{problem_id}", response_model=Problem)
@@ -107,11 +115,11 @@ class Lesson(BaseModel):
     incidents: int
 
 
-@router.get("/lessons-learned", response_model=list[Lesson])
-async def lessons_learned(_: Staff, deps: Deps) -> list[Lesson]:
-    """What closed problems taught, newest first (seed 000 step 5f)."""
-    closed = await problems.list_problems(deps, ProblemStatus.CLOSED)
-    return [
+@router.get("/lessons-learned", response_model=Page[Lesson])
+async def lessons_learned(_: Staff, deps: Deps, paging: Paging) -> Page[Lesson]:
+    """What closed problems taught, the last closed first (seed 000 step 5f)."""
+    closed = await problems.closed_problems(deps, paging.limit, paging.after(LATEST_CLOSED))
+    lessons = [
         Lesson(
             problem_id=p.id,
             title=p.title,
@@ -120,8 +128,9 @@ async def lessons_learned(_: Staff, deps: Deps) -> list[Lesson]:
             lessons_learned=p.lessons_learned or "",
             incidents=len(p.ticket_ids),
         )
-        for p in sorted(closed, key=lambda p: p.closed_at or p.updated_at, reverse=True)
+        for p in closed.items
     ]
+    return page(Slice(lessons, closed.more_after))
 
 
 # Known errors, articles, search, suggestions
@@ -132,9 +141,13 @@ async def add_known_error(body: KnowledgeRequest, _: Staff, deps: Deps) -> Knowl
     return await knowledge.add_knowledge(KnowledgeKind.KNOWN_ERROR, body, deps)
 
 
-@router.get("/known-errors", response_model=list[Knowledge])
-async def list_known_errors(_: Staff, deps: Deps) -> list[Knowledge]:
-    return await knowledge.list_knowledge(KnowledgeKind.KNOWN_ERROR, deps)
+@router.get("/known-errors", response_model=Page[Knowledge])
+async def list_known_errors(_: Staff, deps: Deps, paging: Paging) -> Page[Knowledge]:
+    """Known errors, newest first."""
+    after = paging.after(NEWEST_ID)
+    return page(
+        await knowledge.list_knowledge(KnowledgeKind.KNOWN_ERROR, deps, paging.limit, after)
+    )
 
 
 @router.post("/kb/articles", response_model=Knowledge, status_code=201, responses=NAMES_RECORDS)
@@ -142,9 +155,11 @@ async def add_article(body: KnowledgeRequest, _: Staff, deps: Deps) -> Knowledge
     return await knowledge.add_knowledge(KnowledgeKind.ARTICLE, body, deps)
 
 
-@router.get("/kb/articles", response_model=list[Knowledge])
-async def list_articles(_: Staff, deps: Deps) -> list[Knowledge]:
-    return await knowledge.list_knowledge(KnowledgeKind.ARTICLE, deps)
+@router.get("/kb/articles", response_model=Page[Knowledge])
+async def list_articles(_: Staff, deps: Deps, paging: Paging) -> Page[Knowledge]:
+    """Solution articles, newest first."""
+    after = paging.after(NEWEST_ID)
+    return page(await knowledge.list_knowledge(KnowledgeKind.ARTICLE, deps, paging.limit, after))
 
 
 @router.get("/known-errors/{item_id}", response_model=Knowledge)
@@ -176,15 +191,26 @@ class SearchHit(BaseModel):
     failed_attempts: int
 
 
-@router.get("/kb/search", response_model=list[SearchHit])
+SEARCH_DEPTH = 200
+"""How far down the ranking search pages go: a search cursor is a place in it below this."""
+RANKED = Order((("rank", 1, int),))
+
+
+@router.get("/kb/search", response_model=Page[SearchHit])
 async def search(
     _: Staff,
     deps: Deps,
     q: Annotated[str, Query(min_length=1, max_length=2_000)],
-    limit: Annotated[int, Query(ge=1, le=50)] = 10,
-) -> list[SearchHit]:
-    """Known errors and articles ranked by relevance to the words given, best first."""
-    return [
+    limit: Limit = 10,
+    cursor: Cursor = None,
+) -> Page[SearchHit]:
+    """Known errors and articles ranked by relevance to the words given, best first; pages
+    go down to the 200th hit, each ranked anew (an edit in between may move a hit)."""
+    start = _rank(RANKED.decode(cursor))
+    end = min(start + limit, SEARCH_DEPTH)
+    ranked = await knowledge.search(q, end + 1, deps)
+    more = (end,) if len(ranked) > end and end < SEARCH_DEPTH else None
+    hits = [
         SearchHit(
             id=h.item.id,
             kind=h.item.kind,
@@ -195,8 +221,17 @@ async def search(
             score=h.score,
             failed_attempts=len(h.item.failed_attempts),
         )
-        for h in await knowledge.search(q, limit, deps)
+        for h in ranked[start:end]
     ]
+    return page(Slice(hits, more))
+
+
+def _rank(position: tuple[object, ...] | None) -> int:
+    """Where in the ranking a search cursor starts; 400 for one past the depth searched."""
+    start = position[0] if position else 0
+    if not isinstance(start, int) or start >= SEARCH_DEPTH:
+        raise DomainError(f"a search cursor is a place in the first {SEARCH_DEPTH} hits")
+    return start
 
 
 class SuggestionsView(BaseModel):
@@ -227,9 +262,10 @@ async def elevate(body: ReportRequest, user: Staff, deps: Deps) -> DeficiencyRep
     return await reports.elevate(body, user, deps)
 
 
-@router.get("/deficiency-reports", response_model=list[DeficiencyReport])
-async def list_reports(_: Staff, deps: Deps) -> list[DeficiencyReport]:
-    return await reports.list_reports(deps)
+@router.get("/deficiency-reports", response_model=Page[DeficiencyReport])
+async def list_reports(_: Staff, deps: Deps, paging: Paging) -> Page[DeficiencyReport]:
+    """Deficiency reports, newest first."""
+    return page(await reports.list_reports(deps, paging.limit, paging.after(NEWEST_ID)))
 
 
 @router.get("/deficiency-reports/{report_id}", response_model=DeficiencyReport)
@@ -280,10 +316,16 @@ async def add_release(body: ReleaseRequest, _: Lead, deps: Deps) -> Release:
     return await releases.add_release(body, deps)
 
 
-@router.get("/releases", response_model=list[Release])
-async def list_releases(_: Staff, deps: Deps, supported: bool | None = None) -> list[Release]:
+@router.get("/releases", response_model=Page[Release])
+async def list_releases(
+    _: Staff,
+    deps: Deps,
+    paging: Paging,
+    supported: bool | None = None,
+) -> Page[Release]:
     """Releases, newest first; `supported=true` lists the versions supported (seed 000 5e)."""
-    return await releases.list_releases(deps, supported)
+    after = paging.after(LATEST_RELEASED)
+    return page(await releases.list_releases(deps, supported, paging.limit, after))
 
 
 @router.get("/releases/{version}", response_model=Release)
@@ -310,9 +352,15 @@ async def request_change(body: ChangeRequest, user: Staff, deps: Deps) -> Change
     return await changes.request_change(body, user, deps)
 
 
-@router.get("/changes", response_model=list[Change])
-async def list_changes(_: Staff, deps: Deps, status: ChangeStatus | None = None) -> list[Change]:
-    return await changes.list_changes(deps, status)
+@router.get("/changes", response_model=Page[Change])
+async def list_changes(
+    _: Staff,
+    deps: Deps,
+    paging: Paging,
+    status: ChangeStatus | None = None,
+) -> Page[Change]:
+    """Change requests, newest first, optionally those with one status."""
+    return page(await changes.list_changes(deps, status, paging.limit, paging.after(NEWEST_ID)))
 
 
 @router.get("/changes/{change_id}", response_model=Change)
@@ -341,9 +389,11 @@ async def schedule_advisory(body: AdvisoryRequest, user: Lead, deps: Deps) -> Ad
     return await advisories.schedule_advisory(body, user, deps)
 
 
-@router.get("/advisories", response_model=list[Advisory])
-async def list_advisories(_: Staff, deps: Deps) -> list[Advisory]:
-    return await advisories.list_advisories(deps)
+@router.get("/advisories", response_model=Page[Advisory])
+async def list_advisories(_: Staff, deps: Deps, paging: Paging) -> Page[Advisory]:
+    """Advisories, the latest to be published first."""
+    after = paging.after(LATEST_PUBLISHED)
+    return page(await advisories.list_advisories(deps, paging.limit, after))
 
 
 @router.get("/advisories/{advisory_id}", response_model=Advisory)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from shared.auth import STAFF, Principal, Role, require
 from shared.errors import FieldInvalid, NotFound
+from shared.paging import BY_ID, Order, Page, Paging, page, slice_of
 from shared.runtime import app_deps
 from shared.strict import IsoDate, IsoDatetime
 
@@ -15,6 +16,7 @@ from . import scheduled, service
 from .reports import REPORTS, ReportInfo, to_csv
 from .schedules import Schedule, ScheduleRequest
 from .service import ReportingDeps, Summary
+from .store import NEWEST_GENERATED
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 Deps = Annotated[ReportingDeps, Depends(app_deps)]
@@ -43,10 +45,13 @@ async def get_fact(ticket_id: str, _: Staff, deps: Deps) -> dict[str, object]:
     return found
 
 
-@router.get("/reports", response_model=list[ReportInfo])
-async def catalogue(_: Staff) -> list[ReportInfo]:
-    """The reports there are, what they can be grouped by and their columns."""
-    return [info for info, _ in REPORTS.values()]
+BY_NAME = Order((("name", 1, str),))
+
+
+@router.get("/reports", response_model=Page[ReportInfo])
+async def catalogue(_: Staff, paging: Paging) -> Page[ReportInfo]:
+    """The reports there are, what they can be grouped by and their columns; by name."""
+    return page(slice_of([info for info, _ in REPORTS.values()], BY_NAME, paging))
 
 
 @router.get("/reports/{name}", response_model=None)
@@ -87,9 +92,10 @@ async def add_schedule(body: ScheduleRequest, user: Lead, deps: Deps) -> Schedul
     return await scheduled.add_schedule(body, user.email or user.sub, deps)
 
 
-@router.get("/report-schedules", response_model=list[Schedule])
-async def list_schedules(_: Staff, deps: Deps) -> list[Schedule]:
-    return await scheduled.list_schedules(deps)
+@router.get("/report-schedules", response_model=Page[Schedule])
+async def list_schedules(_: Staff, deps: Deps, paging: Paging) -> Page[Schedule]:
+    """The report schedules, by id."""
+    return page(await scheduled.list_schedules(deps, paging.limit, paging.after(BY_ID)))
 
 
 @router.delete("/report-schedules/{schedule_id}", status_code=204)
@@ -98,12 +104,12 @@ async def remove_schedule(schedule_id: str, _: Lead, deps: Deps) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/generated-reports")
-async def list_generated(_: Staff, deps: Deps) -> list[dict[str, object]]:
+@router.get("/generated-reports", response_model=Page[dict[str, Any]])
+async def list_generated(_: Staff, deps: Deps, paging: Paging) -> Page[dict[str, Any]]:
     """Reports made by the schedules, newest first (without their chart and CSV)."""
     assert deps.schedules is not None
-    made = await deps.schedules.list_generated()
-    return sorted(made, key=lambda r: (r["generated_at"], r["id"]), reverse=True)
+    after = paging.after(NEWEST_GENERATED)
+    return page(await deps.schedules.list_generated(paging.limit, after))
 
 
 @router.get("/generated-reports/{report_id}/chart.png", response_model=None)

@@ -10,6 +10,7 @@ from typing import Any
 
 from shared.errors import NotFound
 from shared.events.reporting import ReportGenerated, ReportGeneratedData
+from shared.paging import Position, Slice
 
 from .mailing import queue_mails, send_mails
 from .reports import ReportInfo, Row, info_of, to_csv
@@ -23,8 +24,11 @@ def _schedules(deps: ReportingDeps) -> MongoScheduleStore:
     return deps.schedules
 
 
-async def list_schedules(deps: ReportingDeps) -> list[Schedule]:
-    return [Schedule.model_validate(s) for s in await _schedules(deps).all()]
+async def list_schedules(
+    deps: ReportingDeps, limit: int, after: Position | None
+) -> Slice[Schedule]:
+    found = await _schedules(deps).page(limit, after)
+    return Slice([Schedule.model_validate(s) for s in found.items], found.more_after)
 
 
 async def add_schedule(request: ScheduleRequest, by: str, deps: ReportingDeps) -> Schedule:

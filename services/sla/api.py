@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from shared.auth import STAFF, Principal, Role, require
 from shared.errors import DomainError, NotFound
 from shared.events.common import Priority, ServiceLevel
+from shared.paging import BY_ITEM_ID, Order, Page, Paging, Position, page, slice_of
 from shared.runtime import app_deps
 
 from .domain import Calendar, Pause, Policy, SlaClock
@@ -96,10 +97,10 @@ async def clock_view(ticket_id: str, _: Staff, deps: Deps) -> ClockView:
     )
 
 
-@router.get("/policies", response_model=list[Policy])
-async def list_policies(_: Staff, deps: Deps) -> list[Policy]:
-    """Targets (first response, next update, resolution) per service level and priority."""
-    return sorted((await current_setup(deps)).policies.values(), key=lambda p: p.id)
+@router.get("/policies", response_model=Page[Policy])
+async def list_policies(_: Staff, deps: Deps, paging: Paging) -> Page[Policy]:
+    """Targets (first response, next update, resolution) per service level and priority, by id."""
+    return page(slice_of((await current_setup(deps)).policies.values(), BY_ITEM_ID, paging))
 
 
 @router.put("/policies/{level}/{priority}", response_model=Policy)
@@ -112,10 +113,10 @@ async def put_policy(
     return await save_policy(body, deps)
 
 
-@router.get("/calendars", response_model=list[Calendar])
-async def list_calendars(_: Staff, deps: Deps) -> list[Calendar]:
-    """Business-hours calendars: opening hours, time zone, holidays."""
-    return sorted((await current_setup(deps)).calendars.values(), key=lambda c: c.id)
+@router.get("/calendars", response_model=Page[Calendar])
+async def list_calendars(_: Staff, deps: Deps, paging: Paging) -> Page[Calendar]:
+    """Business-hours calendars: opening hours, time zone, holidays; by id."""
+    return page(slice_of((await current_setup(deps)).calendars.values(), BY_ITEM_ID, paging))
 
 
 @router.put("/calendars/{calendar_id}", response_model=Calendar)
@@ -173,9 +174,18 @@ class RiskView(BaseModel):
     reason: str
 
 
-@router.get("/at-risk", response_model=list[RiskView])
-async def at_risk(_: Staff, deps: Deps) -> list[RiskView]:
-    """Tickets that will probably miss a target, soonest due first, with the reason."""
+NEVER_DUE = datetime.max.replace(tzinfo=UTC)  # unplanned targets sort after the rest
+SOONEST_DUE = Order((("due_at", 1, datetime), ("ticket_id", 1, str), ("target", 1, str)))
+
+
+def _due(risk: RiskView) -> Position:
+    return (risk.due_at or NEVER_DUE, risk.ticket_id, risk.target)
+
+
+@router.get("/at-risk", response_model=Page[RiskView])
+async def at_risk(_: Staff, deps: Deps, paging: Paging) -> Page[RiskView]:
+    """Tickets that will probably miss a target, soonest due first (then by ticket and
+    target), with the reason."""
     found = [
         RiskView(
             ticket_id=c.ticket_id,
@@ -190,7 +200,8 @@ async def at_risk(_: Staff, deps: Deps) -> list[RiskView]:
         for t in c.targets
         if t.at_risk and t.state == "running" and not t.breached
     ]
-    return sorted(found, key=lambda r: r.due_at.timestamp() if r.due_at else float("inf"))
+    # the watched set is the live set the predictor reads whole every minute (decision 001)
+    return page(slice_of(found, SOONEST_DUE, paging, key=_due))
 
 
 @router.post("/recalculations", response_model=RecalculationReport)

@@ -9,7 +9,18 @@ from fastapi import APIRouter, Depends, Query
 from shared.auth import STAFF, Principal, Role, require
 from shared.errors import Conflict, DomainError, NotFound
 from shared.events.common import Person
-from shared.paging import Cursor, Limit, Page, decode_cursor, encode_cursor
+from shared.paging import (
+    BY_ITEM_ID,
+    Cursor,
+    Limit,
+    Order,
+    Page,
+    Paging,
+    decode_cursor,
+    encode_cursor,
+    page,
+    slice_of,
+)
 from shared.runtime import app_deps
 
 from .domain import (
@@ -38,6 +49,8 @@ from .service import (
     worklist,
 )
 from .store import Alert, WorkItem
+from .store.items import WORKLIST
+from .store.people import NEWEST_ALERTS
 
 router = APIRouter(prefix="/v1", tags=["work"])
 Deps = Annotated[TriageDeps, Depends(app_deps)]
@@ -100,10 +113,16 @@ async def classify(ticket_id: str, body: ClassifyRequest, user: Staff, deps: Dep
     return await reading.correct(ticket_id, body, person(user), deps)
 
 
-@router.get("/queues", response_model=list[Queue])
-async def list_queues(_: Staff, deps: Deps) -> list[Queue]:
-    """The queues tickets are routed to."""
-    return (await current_config(deps)).queues
+# Queues and rules live in the one configuration document, read whole (and cached) anyway:
+# their pages are cut from it (shared.paging.slice_of), by a unique key.
+BY_KEY = Order((("key", 1, str),))
+BY_ORDER = Order((("order", 1, int), ("id", 1, str)))
+
+
+@router.get("/queues", response_model=Page[Queue])
+async def list_queues(_: Staff, deps: Deps, paging: Paging) -> Page[Queue]:
+    """The queues tickets are routed to, by key."""
+    return page(slice_of((await current_config(deps)).queues, BY_KEY, paging))
 
 
 @router.put("/queues/{key}", response_model=Queue)
@@ -114,16 +133,17 @@ async def put_queue(key: str, body: Queue, _: Admin, deps: Deps) -> Queue:
     return body
 
 
-@router.get("/queues/{key}/work-items", response_model=list[WorkItem])
-async def queue_worklist(key: str, _: Staff, deps: Deps, limit: Limit = 50) -> list[WorkItem]:
-    """The queue's open work: highest priority first, then the SLA due soonest, then oldest."""
-    return await worklist(key, limit, deps)
+@router.get("/queues/{key}/work-items", response_model=Page[WorkItem])
+async def queue_worklist(key: str, _: Staff, deps: Deps, paging: Paging) -> Page[WorkItem]:
+    """The queue's open work: highest priority first, then the SLA due soonest, then oldest
+    (then by ticket id)."""
+    return page(await worklist(key, paging.limit, paging.after(WORKLIST), deps))
 
 
-@router.get("/routing-rules", response_model=list[RoutingRule])
-async def list_routing_rules(_: Staff, deps: Deps) -> list[RoutingRule]:
-    """Routing rules, tried by `order`; the first that matches picks the queue."""
-    return sorted((await current_config(deps)).routing_rules, key=lambda r: (r.order, r.id))
+@router.get("/routing-rules", response_model=Page[RoutingRule])
+async def list_routing_rules(_: Staff, deps: Deps, paging: Paging) -> Page[RoutingRule]:
+    """Routing rules, tried by `order` (then id); the first that matches picks the queue."""
+    return page(slice_of((await current_config(deps)).routing_rules, BY_ORDER, paging))
 
 
 @router.put("/routing-rules/{rule_id}", response_model=RoutingRule)
@@ -140,10 +160,12 @@ async def delete_routing_rule(rule_id: str, _: Admin, deps: Deps) -> None:
     await setup.delete_entry(deps, "routing_rules", rule_id)
 
 
-@router.get("/classification-rules", response_model=list[ClassificationRule])
-async def list_classification_rules(_: Staff, deps: Deps) -> list[ClassificationRule]:
-    """The evidence rules that score a ticket's type and request kind."""
-    return (await current_config(deps)).classification_rules
+@router.get("/classification-rules", response_model=Page[ClassificationRule])
+async def list_classification_rules(
+    _: Staff, deps: Deps, paging: Paging
+) -> Page[ClassificationRule]:
+    """The evidence rules that score a ticket's type and request kind, by id."""
+    return page(slice_of((await current_config(deps)).classification_rules, BY_ITEM_ID, paging))
 
 
 @router.put("/classification-rules/{rule_id}", response_model=ClassificationRule)
@@ -223,10 +245,10 @@ async def update_agent(agent_id: str, body: AgentUpdate, _: Admin, deps: Deps) -
     return await setup.update_agent(agent_id, body, deps)
 
 
-@router.get("/agents/{agent_id}/alerts", response_model=list[Alert])
-async def agent_alerts(agent_id: str, _: Staff, deps: Deps, limit: Limit = 50) -> list[Alert]:
+@router.get("/agents/{agent_id}/alerts", response_model=Page[Alert])
+async def agent_alerts(agent_id: str, _: Staff, deps: Deps, paging: Paging) -> Page[Alert]:
     """Escalations the agent was alerted to, newest first."""
-    return await deps.agents.alerts_of(agent_id, limit)
+    return page(await deps.agents.alerts_of(agent_id, paging.limit, paging.after(NEWEST_ALERTS)))
 
 
 def _same(path_key: str, body_key: str) -> None:

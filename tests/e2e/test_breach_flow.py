@@ -86,7 +86,8 @@ async def test_a_breach_escalates_alerts_the_queue_and_the_customer_is_told(
         clock = (await http.get(url("sla", f"/v1/sla/clocks/{ticket_id}"))).json()
 
         async def alerted() -> list[Any] | None:  # alerts are written just after the hand-over
-            found: list[Any] = (await http.get(url("triage", "/v1/agents/tia/alerts"))).json()
+            alerts = await http.get(url("triage", "/v1/agents/tia/alerts"))
+            found: list[Any] = alerts.json()["items"]
             return found or None
 
         alerts = await wait_for(alerted, within=10, what="the queue alerted of the escalation")

@@ -16,7 +16,7 @@ from services.triage.app import TriageSettings
 from services.triage.app import create_app as create_triage
 from shared.events import parse_event
 from shared.events.intake import ContactEntitlementFailed
-from tests.helpers import Isolation, TopicReader, auth, in_process
+from tests.helpers import Isolation, TopicReader, auth, in_process, pages
 
 pytestmark = pytest.mark.integration
 ADMIN = auth(["admin"])
@@ -180,8 +180,8 @@ async def test_sla_shows_the_policy_targets_it_applies(
     for key, value in isolated.env().items():
         monkeypatch.setenv(key, value)
     async with in_process(create_sla(SlaSettings())) as sla:
-        policies = (await sla.get("/v1/sla/policies", headers=auth())).json()
-        calendars = (await sla.get("/v1/sla/calendars", headers=auth())).json()
+        policies = (await sla.get("/v1/sla/policies", headers=auth())).json()["items"]
+        calendars = (await sla.get("/v1/sla/calendars", headers=auth())).json()["items"]
     by_id = {p["id"]: p["target_seconds"] for p in policies}
     assert len(by_id) == 20
     assert by_id["platinum/highest"] == {
@@ -320,18 +320,6 @@ async def test_a_domain_or_contact_another_organisation_owns_is_refused_and_name
     assert (await intake.post("/v1/organizations", json=fine, headers=ADMIN)).status_code == 201
     again = await intake.post("/v1/organizations", json=fine, headers=ADMIN)
     assert again.status_code == 409 and "rogue" in again.json()["detail"]
-
-
-async def pages(client: httpx.AsyncClient, path: str, limit: int, key: str) -> list[list[str]]:
-    found: list[list[str]] = []
-    cursor: dict[str, str] = {}
-    while True:
-        got = await client.get(path, params={"limit": limit, **cursor}, headers=ADMIN)
-        assert got.status_code == 200, got.text
-        found.append([item[key] for item in got.json()["items"]])
-        if not got.json()["next_cursor"]:
-            return found
-        cursor = {"cursor": got.json()["next_cursor"]}
 
 
 async def test_organisations_and_agents_are_listed_page_by_page(

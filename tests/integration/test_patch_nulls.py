@@ -97,7 +97,7 @@ async def test_a_null_on_a_required_field_is_a_422_and_leaves_every_read_working
     assert [r.status_code for r in reads] == [200] * len(reads)
     assert (reads[0].json()["supported"], reads[0].json()["notes"]) == (True, "fixes")
     assert reads[2].json()["title"] == "Scanner offline"
-    assert [h["id"] for h in found.json()] == [ke["id"]]
+    assert [h["id"] for h in found.json()["items"]] == [ke["id"]]
     assert ok(unowned)["owner"] is None
     assert ok(unfixed)["fixed_in"] is None
     assert ok(repaired)["supported"] is False

@@ -200,7 +200,7 @@ async def test_a_corrupted_record_is_left_out_counted_refused_alone_and_repaired
         }
 
     assert {name: r.status_code for name, r in answers.items()} == dict.fromkeys(LISTS, 200)
-    listed = {name: [_key(x) for x in r.json()] for name, r in answers.items()}
+    listed = {name: [_key(x) for x in r.json()["items"]] for name, r in answers.items()}
     assert listed["known errors"] == [ke["id"]] == listed["search"]
     assert listed["releases"] == ["7.4"] == listed["supported"]
     assert listed["problems"] == [] == listed["lessons"] == listed["reports"]
@@ -226,9 +226,9 @@ async def test_a_corrupted_record_is_left_out_counted_refused_alone_and_repaired
         assert response.status_code == 200, (what, response.text)
     assert mended["release"].json()["supported"] is False
     assert (after["release"]["supported"], after["release"]["revision"]) == (False, 1)
-    assert [r["version"] for r in after["releases"]] == ["7.5", "7.4"]
-    assert [r["version"] for r in after["unsupported"]] == ["7.5"]
-    assert BAD_KE in [h["id"] for h in after["search"]]
+    assert [r["version"] for r in after["releases"]["items"]] == ["7.5", "7.4"]
+    assert [r["version"] for r in after["unsupported"]["items"]] == ["7.5"]
+    assert BAD_KE in [h["id"] for h in after["search"]["items"]]
     assert after["report"]["tracker_url"] is None and after["report"]["status"] == "open"
     assert (after["edited"]["notes"], after["edited"]["revision"]) == ("EOL", 2)
 
@@ -268,7 +268,7 @@ async def test_an_unreadable_scheduled_notice_does_not_hold_back_the_others(
         )
         listed = ok(await problems.get("/v1/advisories", headers=AGENT))
     assert published["status"] == "published"
-    assert [a["id"] for a in listed] == [scheduled["id"]]
+    assert [a["id"] for a in listed["items"]] == [scheduled["id"]]
     assert bad_count(ADVISORIES) > before
 
 

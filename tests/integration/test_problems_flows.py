@@ -178,11 +178,11 @@ async def test_a_problem_links_incidents_shown_on_the_work_items_and_goes_to_clo
     assert too_soon.status_code == 422
     assert [e["field"] for e in too_soon.json()["errors"]] == ["root_cause"]
     assert known["status"] == "known_error" and len(known["known_error_ids"]) == 1
-    assert found[0]["id"] == known["known_error_ids"][0]
-    assert found[0]["workaround"] == "Set the MTU to 1400"
+    assert found["items"][0]["id"] == known["known_error_ids"][0]
+    assert found["items"][0]["workaround"] == "Set the MTU to 1400"
     assert fixed["status"] == "resolved" and unlearned.status_code == 422
     assert closed["status"] == "closed" and closed["ticket_ids"] == ["t-2"]
-    assert [(x["problem_id"], x["lessons_learned"]) for x in lessons] == [
+    assert [(x["problem_id"], x["lessons_learned"]) for x in lessons["items"]] == [
         (pid, "Test sleep and resume")
     ]
     events = await problem_events(isolated, lambda es: any(e.type == "problem.closed" for e in es))
@@ -449,7 +449,7 @@ async def test_a_published_release_resolves_the_tickets_that_waited_for_its_fix(
     assert (second["resolution"]["fix_release"], second["status"]) == ("7.4", "resolved")
     assert third["resolution"]["fix_release"] == "7.4"
     assert (after["status"], after["fixed_in"]) == ("released", "7.4")
-    assert [r["version"] for r in supported] == ["7.4"]
+    assert [r["version"] for r in supported["items"]] == ["7.4"]
 
 
 async def test_a_change_needs_every_approval_announces_its_maintenance_and_resolves_its_problem(

@@ -301,7 +301,7 @@ async def test_reports_for_a_scripted_period_in_json_and_csv(
     levels = (
         await reporting.get("/v1/reports/service-levels", params=period, headers=auth())
     ).json()
-    catalogue = (await reporting.get("/v1/reports", headers=auth())).json()
+    catalogue = (await reporting.get("/v1/reports", headers=auth())).json()["items"]
     wrong = await reporting.get(
         "/v1/reports/trouble-calls", params={**period, "group_by": "colour"}, headers=auth()
     )

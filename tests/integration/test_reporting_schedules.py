@@ -58,7 +58,7 @@ async def test_a_daily_report_is_made_once_announced_and_mailed_with_its_chart(
         async def made() -> list[dict[str, Any]] | None:
             found: list[dict[str, Any]] = (
                 await reporting.get("/v1/generated-reports", headers=auth())
-            ).json()
+            ).json()["items"]
             return found or None
 
         (report,) = await wait_for(made, what="the day's report")
@@ -69,7 +69,7 @@ async def test_a_daily_report_is_made_once_announced_and_mailed_with_its_chart(
         csv = await reporting.get(
             f"/v1/generated-reports/{report['id']}/report.csv", headers=auth()
         )
-        again = (await reporting.get("/v1/generated-reports", headers=auth())).json()
+        again = (await reporting.get("/v1/generated-reports", headers=auth())).json()["items"]
     assert (wrong.status_code, by_agent.status_code) == (422, 403)
     assert (report["name"], report["period_from"][:10], report["period_to"][:10]) == (
         "trouble-calls",
@@ -132,7 +132,7 @@ async def test_two_replicas_of_the_schedule_round_mail_one_report_once(
                 generate_due(one.state.deps), generate_due(two.state.deps)
             )
             made = [m + r for m, r in zip(made, rounds, strict=True)]
-        listed = (await reporting.get("/v1/generated-reports", headers=auth())).json()
+        listed = (await reporting.get("/v1/generated-reports", headers=auth())).json()["items"]
         pending = await one.state.deps.mail_queue.pending()
     assert sorted(made) == [0, 1] and len(listed) == 1 and pending == 0
     recipients = [
@@ -165,7 +165,7 @@ async def test_a_mailing_a_crash_interrupted_is_retried_after_its_lease(
         clock.advance(deps.mail_queue.policy.lease)  # the dead replica's lease runs out
         await generate_due(deps)
         await generate_due(deps)
-        (report,) = (await reporting.get("/v1/generated-reports", headers=auth())).json()
+        (report,) = (await reporting.get("/v1/generated-reports", headers=auth())).json()["items"]
         settled = await _settled(isolated, report["id"])
         pending = await deps.mail_queue.pending()
     assert unsent == 0 and len(mail.received) == 1 and pending == 0
@@ -193,7 +193,7 @@ async def test_a_refused_mail_is_retried_after_its_backoff_then_given_up(
         waiting = await deps.mail_queue.pending()
         clock.advance(timedelta(seconds=1))
         await generate_due(deps)  # refused again: the last try
-        (report,) = (await reporting.get("/v1/generated-reports", headers=auth())).json()
+        (report,) = (await reporting.get("/v1/generated-reports", headers=auth())).json()["items"]
         settled = await _settled(isolated, report["id"])
         pending = await deps.mail_queue.pending()
     assert (waiting, pending, mail.received) == (1, 0, [])

@@ -108,7 +108,10 @@ async def test_a_calendar_the_planner_cannot_use_is_refused_naming_the_field_nev
         posted = await sla.post("/v1/sla/calendars", json=cal(), headers=ADMIN)
     problem = "application/problem+json"
     assert answers == {name: (422, problem, fields) for name, (_, fields) in BAD_CALENDARS.items()}
-    assert listed.status_code == 200 and [c["id"] for c in listed.json()] == ["24x7", "office"]
+    assert listed.status_code == 200 and [c["id"] for c in listed.json()["items"]] == [
+        "24x7",
+        "office",
+    ]
     assert named(posted)[:2] == (405, problem)
 
 
@@ -126,7 +129,8 @@ async def test_hours_closed_days_and_holidays_that_leave_enough_open_time_are_sa
         saved = await sla.put("/v1/sla/calendars/c1", json=fine, headers=ADMIN)
         short = cal(id="c2", hours=MONDAY_HOUR, closed_days=MONDAYS_OF_2030)
         refused = await sla.put("/v1/sla/calendars/c2", json=short, headers=ADMIN)
-        listed = {c["id"]: c for c in (await sla.get("/v1/sla/calendars", headers=auth())).json()}
+        calendars = (await sla.get("/v1/sla/calendars", headers=auth())).json()["items"]
+        listed = {c["id"]: c for c in calendars}
     assert saved.status_code == 200, saved.text
     assert listed["c1"]["hours"] == {
         "0": [["08:00:00", "12:00:00"], ["13:00:00", "17:00:00"]],

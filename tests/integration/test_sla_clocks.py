@@ -393,7 +393,8 @@ async def test_a_breach_seen_coming_is_announced_once_and_listed_with_its_reason
         await send(isolated, "triage", [triaged(9, at=clock.now())])
 
         async def listed() -> list[dict[str, Any]] | None:
-            found: list[dict[str, Any]] = (await sla.get("/v1/sla/at-risk", headers=auth())).json()
+            risky = await sla.get("/v1/sla/at-risk", headers=auth())
+            found: list[dict[str, Any]] = risky.json()["items"]
             return found if any(r["ticket_id"] == "t-9" for r in found) else None
 
         risks = await wait_for(listed, within=30, what="the new ticket seen at risk")

@@ -107,7 +107,7 @@ async def test_a_ticket_on_a_calendar_that_cannot_plan_gets_a_clock_an_alert_and
             isolated, lambda es: any(e.type == "sla.clock_replanned" for e in es)
         )
     assert calendars.status_code == policies.status_code == 200
-    listed = {c["id"]: c for c in calendars.json()}
+    listed = {c["id"]: c for c in calendars.json()["items"]}
     assert "broken" not in listed and listed["ny"]["hours"]["0"] == [["08:00:00", "17:00:00"]]
     assert {"24x7", "office", "micro", "ny"} <= set(listed)
     for clock, why in ((tiny, "calendar micro has too little open time"), (lost, "unreadable")):

@@ -36,7 +36,7 @@ async def test_triage_stores_a_work_item_and_announces_it(
         asyncapi = (await client.get("/asyncapi.json")).json()
     assert item["queue"] == "verification"  # no organisation matched: verification first
     assert item["priority"] == "normal" and item["status"] == "open" and item["tier"] == 1
-    assert [w["ticket_id"] for w in worklist.json()] == ["ticket-77"]
+    assert [w["ticket_id"] for w in worklist.json()["items"]] == ["ticket-77"]
     assert customer.status_code == 403
     assert isolated.topic("intake") in json.dumps(asyncapi["channels"])
     async with TopicReader(isolated.infra.kafka, isolated.topic("triage")) as reader:

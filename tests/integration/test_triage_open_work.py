@@ -60,14 +60,17 @@ async def test_the_worklist_follows_priority_due_time_and_age_and_drops_done_wor
     await store.insert_item(item(2, rank=0), [])
     await store.insert_item(item(3, rank=2, sla_due_at=T0 + timedelta(hours=1)), [])
     await store.insert_item(item(4, queue="development"), [])
-    listed = await store.queue_items("operations", 10)
+    listed = (await store.queue_items("operations", 10)).items
     assert [i.ticket_id for i in listed] == ["t-2", "t-3", "t-1"]
     two = await store.get_item("t-2")
     assert two is not None
     resolved = two.model_copy(update={"status": TicketStatus.RESOLVED})
     assert await store.save(two, resolved, [])
-    assert [i.ticket_id for i in await store.queue_items("operations", 10)] == ["t-3", "t-1"]
-    assert [i.ticket_id for i in await store.queue_items("operations", 1)] == ["t-3"]
+    assert [i.ticket_id for i in (await store.queue_items("operations", 10)).items] == [
+        "t-3",
+        "t-1",
+    ]
+    assert [i.ticket_id for i in (await store.queue_items("operations", 1)).items] == ["t-3"]
     assert sorted(w.queue for w in await store.open_work()) == [
         "development",
         "operations",
@@ -85,10 +88,12 @@ async def test_a_row_left_behind_by_a_crash_is_put_right_by_the_worklist_and_at_
     current = await store.get_item("t-1")
     assert current is not None
     assert await raw.save("t-1", current.revision, current.model_copy(update={"queue": "dev"}), [])
-    assert await store.queue_items("operations", 10) == []  # the stale row is left out...
-    assert [i.ticket_id for i in await store.queue_items("dev", 10)] == ["t-1"]  # ...and moved
+    assert (await store.queue_items("operations", 10)).items == []  # the stale row is left out...
+    assert [i.ticket_id for i in (await store.queue_items("dev", 10)).items] == [
+        "t-1"
+    ]  # ...and moved
     # an item whose row never got written at all is found by the start-up pass
     await raw.insert("t-2", item(2, queue="dev"), [])
-    assert [i.ticket_id for i in await store.queue_items("dev", 10)] == ["t-1"]
+    assert [i.ticket_id for i in (await store.queue_items("dev", 10)).items] == ["t-1"]
     assert await store.track_open_items() == 2
-    assert [i.ticket_id for i in await store.queue_items("dev", 10)] == ["t-1", "t-2"]
+    assert [i.ticket_id for i in (await store.queue_items("dev", 10)).items] == ["t-1", "t-2"]

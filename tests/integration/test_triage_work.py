@@ -178,7 +178,7 @@ async def test_a_hundred_tickets_are_shared_by_least_load_within_capacity(
     load = Counter(i["assignee"] for i in items)
     assert load == {"amy": 30, "ben": 30, "cat": 30, "dan": 5, None: 5}
     waiting = await triage.get("/v1/queues/general-questions/work-items?limit=100", headers=auth())
-    assert len([i for i in waiting.json() if i["assignee"] is None]) == 5
+    assert len([i for i in waiting.json()["items"] if i["assignee"] is None]) == 5
 
     unassigned = next(i["ticket_id"] for i in items if i["assignee"] is None)
     full = await triage.post(
@@ -255,11 +255,11 @@ async def test_sla_events_escalate_up_the_tiers_to_on_call_and_supervisor(
     async def three_alerts() -> list[dict[str, Any]] | None:  # written after the escalation
         found: list[dict[str, Any]] = (
             await triage.get("/v1/agents/tim/alerts", headers=auth())
-        ).json()
+        ).json()["items"]
         return found if len(found) >= 3 else None
 
     alerts = await wait_for(three_alerts, what="tim alerted three times")
-    bystander = (await triage.get("/v1/agents/zed/alerts", headers=auth())).json()
+    bystander = (await triage.get("/v1/agents/zed/alerts", headers=auth())).json()["items"]
     assert len(alerts) == 3 and "sla.breached" in alerts[0]["what"] and bystander == []
     async with TopicReader(isolated.infra.kafka, isolated.topic("triage")) as reader:
         await reader.read_until(lambda rs: sum(b"ticket.escalated" in r.value for r in rs) >= 3)
@@ -374,7 +374,7 @@ async def test_the_worklist_orders_by_priority_then_sla_due_time_then_age(
     for n in due:
         await item_when(triage, f"t-{n}", lambda i: i["sla_due_at"] is not None, "due learnt")
     listed = await triage.get("/v1/queues/operations/work-items", headers=auth())  # incidents
-    assert [i["ticket_id"] for i in listed.json()] == ["t-3", "t-2", "t-4", "t-1"]
+    assert [i["ticket_id"] for i in listed.json()["items"]] == ["t-3", "t-2", "t-4", "t-1"]
 
 
 async def test_a_re_planned_or_paused_clock_moves_its_ticket_in_the_worklist(
@@ -401,7 +401,7 @@ async def test_a_re_planned_or_paused_clock_moves_its_ticket_in_the_worklist(
     async def order(what: str, expected: list[str]) -> None:
         async def probe() -> list[str] | None:
             listed = await triage.get("/v1/queues/operations/work-items", headers=auth())
-            ids = [i["ticket_id"] for i in listed.json()]
+            ids = [i["ticket_id"] for i in listed.json()["items"]]
             return ids if ids == expected else None
 
         await wait_for(probe, what=what)

@@ -14,6 +14,7 @@ from shared.events.problems import (
     AdvisoryData,
     AdvisoryPublished,
 )
+from shared.paging import Position, Slice
 from shared.periodic import every
 from shared.records import BadRecord
 
@@ -22,7 +23,7 @@ from ..domain.notices import (
     Advisory,
     AdvisoryRequest,
 )
-from ..store import ADVISORIES
+from ..store import ADVISORIES, LATEST_PUBLISHED
 from . import ProblemsDeps, change_record, get_record, insert_record, rewrite_record, who
 
 UNWRITTEN = timedelta(minutes=1)  # a notice listed this long without its advisory was lost
@@ -66,7 +67,7 @@ async def schedule(advisory: Advisory, deps: ProblemsDeps, exists_ok: bool = Fal
 async def reschedule_notices(deps: ProblemsDeps) -> None:
     """At start: every scheduled advisory is in the live set (those written before it
     existed, too); a pass over the small advisories collection."""
-    for advisory in await list_advisories(deps):
+    for advisory in await deps.store.load_all(ADVISORIES, Advisory):
         if advisory.status == "scheduled":
             await deps.store.schedule_notice(advisory.id, advisory.publish_at, deps.clock.now())
 
@@ -76,9 +77,11 @@ async def get_advisory(advisory_id: str, deps: ProblemsDeps) -> Advisory:
     return advisory
 
 
-async def list_advisories(deps: ProblemsDeps) -> list[Advisory]:
-    advisories = await deps.store.load_all(ADVISORIES, Advisory)
-    return sorted(advisories, key=lambda a: (a.publish_at, a.id), reverse=True)
+async def list_advisories(
+    deps: ProblemsDeps, limit: int, after: Position | None
+) -> Slice[Advisory]:
+    """The latest to be published first."""
+    return await deps.store.page(ADVISORIES, Advisory, LATEST_PUBLISHED, limit, after)
 
 
 async def withdraw_advisory(advisory_id: str, deps: ProblemsDeps) -> Advisory:

@@ -15,6 +15,7 @@ from shared.events.problems import (
     ChangeRejected,
     ChangeRequested,
 )
+from shared.paging import Position, Slice
 
 from ..domain import changes as change_rules
 from ..domain import notices as rules
@@ -30,7 +31,7 @@ from ..domain.notices import (
     Audience,
     NoticeKind,
 )
-from ..store import ADVISORIES, CHANGES, PROBLEMS
+from ..store import ADVISORIES, CHANGES, NEWEST_ID, PROBLEMS
 from . import ProblemsDeps, change_record, get_record, insert_record, who
 from .advisories import publish_due, schedule
 from .problems import refer_to, resolve_by_change
@@ -72,10 +73,12 @@ async def get_change(change_id: str, deps: ProblemsDeps) -> Change:
     return change
 
 
-async def list_changes(deps: ProblemsDeps, status: ChangeStatus | None) -> list[Change]:
-    changes = await deps.store.load_all(CHANGES, Change)
-    chosen = [c for c in changes if status is None or c.status is status]
-    return sorted(chosen, key=lambda c: c.id, reverse=True)
+async def list_changes(
+    deps: ProblemsDeps, status: ChangeStatus | None, limit: int, after: Position | None
+) -> Slice[Change]:
+    """Newest first, optionally those with one status."""
+    where = {} if status is None else {"status": status.value}
+    return await deps.store.page(CHANGES, Change, NEWEST_ID, limit, after, where)
 
 
 async def decide_change(

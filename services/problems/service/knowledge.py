@@ -7,6 +7,7 @@ from typing import Any
 
 from shared.auth import Principal
 from shared.events import Event
+from shared.paging import Position, Slice
 
 from ..domain import knowledge as rules
 from ..domain.knowledge import (
@@ -17,7 +18,7 @@ from ..domain.knowledge import (
     KnowledgeKind,
     KnowledgeRequest,
 )
-from ..store import KNOWLEDGE, PROBLEMS
+from ..store import KNOWLEDGE, NEWEST_ID, PROBLEMS
 from . import ProblemsDeps, Repair, change_record, get_record, who
 from .problems import publish_knowledge, refer_to
 
@@ -48,9 +49,12 @@ async def get_knowledge(item_id: str, deps: ProblemsDeps) -> Knowledge:
     return item
 
 
-async def list_knowledge(kind: KnowledgeKind, deps: ProblemsDeps) -> list[Knowledge]:
-    items = [i for i in await all_knowledge(deps) if i.kind is kind]
-    return sorted(items, key=lambda i: i.id, reverse=True)
+async def list_knowledge(
+    kind: KnowledgeKind, deps: ProblemsDeps, limit: int, after: Position | None
+) -> Slice[Knowledge]:
+    """Known errors or articles, newest first."""
+    where = {"kind": kind.value}
+    return await deps.store.page(KNOWLEDGE, Knowledge, NEWEST_ID, limit, after, where)
 
 
 async def edit_knowledge(item_id: str, change: KnowledgeEdit, deps: ProblemsDeps) -> Knowledge:

@@ -18,11 +18,12 @@ from shared.events.problems import (
     ProblemIncidentLinked,
     ProblemResolved,
 )
+from shared.paging import Position, Slice
 
 from ..domain import problems as rules
 from ..domain.knowledge import Knowledge, KnowledgeKind, KnowledgeRequest, create
 from ..domain.problems import Problem, ProblemEdit, ProblemRequest, ProblemStatus
-from ..store import KNOWLEDGE, PROBLEMS
+from ..store import KNOWLEDGE, LATEST_CLOSED, NEWEST_ID, PROBLEMS
 from . import ProblemsDeps, Repair, change_record, get_record, insert_record, who
 
 
@@ -55,10 +56,18 @@ async def get_problem(problem_id: str, deps: ProblemsDeps) -> Problem:
     return problem
 
 
-async def list_problems(deps: ProblemsDeps, status: ProblemStatus | None) -> list[Problem]:
-    problems = await deps.store.load_all(PROBLEMS, Problem)
-    chosen = [p for p in problems if status is None or p.status is status]
-    return sorted(chosen, key=lambda p: p.id, reverse=True)
+async def list_problems(
+    deps: ProblemsDeps, status: ProblemStatus | None, limit: int, after: Position | None
+) -> Slice[Problem]:
+    """Newest first, optionally those with one status."""
+    where = {} if status is None else {"status": status.value}
+    return await deps.store.page(PROBLEMS, Problem, NEWEST_ID, limit, after, where)
+
+
+async def closed_problems(deps: ProblemsDeps, limit: int, after: Position | None) -> Slice[Problem]:
+    """The closed problems, the last closed first."""
+    where = {"status": ProblemStatus.CLOSED.value}
+    return await deps.store.page(PROBLEMS, Problem, LATEST_CLOSED, limit, after, where)
 
 
 async def open_problem(request: ProblemRequest, by: Principal, deps: ProblemsDeps) -> Problem:

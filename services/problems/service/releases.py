@@ -13,6 +13,7 @@ from shared.events.problems import (
     ReleaseData,
     ReleasePublished,
 )
+from shared.paging import Position, Slice
 
 from ..domain import notices as rules
 from ..domain.notices import (
@@ -22,7 +23,7 @@ from ..domain.notices import (
 )
 from ..domain.problems import Problem
 from ..domain.reports import ReportStatus, ReportUpdate
-from ..store import PROBLEMS, RELEASES
+from ..store import LATEST_RELEASED, PROBLEMS, RELEASES
 from . import ProblemsDeps, Repair, change_record, get_record, insert_record, who
 from .reports import get_report, update
 
@@ -41,10 +42,12 @@ async def get_release(version: str, deps: ProblemsDeps) -> Release:
     return release
 
 
-async def list_releases(deps: ProblemsDeps, supported: bool | None) -> list[Release]:
-    releases = await deps.store.load_all(RELEASES, Release)
-    chosen = [r for r in releases if supported is None or r.supported is supported]
-    return sorted(chosen, key=lambda r: (r.released_on, r.version), reverse=True)
+async def list_releases(
+    deps: ProblemsDeps, supported: bool | None, limit: int, after: Position | None
+) -> Slice[Release]:
+    """The latest released first (then by version)."""
+    where = {} if supported is None else {"supported": supported}
+    return await deps.store.page(RELEASES, Release, LATEST_RELEASED, limit, after, where)
 
 
 async def edit_release(version: str, change: ReleaseEdit, deps: ProblemsDeps) -> Release:

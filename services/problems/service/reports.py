@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from shared.auth import Principal
 from shared.errors import FieldInvalid, NotFound
@@ -17,12 +17,14 @@ from shared.events.problems import (
     DeficiencyReportOpened,
     DeficiencyReportUpdated,
 )
+from shared.paging import Position, Slice
 from shared.records import invalid
+from shared.strict import Trimmed
 
 from ..domain import reports as rules
 from ..domain.problems import Problem
 from ..domain.reports import DeficiencyReport, ReportRequest, ReportUpdate
-from ..store import PROBLEMS, REPORTS
+from ..store import NEWEST_ID, PROBLEMS, REPORTS
 from ..webhooks import Delivery, verify
 from . import ProblemsDeps, Repair, get_record, insert_record, rewrite_record, who
 from .problems import refer_to
@@ -50,9 +52,10 @@ async def get_report(report_id: str, deps: ProblemsDeps) -> DeficiencyReport:
     return report
 
 
-async def list_reports(deps: ProblemsDeps) -> list[DeficiencyReport]:
-    reports = await deps.store.load_all(REPORTS, DeficiencyReport)
-    return sorted(reports, key=lambda r: r.id, reverse=True)
+async def list_reports(
+    deps: ProblemsDeps, limit: int, after: Position | None
+) -> Slice[DeficiencyReport]:
+    return await deps.store.page(REPORTS, DeficiencyReport, NEWEST_ID, limit, after)
 
 
 async def elevate(request: ReportRequest, by: Principal, deps: ProblemsDeps) -> DeficiencyReport:
@@ -123,7 +126,7 @@ async def _post(report: DeficiencyReport, event: Event[Any], deps: ProblemsDeps)
     await deps.deliveries.enqueue(delivery)
 
 
-class TrackerUpdate(BaseModel):
+class TrackerUpdate(Trimmed):
     """What the tracker posts back: the report by our id or by its own, and what changed."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)

@@ -1,7 +1,8 @@
 """Problems' records: problems, knowledge (known errors and articles), deficiency reports,
 changes, releases, advisories. Each is one document keyed by its id and changed by
 compare-and-set on its revision (shared.versioned), its events in its outbox. None of them
-grows with tickets: people make them, so a list API may read a whole collection.
+grows with tickets, but all of them grow: the list APIs read a page at a time by an index
+(`page`, decision 004); the start-up passes read a whole collection (`load_all`).
 
 A record that no longer loads (an older version's form, or edited by hand) is left out of
 lists (`load_all`), refused on its own with a 409 (shared.versioned), and repaired by a change
@@ -18,11 +19,12 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared.db import Database, Document, IndexSpec, bson_dates, without_id
 from shared.outbox import OUTBOX
+from shared.paging import Order, Position, Slice, read_slice
 from shared.records import loaded
 from shared.versioned import Versioned
 
@@ -43,7 +45,19 @@ SEQUENCES = "sequences"  # kind -> {n}: the last number given out
 NOTICES_DUE = "notices_due"  # advisory id -> {publish_at, since} while it is scheduled
 
 RECORDS = [PROBLEMS, KNOWLEDGE, REPORTS, CHANGES, RELEASES, ADVISORIES]
+# How the lists are paged (shared.paging): newest first, each served by an index below
+NEWEST_ID = Order((("_id", DESCENDING, str),))  # ids count up: PRB-000042 after PRB-000041
+LATEST_CLOSED = Order((("closed_at", DESCENDING, datetime), ("_id", DESCENDING, str)))
+LATEST_RELEASED = Order((("released_on", DESCENDING, datetime), ("_id", DESCENDING, str)))
+LATEST_PUBLISHED = Order((("publish_at", DESCENDING, datetime), ("_id", DESCENDING, str)))
 RECORD_INDEXES: list[IndexSpec] = [
+    (PROBLEMS, [("status", ASCENDING), ("_id", ASCENDING)], False),
+    (PROBLEMS, [("status", ASCENDING), ("closed_at", ASCENDING), ("_id", ASCENDING)], False),
+    (KNOWLEDGE, [("kind", ASCENDING), ("_id", ASCENDING)], False),
+    (CHANGES, [("status", ASCENDING), ("_id", ASCENDING)], False),
+    (RELEASES, [("released_on", ASCENDING), ("_id", ASCENDING)], False),
+    (RELEASES, [("supported", ASCENDING), ("released_on", ASCENDING), ("_id", ASCENDING)], False),
+    (ADVISORIES, [("publish_at", ASCENDING), ("_id", ASCENDING)], False),
     (REPORTS, [("tracker_id", ASCENDING)], False),  # the tracker's updates name its own id
     (NOTICES_DUE, [("publish_at", ASCENDING)], False),  # the publication round
     (SEQUENCES, [("prefix", ASCENDING)], False),  # carry_over_sequences, at start
@@ -114,6 +128,20 @@ class MongoProblemsStore:
         its id, counted and left out."""
         docs: list[Document] = await self._db[collection].find({}, {OUTBOX: 0}).to_list(None)
         return loaded(model, docs, collection, SERVICE)
+
+    async def page(
+        self,
+        collection: str,
+        model: type[M],
+        order: Order,
+        limit: int,
+        after: Position | None,
+        where: Document | None = None,
+    ) -> Slice[M]:
+        """A page of a collection's records in `order` (one indexed query); a record that does
+        not load is left out, as in `load_all`, and still counts as read."""
+        found = await read_slice(self._db[collection], order, limit, after, where, {OUTBOX: 0})
+        return Slice(loaded(model, found.items, collection, SERVICE), found.more_after)
 
     def model_of(self, collection: str) -> type[BaseModel]:
         return _MODELS[collection]

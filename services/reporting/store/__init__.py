@@ -26,6 +26,8 @@ from .read_models import (
 from .schedules import (
     GENERATED,
     MAIL_QUEUE,
+    NEWEST_GENERATED,
+    SCHEDULE_INDEXES,
     SCHEDULES,
     MongoScheduleStore,
     mails_unqueued,
@@ -40,6 +42,7 @@ INDEXES: list[IndexSpec] = [
     (FACTS, [("fact.closed_at", ASCENDING)], False),
     # What shared.deliveries.DeliveryQueue.indexes() declares for the mail queue.
     (MAIL_QUEUE, [("due_at", ASCENDING)], False),
+    *SCHEDULE_INDEXES,
 ]
 
 __all__ = [
@@ -50,6 +53,7 @@ __all__ = [
     "GENERATED",
     "INDEXES",
     "MAIL_QUEUE",
+    "NEWEST_GENERATED",
     "RECORD_KINDS",
     "SCHEDULES",
     "SITES",

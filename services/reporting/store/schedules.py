@@ -6,13 +6,16 @@ shared/deliveries.py)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
+from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from shared.db import Database, Document, without_id
+from shared.db import Database, Document, IndexSpec, without_id
 from shared.events import Event
 from shared.outbox import OUTBOX, serialise
+from shared.paging import BY_ID, Order, Position, Slice, read_slice
 
 SCHEDULES = "report_schedules"
 GENERATED = "generated_reports"  # "<schedule>-<period start>" -> the report, chart, CSV, outbox
@@ -22,6 +25,10 @@ MAILS = "mails"
 MAILS_QUEUED = "mails_queued"
 """False from the report's insert until its mails are queued (a crash in between is caught up)."""
 _NOT_LISTED = {OUTBOX: 0, "png": 0, "csv": 0, MAILS: 0, MAILS_QUEUED: 0}
+NEWEST_GENERATED = Order((("generated_at", DESCENDING, datetime), ("_id", DESCENDING, str)))
+SCHEDULE_INDEXES: list[IndexSpec] = [
+    (GENERATED, [("generated_at", ASCENDING), ("_id", ASCENDING)], False),
+]
 
 
 class MongoScheduleStore:
@@ -38,13 +45,19 @@ class MongoScheduleStore:
     async def all(self) -> list[Document]:
         return [without_id(d) for d in await self._schedules.find().to_list(None)]
 
+    async def page(self, limit: int, after: Position | None) -> Slice[Document]:
+        """The schedules by id."""
+        found = await read_slice(self._schedules, BY_ID, limit, after)
+        return Slice([without_id(d) for d in found.items], found.more_after)
+
     async def generated(self, report_id: str) -> Document | None:
         doc = await self._generated.find_one({"_id": report_id}, {OUTBOX: 0})
         return without_id(doc) if doc else None
 
-    async def list_generated(self) -> list[Document]:
-        docs = await self._generated.find({}, _NOT_LISTED).to_list(None)
-        return [without_id(d) for d in docs]
+    async def list_generated(self, limit: int, after: Position | None) -> Slice[Document]:
+        """The reports made, newest first (then by id), without their chart, CSV and mails."""
+        found = await read_slice(self._generated, NEWEST_GENERATED, limit, after, None, _NOT_LISTED)
+        return Slice([without_id(d) for d in found.items], found.more_after)
 
     async def keep_generated(self, report: Document, events: Sequence[Event[Any]]) -> bool:
         """Once per schedule and period (a keyed insert): False when another replica did."""

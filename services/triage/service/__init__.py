@@ -14,6 +14,7 @@ from shared.events import Event
 from shared.events.common import Person, TicketStatus
 from shared.events.triage import TicketStatusChanged, TicketStatusChangedData
 from shared.outbox import OutboxRelay
+from shared.paging import Position, Slice
 from shared.versioned import rewrite
 
 from ..domain import PRIORITY_ORDER, TriageConfig, default_config, transition
@@ -132,17 +133,12 @@ def rank(priority: Any) -> int:
     return len(PRIORITY_ORDER) - 1 - PRIORITY_ORDER.index(priority)
 
 
-async def worklist(queue: str, limit: int, deps: TriageDeps) -> list[WorkItem]:
-    """The queue's open work: priority, then the SLA due time (soonest first), then age."""
+async def worklist(
+    queue: str, limit: int, after: Position | None, deps: TriageDeps
+) -> Slice[WorkItem]:
+    """The queue's open work: priority, then the SLA due time (soonest first), then age, then
+    the ticket id, a page at a time."""
     config = await current_config(deps)
     if config.queue(queue) is None:
         raise NotFound(f"no queue {queue}")
-    items = await deps.store.queue_items(queue, limit)
-    items.sort(
-        key=lambda i: (
-            i.priority_rank,
-            i.sla_due_at.timestamp() if i.sla_due_at else float("inf"),
-            i.created_at.timestamp(),
-        )
-    )
-    return items[:limit]
+    return await deps.store.queue_items(queue, limit, after)

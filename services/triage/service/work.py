@@ -262,7 +262,7 @@ async def backfill(queues: list[str], tier: int, deps: TriageDeps) -> int:
         queue = (await current_config(deps)).queue(key)
         if queue is None or not queue.auto_assign:
             continue
-        for item in await worklist(key, 500, deps):
+        for item in (await worklist(key, 500, None, deps)).items:
             if item.assignee or item.tier != tier or item.status not in ACTIVE:
                 continue
             after = await auto_assign(item, deps)

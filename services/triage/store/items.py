@@ -31,6 +31,7 @@ from shared.events.common import (
     TicketType,
 )
 from shared.events.problems import Suggestion
+from shared.paging import Order, Position, Slice, read_slice
 from shared.runtime import IndexSpec
 from shared.versioned import Versioned
 
@@ -40,10 +41,17 @@ WORK_ITEMS = "work_items"
 OPEN_WORK = "open_work"  # ticket -> the worklist row of an open item (the live set)
 CLOSE_DUE = "close_due"  # resolved items waiting for the quiet period: small, read by the sweep
 NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)  # rows without an SLA due time sort after the rest
-WORKLIST_ORDER = [("priority_rank", ASCENDING), ("due", ASCENDING), ("created_at", ASCENDING)]
+WORKLIST = Order(
+    (
+        ("priority_rank", ASCENDING, int),
+        ("due", ASCENDING, datetime),
+        ("created_at", ASCENDING, datetime),
+        ("_id", ASCENDING, str),  # the ticket: a unique last key, so pages never overlap
+    )
+)
 
 ITEM_INDEXES: list[IndexSpec] = [
-    (OPEN_WORK, [("queue", ASCENDING), *WORKLIST_ORDER], False),
+    (OPEN_WORK, [("queue", ASCENDING), *WORKLIST.sort], False),
     (WORK_ITEMS, [("status", ASCENDING)], False),  # the start-up pass over the open items
     (CLOSE_DUE, [("due", ASCENDING)], False),
 ]
@@ -121,7 +129,9 @@ class TriageStore(Protocol):
     async def save(
         self, before: WorkItem, after: WorkItem, events: Sequence[Event[Any]]
     ) -> bool: ...
-    async def queue_items(self, queue: str, limit: int) -> list[WorkItem]: ...
+    async def queue_items(
+        self, queue: str, limit: int, after: Position | None = None
+    ) -> Slice[WorkItem]: ...
     async def open_work(self) -> list[WorkSummary]: ...
     async def track_open_items(self) -> int: ...
     async def mark_close_due(self, ticket_id: str, due: datetime) -> None: ...
@@ -156,10 +166,14 @@ class MongoTriageStore:
         await self._track(after.model_copy(update={"revision": before.revision + 1}))
         return True
 
-    async def queue_items(self, queue: str, limit: int) -> list[WorkItem]:
-        """The first `limit` open items of the queue in worklist order: rows of the live set,
-        then their items by `_id`; a row its item contradicts is put right and left out."""
-        rows = await self._open.find({"queue": queue}).sort(WORKLIST_ORDER).to_list(limit)
+    async def queue_items(
+        self, queue: str, limit: int, after: Position | None = None
+    ) -> Slice[WorkItem]:
+        """The next `limit` open items of the queue in worklist order after `after`: rows of
+        the live set, then their items by `_id`; a row its item contradicts is put right and
+        left out (the page is shorter; the next one starts after that row all the same)."""
+        found = await read_slice(self._open, WORKLIST, limit, after, {"queue": queue})
+        rows = found.items
         ids = [row["_id"] for row in rows]
         docs = await self._items.find({"_id": {"$in": ids}}).to_list(None)
         items = self._revised.load_each(docs)
@@ -173,7 +187,7 @@ class MongoTriageStore:
                 await self._forget_row(row["_id"], item)
                 continue
             listed.append(item)
-        return listed
+        return Slice(listed, found.more_after)
 
     async def open_work(self) -> list[WorkSummary]:
         """Queue, priority, status and age of every open item, for the backlog gauges."""

@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Protocol
 
 from pydantic import BaseModel
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from shared.db import Database, without_id
+from shared.paging import Order, Position, Slice, read_slice
 from shared.records import load_one, loaded
 from shared.runtime import IndexSpec
 
@@ -22,7 +23,12 @@ ALERTS = "agent_alerts"  # "<event id>:<agent>" -> an escalation an agent must l
 TURNS = "assignment_turns"  # queue -> the agent who got its previous ticket
 CONFIG = "config"  # one document, "triage", with its revision
 
-PEOPLE_INDEXES: list[IndexSpec] = [(AGENTS, [("queues", ASCENDING)], False)]
+NEWEST_ALERTS = Order((("at", DESCENDING, datetime), ("_id", DESCENDING, str)))
+
+PEOPLE_INDEXES: list[IndexSpec] = [
+    (AGENTS, [("queues", ASCENDING)], False),
+    (ALERTS, [("agent", ASCENDING), ("at", ASCENDING), ("_id", ASCENDING)], False),
+]
 
 
 class Alert(BaseModel):
@@ -47,7 +53,9 @@ class AgentStore(Protocol):
     async def last_turn(self, queue: str) -> str | None: ...
     async def remember_turn(self, queue: str, agent_id: str) -> None: ...
     async def alert(self, alerts: list[Alert]) -> None: ...
-    async def alerts_of(self, agent_id: str, limit: int) -> list[Alert]: ...
+    async def alerts_of(
+        self, agent_id: str, limit: int, after: Position | None = None
+    ) -> Slice[Alert]: ...
 
 
 class MongoAgentStore:
@@ -124,11 +132,12 @@ class MongoAgentStore:
             except DuplicateKeyError:
                 continue
 
-    async def alerts_of(self, agent_id: str, limit: int) -> list[Alert]:
-        docs = (
-            await self._alerts.find({"agent": agent_id}).sort("at", -1).limit(limit).to_list(limit)
-        )
-        return loaded(Alert, docs, ALERTS, "triage")
+    async def alerts_of(
+        self, agent_id: str, limit: int, after: Position | None = None
+    ) -> Slice[Alert]:
+        """The agent's alerts, newest first (then by id)."""
+        found = await read_slice(self._alerts, NEWEST_ALERTS, limit, after, {"agent": agent_id})
+        return Slice(loaded(Alert, found.items, ALERTS, "triage"), found.more_after)
 
 
 class ConfigStore(Protocol):
