@@ -231,3 +231,81 @@ def test_a_uuencoded_log_is_a_text_file_whatever_the_hosts_type_table_says() -> 
     assert [(a.filename, a.content_type, a.content) for a in m.attachments] == [
         ("server.log", "text/plain", b"ERROR disk full\n")
     ]
+
+
+FORWARDED = (
+    b"From: support-forwarder@acme.example\r\nTo: x@y.example\r\nX-Empty:\r\n"
+    b"DKIM-Signature: v=1; a=rsa-sha256; d=acme.example;\r\n\tb=abc\r\n"
+    b"Subject: The original\r\n\r\nSigned text.\r\n\r\n"
+)
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_a_forwarded_message_is_kept_byte_for_byte(nested: bool) -> None:
+    inner = b"--b\r\nContent-Type: message/rfc822\r\n\r\n" + FORWARDED + b"\r\n--b--\r\n"
+    if nested:
+        inner = (
+            b"--o\r\nContent-Type: text/plain\r\n\r\nSee below.\r\n--o\r\n"
+            b"Content-Type: multipart/mixed; boundary=b\r\n\r\n" + inner + b"--o--\r\n"
+        )
+    raw = (
+        b"From: ann@acme.example\r\nSubject: Fwd\r\nMIME-Version: 1.0\r\n"
+        + (
+            b"Content-Type: multipart/mixed; boundary=o"
+            if nested
+            else b"Content-Type: multipart/mixed; boundary=b"
+        )
+        + b"\r\n\r\n"
+        + (b"" if nested else b"--b\r\nContent-Type: text/plain\r\n\r\nSee below.\r\n")
+        + inner
+    )
+    (attached,) = parse_mail(raw).attachments
+    assert attached.filename == "The original.eml" and attached.content == FORWARDED
+
+
+@pytest.mark.parametrize(
+    ("parts", "text"),
+    [
+        (
+            b"--a\r\nContent-Type: text/plain\r\n\r\n \r\n--a\r\nContent-Type: text/html\r\n\r\n"
+            b"<p>Only the HTML says it.</p>\r\n--a--\r\n",
+            "Only the HTML says it.",
+        ),
+        (
+            b"--a\r\nContent-Type: text/plain\r\n\r\nPlain.\r\n--a\r\nContent-Type: text/html\r\n"
+            b"\r\n<p>HTML.</p>\r\n--a--\r\n",
+            "Plain.",
+        ),
+    ],
+)
+def test_a_blank_plain_rendering_gives_way_to_the_html(parts: bytes, text: str) -> None:
+    raw = b"From: ann@acme.example\r\nContent-Type: multipart/alternative; boundary=a\r\n\r\n"
+    mail_ = parse_mail(raw + parts)
+    assert mail_.text == text and mail_.attachments == []
+
+
+def test_a_part_sent_uuencoded_is_a_file_named_by_its_begin_line() -> None:
+    encoded = binascii.b2a_uu(b"PDF bytes").decode()
+    raw = (
+        "From: ann@acme.example\r\nSubject: Scan\r\nContent-Type: multipart/mixed; boundary=u\r\n"
+        "\r\n--u\r\nContent-Type: text/plain\r\n\r\nThe scan.\r\n"
+        "--u\r\nContent-Type: text/plain\r\n"
+        f"Content-Transfer-Encoding: x-uuencode\r\n\r\nbegin 644 scan.pdf\r\n{encoded}`\r\nend\r\n"
+        "--u--\r\n"
+    ).encode()
+    found = parse_mail(raw)
+    assert found.text == "The scan."
+    assert [(a.filename, a.content_type, a.content) for a in found.attachments] == [
+        ("scan.pdf", "application/pdf", b"PDF bytes")
+    ]
+
+
+def test_html_fragments_of_a_related_part_are_kept_as_files() -> None:
+    raw = (
+        b"From: ann@acme.example\r\nContent-Type: multipart/related; boundary=r\r\n\r\n"
+        b"--r\r\nContent-Type: text/html\r\n\r\n<p>Root</p>\r\n"
+        b"--r\r\nContent-Type: text/html\r\nContent-ID: <frag@x>\r\n\r\n"
+        b"<p>Fragment</p>\r\n--r--\r\n"
+    )
+    found = parse_mail(raw)
+    assert found.text == "Root" and [a.filename for a in found.attachments] == ["document.html"]

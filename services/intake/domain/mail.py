@@ -104,6 +104,8 @@ SUPERSETS = {  # what a label means in practice: its superset (the WHATWG encodi
 }
 DETECT_BYTES = 65_536  # a detector reads this much of an undeclared text at most
 MAX_PARTS_READ = 50
+IDENTITY_ENCODINGS = frozenset({"7bit", "8bit", "binary"})
+UU_ENCODINGS = frozenset({"x-uuencode", "uuencode", "x-uue", "uue"})
 
 NUMBER_IN_SUBJECT = re.compile(r"\[(HD-\d{6,})\]", re.IGNORECASE)
 AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
@@ -303,7 +305,7 @@ def _read(raw: bytes, reading: _Reading) -> InboundMail:
         subject=_header(msg, "Subject", _charsets(msg)).strip(),
         text=text,
         references=MESSAGE_ID.findall(refs),
-        attachments=attachments_of(msg, "\r\n" if b"\r\n" in raw else "\n") + uuencoded,
+        attachments=attachments_of(msg, "\r\n" if b"\r\n" in raw else "\n", raw) + uuencoded,
         headers={k.lower(): _unfolded(v) for k, v in msg.raw_items()},
         recipients=_recipients(msg),
         embedded_ids=_embedded_ids(msg, text),
@@ -435,15 +437,17 @@ def _body_parts(part: EmailMessage, top: bool = False) -> list[EmailMessage]:
     if part.get_content_maintype() == "multipart":
         subs = [p for p in part.iter_parts() if isinstance(p, EmailMessage)]
         if part.get_content_subtype() == "alternative":
-            for want in ("plain", "html"):
+            for want in ("plain", "html"):  # a blank plain rendering: the HTML one instead
                 for sub in subs:
-                    if _renders(sub, want):
-                        return _body_parts(sub)
+                    if _renders(sub, want) and (found := _body_parts(sub)):
+                        if want == "html" or any(_piece_text(p) for p in found):
+                            return found
             return []
         if part.get_content_subtype() == "related":
             subs = subs[:1]  # the root; the rest are what it shows (images)
         return [found for sub in subs for found in _body_parts(sub)]
-    if part.get_content_type() in ("text/plain", "text/html") and (top or not _is_file(part)):
+    plain_or_html = part.get_content_type() in ("text/plain", "text/html")
+    if plain_or_html and ((top and not _uuencoded(part)) or not _is_file(part)):
         return [part]
     return []
 
@@ -495,16 +499,90 @@ def _quoted(depth: int, body: str) -> str:
     return ">" * depth + (" " + body.rstrip() if body.strip() else "")
 
 
-def attachments_of(msg: EmailMessage, linesep: str = "\r\n") -> list[Attachment]:
+def attachments_of(
+    msg: EmailMessage, linesep: str = "\r\n", raw: bytes | None = None
+) -> list[Attachment]:
     """Every part that is not the body: files, inline images and attached messages, however
     deeply the multiparts nest (an attached message is kept whole, not opened)."""
     body = {id(part) for part in _body_parts(msg, top=True)}
+    renderings = _renderings(msg)
+    leaves = _leaves(msg)
+    bodies = raw_bodies(raw) if raw is not None else None
+    as_sent = (
+        dict(zip(map(id, leaves), bodies, strict=True))
+        if bodies and len(bodies) == len(leaves)
+        else {}
+    )
     files = [
-        _attachment(part, linesep)
-        for part in _leaves(msg)
-        if id(part) not in body and _is_file(part)
+        _attachment(part, linesep, as_sent.get(id(part)))
+        for part in leaves
+        if id(part) not in body and (_is_file(part) or id(part) not in renderings)
     ]
     return _counted(files)
+
+
+def raw_bodies(raw: bytes) -> list[bytes] | None:
+    """The body bytes of each leaf of a message, as they came, in the order the parser's
+    leaves are walked (depth first), or None where the bytes do not split cleanly. One pass
+    over the bytes at each level of nesting, whose depth and parts the parse already bounded."""
+    found: list[bytes] = []
+    stack = [raw]
+    while stack:
+        entity = stack.pop()
+        head, body = _split_entity(entity)
+        boundary = _boundary(head)
+        if boundary is None:
+            found.append(body)
+            continue
+        parts = _split_multipart(body, boundary)
+        if parts is None:
+            return None
+        stack += reversed(parts)
+        if len(found) + len(stack) > MAX_MIME_PARTS * 2:
+            return None
+    return found
+
+
+def _split_entity(entity: bytes) -> tuple[bytes, bytes]:
+    if entity.startswith((b"\r\n", b"\n")):  # no headers at all
+        return b"", entity[2 if entity.startswith(b"\r\n") else 1 :]
+    ends = [(at, 4) for at in [entity.find(b"\r\n\r\n")] if at >= 0]
+    ends += [(at, 2) for at in [entity.find(b"\n\n")] if at >= 0]
+    if not ends:
+        return entity, b""
+    at, size = min(ends)
+    return entity[:at], entity[at + size :]
+
+
+def _boundary(head: bytes) -> bytes | None:
+    parsed = BytesHeaderParser(policy=policy.compat32).parsebytes(head + b"\n\n")
+    if parsed.get_content_maintype() != "multipart":
+        return None
+    boundary = parsed.get_param("boundary")
+    return str(boundary).strip().encode("utf-8", "surrogateescape") if boundary else None
+
+
+def _split_multipart(body: bytes, boundary: bytes) -> list[bytes] | None:
+    """The parts between the delimiter lines (the line break before a delimiter is its)."""
+    delimiter = b"--" + boundary
+    starts = []
+    at = 0 if body.startswith(delimiter) else body.find(b"\n" + delimiter)
+    while at >= 0:
+        line_start = at if body.startswith(delimiter, at) else at + 1
+        line_end = body.find(b"\n", line_start)
+        rest = body[line_start + len(delimiter) : line_end if line_end >= 0 else len(body)]
+        closing = rest.startswith(b"--")
+        if rest.strip(b" \t\r-") and not closing:
+            at = body.find(b"\n" + delimiter, line_start + 1)  # a longer boundary: not ours
+            continue
+        cut = line_start - (2 if body[:line_start].endswith(b"\r\n") else 1 if line_start else 0)
+        starts.append((max(cut, 0), line_end + 1 if line_end >= 0 else len(body), closing))
+        if closing or line_end < 0:
+            break
+        at = body.find(b"\n" + delimiter, line_end)
+    if not starts:
+        return None
+    return [body[starts[i][1] : starts[i + 1][0]] for i in range(len(starts) - 1)]
 
 
 def _counted(files: list[Attachment]) -> list[Attachment]:
@@ -533,22 +611,46 @@ def _leaves(part: EmailMessage) -> list[EmailMessage]:
 
 
 def _is_file(part: EmailMessage) -> bool:
-    """Text without a file name is another rendering or piece of the body, not a file."""
-    if part.get_content_maintype() != "text":
+    """Text without a file name is another rendering or piece of the body, not a file; text
+    sent uuencoded is a file whatever it says."""
+    if part.get_content_maintype() != "text" or _uuencoded(part):
         return True
     return part.get_content_disposition() == "attachment" or bool(_filename(part))
 
 
-def _attachment(part: EmailMessage, linesep: str) -> Attachment:
+def _uuencoded(part: EmailMessage) -> bool:
+    return str(part.get("Content-Transfer-Encoding", "")).strip().lower() in UU_ENCODINGS
+
+
+def _renderings(msg: EmailMessage) -> set[int]:
+    """The leaves of every multipart/alternative: other renderings of a text, not files."""
+    found: set[int] = set()
+    stack = [msg]
+    while stack:
+        part = stack.pop()
+        if part.get_content_maintype() != "multipart":
+            continue
+        subs = [p for p in part.iter_parts() if isinstance(p, EmailMessage)]
+        if part.get_content_subtype() == "alternative":
+            found |= {id(leaf) for sub in subs for leaf in _leaves(sub)}
+        stack += subs
+    return found
+
+
+def _attachment(part: EmailMessage, linesep: str, sent: bytes | None = None) -> Attachment:
+    """A file of the message; `sent`: its body's bytes as they came, if known."""
     content_type = part.get_content_type()
     # Headers as they came (not refolded), so a forwarded message keeps its signature valid.
     verbatim = policy.default.clone(linesep=linesep, refold_source="none")
     if content_type == "message/rfc822":
         inner = part.get_payload(0) if part.is_multipart() else None
+        encoding = str(part.get("Content-Transfer-Encoding", "") or "7bit").strip().lower()
         if isinstance(inner, EmailMessage):
             content, title = inner.as_bytes(policy=verbatim), str(inner.get("Subject") or "")
         else:
             content, title = b"", ""
+        if sent is not None and encoding in IDENTITY_ENCODINGS:
+            content = sent  # byte for byte: a re-serialised copy changes what it signed
         described = title or _header_text(part, "Content-Description")
         default_name = (_safe_name(described.replace("/", "-")) or "Mail") + ".eml"
     elif part.get_content_maintype() == "message" and isinstance(part.get_payload(), list):
@@ -556,6 +658,15 @@ def _attachment(part: EmailMessage, linesep: str) -> Attachment:
         content = b"".join(b.as_bytes(policy=verbatim) for b in blocks)
         content = content.removesuffix(linesep.encode()) if blocks else content
         default_name = _name_for(part, content_type)
+    elif _uuencoded(part):  # the file's name is on its begin line
+        raw_payload = str(part.get_payload(decode=False) or "")
+        begin = UU_BEGIN.fullmatch(raw_payload.lstrip()[:300].split("\n", 1)[0].rstrip("\r"))
+        named = _safe_name(begin[1]) if begin else ""
+        payload = part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
+        default_name = named or _name_for(part, content_type)
+        if content_type.startswith("text/") and named:
+            content_type = TYPES.guess_type(named)[0] or "application/octet-stream"
     else:
         payload = part.get_payload(decode=True)
         content = payload if isinstance(payload, bytes) else b""
