@@ -215,11 +215,13 @@ class _Reading(EmailPolicy):
 
     budget: _Budget
     parsed: dict[tuple[str, str], Any]
+    charsets: tuple[str, ...]
 
     def __init__(self, max_depth: int, max_parts: int) -> None:
         super().__init__(message_factory=_Part)
         object.__setattr__(self, "budget", _Budget(max_depth, max_parts))
         object.__setattr__(self, "parsed", {})
+        object.__setattr__(self, "charsets", ())
 
     def header_fetch_parse(self, name: str, value: str) -> Any:
         key = (name.lower(), value)
@@ -290,6 +292,7 @@ def parse_mail(
 def _read(raw: bytes, reading: _Reading) -> InboundMail:
     msg = message_from_bytes(repaired(raw), policy=reading)
     assert isinstance(msg, EmailMessage)
+    object.__setattr__(reading, "charsets", _charsets(msg))  # for raw 8-bit file names
     name, address, suspect = sender_of(msg)
     if not address:
         raise UnreadableMail("no sender address")
@@ -707,8 +710,26 @@ def _params(part: EmailMessage, name: str) -> Mapping[str, str]:
 
 
 def _filename(part: EmailMessage) -> str:
-    named = _params(part, "content-disposition").get("filename")
+    named = _param_8bit(part, "content-disposition", "filename")
+    named = named or _params(part, "content-disposition").get("filename")
+    named = named or _param_8bit(part, "content-type", "name")
     return (named or _params(part, "content-type").get("name") or "").strip()
+
+
+def _param_8bit(part: EmailMessage, header: str, param: str) -> str | None:
+    """A parameter sent as raw 8-bit bytes (no RFC 2231), read in the message's charsets:
+    the standard parser would make each byte U+FFFD."""
+    for key, value in part.raw_items():
+        if key.lower() != header or not isinstance(value, str):
+            continue
+        if not any("\udc80" <= c <= "\udcff" for c in value):
+            return None
+        charsets = getattr(part.policy, "charsets", ())
+        text = _unfolded(value[:MAX_HEADER_CHARS], charsets)
+        params = getattr(policy.default.header_factory(header, text), "params", {})
+        found = params.get(param) if isinstance(params, Mapping) else None
+        return str(found) if found else None
+    return None
 
 
 def split_uuencoded(text: str) -> tuple[str, list[Attachment]]:
