@@ -11,14 +11,16 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no display
 import matplotlib.pyplot as plt  # noqa: E402
-from pydantic import BaseModel, ConfigDict, EmailStr, Field  # noqa: E402
+from pydantic import ConfigDict, EmailStr, Field  # noqa: E402
+
+from shared.strict import Trimmed
 
 from .reports import ReportInfo, Row  # noqa: E402
 
 Every = Literal["daily", "weekly", "monthly"]
 
 
-class ScheduleRequest(BaseModel):
+class ScheduleRequest(Trimmed):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     report: str = Field(description="A report of GET /v1/reports")
     every: Every

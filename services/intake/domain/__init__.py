@@ -37,7 +37,7 @@ from shared.events.intake import (
     TicketCreated,
     TicketCreatedData,
 )
-from shared.strict import IsoDate, StrictBool, StrictInt
+from shared.strict import IsoDate, StrictBool, StrictInt, Trimmed
 
 from .notify import language_of
 
@@ -72,7 +72,7 @@ def _base64(value: object) -> bytes:
         raise ValueError(f"not base64: {exc}") from None
 
 
-class FileUpload(BaseModel):
+class FileUpload(Trimmed):
     """A file sent with a request or a reply through the API (the content in base64)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -86,7 +86,7 @@ class FileUpload(BaseModel):
     )
 
 
-class OpenTicketRequest(BaseModel):
+class OpenTicketRequest(Trimmed):
     """A request from the web form or the API, or logged by an agent for a customer."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -146,7 +146,7 @@ class OpenTicketRequest(BaseModel):
         return None
 
 
-class ReleaseRequest(BaseModel):
+class ReleaseRequest(Trimmed):
     """An agent's decision on a quarantined message."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -221,7 +221,7 @@ class Message(BaseModel):
     attachments: list[AttachmentInfo] = Field(default_factory=list)
 
 
-class AddMessageRequest(BaseModel):
+class AddMessageRequest(Trimmed):
     """A reply on the ticket: an agent's (public or internal note) or the customer's."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -231,7 +231,7 @@ class AddMessageRequest(BaseModel):
     attachments: list[FileUpload] = Field(default_factory=list, max_length=100)
 
 
-class FeedbackRequest(BaseModel):
+class FeedbackRequest(Trimmed):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     rating: StrictInt = Field(ge=1, le=5, description="1 (poor) to 5 (excellent)")
     comment: str = Field(default="", max_length=5_000)
@@ -362,7 +362,7 @@ SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
 DOMAIN = r"^[a-z0-9.-]+\.[a-z]{2,}$"
 
 
-class Contact(BaseModel):
+class Contact(Trimmed):
     """A named person at a customer, who may receive advisories and maintenance notices."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -379,7 +379,7 @@ class Contact(BaseModel):
         return email.lower()
 
 
-class Organization(BaseModel):
+class Organization(Trimmed):
     """A customer organisation; its e-mail domains identify its contacts."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -398,7 +398,7 @@ class Organization(BaseModel):
         return cleaned
 
 
-class Site(BaseModel):
+class Site(Trimmed):
     """A customer location covered by a contract."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -407,7 +407,7 @@ class Site(BaseModel):
     address: str | None = Field(default=None, max_length=500)
 
 
-class Asset(BaseModel):
+class Asset(Trimmed):
     """Equipment or a system under the contract, e.g. a server by its serial number."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -422,7 +422,7 @@ class Asset(BaseModel):
     )
 
 
-class Contract(BaseModel):
+class Contract(Trimmed):
     """A support contract: service level, validity, and what it covers (sites, assets, licences)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

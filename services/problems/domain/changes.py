@@ -14,7 +14,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import Conflict, Forbidden, InvalidTransition
-from shared.strict import IsoDatetime, StrictBool, StrictInt
+from shared.strict import IsoDatetime, StrictBool, StrictInt, Trimmed
 
 from .problems import Entry
 
@@ -74,7 +74,7 @@ class Change(BaseModel):
     revision: int = 0
 
 
-class ChangeRequest(BaseModel):
+class ChangeRequest(Trimmed):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     title: str = Field(min_length=1, max_length=300)
     description: str = Field(default="", max_length=20_000)
@@ -93,13 +93,13 @@ class ChangeRequest(BaseModel):
         return self
 
 
-class DecisionRequest(BaseModel):
+class DecisionRequest(Trimmed):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     approved: StrictBool
     comment: str = Field(default="", max_length=5_000)
 
 
-class OutcomeRequest(BaseModel):
+class OutcomeRequest(Trimmed):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     rolled_back: StrictBool = False
     outcome: str = Field(min_length=1, max_length=20_000, description="What was done and how")

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import FieldInvalid
 from shared.records import patched
+from shared.strict import Trimmed
 
 from .text import tokens
 
@@ -61,7 +62,7 @@ class Knowledge(BaseModel):
         )
 
 
-class KnowledgeRequest(BaseModel):
+class KnowledgeRequest(Trimmed):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     title: str = Field(min_length=1, max_length=300)
     symptoms: str = Field(default="", max_length=20_000)
@@ -72,7 +73,7 @@ class KnowledgeRequest(BaseModel):
     products: list[str] = Field(default_factory=list, max_length=20)
 
 
-class KnowledgeEdit(BaseModel):
+class KnowledgeEdit(Trimmed):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     title: str | None = Field(default=None, min_length=1, max_length=300)
     symptoms: str | None = Field(default=None, max_length=20_000)
@@ -83,7 +84,7 @@ class KnowledgeEdit(BaseModel):
     status: Literal["published", "retired"] | None = None
 
 
-class AttemptRequest(BaseModel):
+class AttemptRequest(Trimmed):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     what: str = Field(min_length=1, max_length=5_000, description="What was tried")
     ticket_id: str | None = Field(default=None, max_length=100)

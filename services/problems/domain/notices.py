@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import Conflict, FieldInvalid
 from shared.records import patched
-from shared.strict import IsoDate, IsoDatetime, StrictBool
+from shared.strict import IsoDate, IsoDatetime, StrictBool, Trimmed
 
 from .reports import DeficiencyReport
 
@@ -35,7 +35,7 @@ class Release(BaseModel):
     revision: int = 0
 
 
-class ReleaseRequest(BaseModel):
+class ReleaseRequest(Trimmed):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     version: str = Field(min_length=1, max_length=100, pattern=r"^[\w.+-]+$")
     product: str = Field(default="", max_length=200)
@@ -45,7 +45,7 @@ class ReleaseRequest(BaseModel):
     notes: str = Field(default="", max_length=50_000)
 
 
-class ReleaseEdit(BaseModel):
+class ReleaseEdit(Trimmed):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     supported: StrictBool | None = None
     notes: str | None = Field(default=None, max_length=50_000)
@@ -97,7 +97,7 @@ class NoticeKind(StrEnum):
     MAINTENANCE = "maintenance"
 
 
-class Audience(BaseModel):
+class Audience(Trimmed):
     """Who is told: everyone, or the organisations, sites and product versions named."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -132,7 +132,7 @@ class Advisory(BaseModel):
     revision: int = 0
 
 
-class AdvisoryRequest(BaseModel):
+class AdvisoryRequest(Trimmed):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     title: str = Field(min_length=1, max_length=300)
     body: str = Field(min_length=1, max_length=50_000)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import Conflict, FieldInvalid, InvalidTransition
 from shared.records import patched
+from shared.strict import Trimmed
 
 
 class ProblemStatus(StrEnum):
@@ -69,7 +70,7 @@ class Problem(BaseModel):
     revision: int = 0
 
 
-class ProblemRequest(BaseModel):
+class ProblemRequest(Trimmed):
     """Open a problem, by hand or from a detected candidate."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -81,7 +82,7 @@ class ProblemRequest(BaseModel):
     products: list[str] = Field(default_factory=list, max_length=20)
 
 
-class ProblemEdit(BaseModel):
+class ProblemEdit(Trimmed):
     """Change what is known about a problem; `status` moves it along its life cycle."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

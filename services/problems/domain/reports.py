@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import FieldInvalid, InvalidTransition
 from shared.records import patched
+from shared.strict import Trimmed
 
 from .problems import Entry
 
@@ -66,7 +67,7 @@ class DeficiencyReport(BaseModel):
     revision: int = 0
 
 
-class ReportRequest(BaseModel):
+class ReportRequest(Trimmed):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     title: str = Field(min_length=1, max_length=300)
     severity: Severity
@@ -82,7 +83,7 @@ class ReportRequest(BaseModel):
         return self
 
 
-class ReportUpdate(BaseModel):
+class ReportUpdate(Trimmed):
     """What the tracker (or an agent) says about the report."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
-from shared.strict import StrictBool
+from shared.strict import StrictBool, Trimmed
 
 from .hours import ClosedDay, DayHours, Interval, Weekday, closed, holidays_of
 
@@ -30,7 +30,7 @@ class Unplannable(ValueError):
     lies beyond the dates Python can name."""
 
 
-class Calendar(BaseModel):
+class Calendar(Trimmed):
     """A business-hours calendar. Every time in it is local to `time_zone`: the times of day in
     `hours` are wall-clock times without an offset ("08:00", "17:30:00"), and `closed_days` are
     plain dates ("2026-12-24"), both read in the calendar's zone, so a DST change moves them with

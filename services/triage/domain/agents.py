@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import ConfigDict, EmailStr, Field
 
 from shared.errors import Conflict
-from shared.strict import StrictBool, StrictInt
+from shared.strict import StrictBool, StrictInt, Trimmed
 
 from .config import Queue
 from .rules import KEY
@@ -15,7 +15,7 @@ from .rules import KEY
 MAX_TIER = 3
 
 
-class Agent(BaseModel):
+class Agent(Trimmed):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     id: str = Field(pattern=KEY, description="Login or short key")
     name: str = Field(min_length=1, max_length=200)
@@ -31,7 +31,7 @@ class Agent(BaseModel):
     on_call: StrictBool = Field(default=False, description="Reachable out of hours for escalations")
 
 
-class AgentUpdate(BaseModel):
+class AgentUpdate(Trimmed):
     """What a supervisor changes of an agent: availability, capacity, queues, skills, tier."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -93,7 +93,7 @@ def plan_escalation(
     return EscalationPlan(tier, assignee, "at the top tier already: everyone is alerted")
 
 
-class EscalateRequest(BaseModel):
+class EscalateRequest(Trimmed):
     """An agent moves a ticket up (seed 001): why, and the symptoms seen so far."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -102,7 +102,7 @@ class EscalateRequest(BaseModel):
     tried: list[str] = Field(default_factory=list, max_length=50, description="Done so far")
 
 
-class AssignRequest(BaseModel):
+class AssignRequest(Trimmed):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     agent: str = Field(pattern=KEY)
     reason: str = Field(default="", max_length=2_000)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.events.common import Level, Priority, RequestKind, ServiceLevel, TicketType
-from shared.strict import StrictBool
+from shared.strict import StrictBool, Trimmed
 
 from .rules import (
     KEY,
@@ -18,7 +18,7 @@ from .rules import (
 )
 
 
-class Queue(BaseModel):
+class Queue(Trimmed):
     """A group of tickets with a common trait (seed 004, slide 9), worked by its agents."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from shared.errors import InvalidTransition
 from shared.events.common import Level, RequestKind, TicketStatus, TicketType
-from shared.strict import IsoDate
+from shared.strict import IsoDate, Trimmed
 
 S = TicketStatus
 ALLOWED: dict[TicketStatus, frozenset[TicketStatus]] = {
@@ -30,7 +30,7 @@ def transition(current: TicketStatus, target: TicketStatus) -> TicketStatus:
     return target
 
 
-class StatusRequest(BaseModel):
+class StatusRequest(Trimmed):
     """Move a work item along its life cycle (resolve and close have their own actions)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -41,7 +41,7 @@ class StatusRequest(BaseModel):
 RESOLUTION_CODES = ("solved", "workaround", "fix_pending", "fix_released", "no_fault", "duplicate")
 
 
-class ResolveRequest(BaseModel):
+class ResolveRequest(Trimmed):
     """The resolution record (seed 001): what it was, what solved it, what did not."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -68,12 +68,12 @@ class ResolveRequest(BaseModel):
         return self
 
 
-class CloseRequest(BaseModel):
+class CloseRequest(Trimmed):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     reason: str = Field(default="confirmed by the customer", min_length=1, max_length=2_000)
 
 
-class ClassifyRequest(BaseModel):
+class ClassifyRequest(Trimmed):
     """An agent's correction of triage's reading; the priority follows, the correction is kept."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.events.common import Channel, Level, Priority, RequestKind, ServiceLevel, TicketType
 from shared.events.intake import TicketCreatedData
-from shared.strict import StrictBool, StrictFloat, StrictInt
+from shared.strict import StrictBool, StrictFloat, StrictInt, Trimmed
 
 KEY = r"^[a-z0-9][a-z0-9._-]{1,62}$"
 PRIORITY_ORDER: tuple[Priority, ...] = (
@@ -39,7 +39,7 @@ def _words(values: list[str]) -> list[str]:
     return [normalise(v).strip() for v in values if v.strip()]
 
 
-class ClassificationRule(BaseModel):
+class ClassificationRule(Trimmed):
     """Evidence for a type or a request kind: any keyword (any language), category, channel or
     a business-critical asset adds the weight (once) to that outcome's score. Keywords are
     whole words or phrases; one ending in "*" is a stem ("ошибк*" finds "ошибка")."""
@@ -59,7 +59,7 @@ class ClassificationRule(BaseModel):
     _norm = field_validator("keywords", "categories")(_words)
 
 
-class RoutingRule(BaseModel):
+class RoutingRule(Trimmed):
     """Sends matching tickets to a queue; every condition given must hold (any value of it)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -76,7 +76,7 @@ class RoutingRule(BaseModel):
     _norm = field_validator("categories", "products", "assets", "keywords")(_words)
 
 
-class TextSignals(BaseModel):
+class TextSignals(Trimmed):
     """Words that tell impact and urgency when the requester did not say (whole words or
     phrases, stems ending in "*"); the low words are looked for first."""
 
