@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,37 @@ from shared.smtp_sink import MailSink
 from tests.helpers import Infra, Isolation
 
 E2E_PORTS = {"intake": 18001, "triage": 18002, "sla": 18003, "problems": 18004, "reporting": 18005}
+
+
+@dataclass
+class Figures:
+    """What schemathesis did to one service (test_schemathesis.py)."""
+
+    operations: set[str] = field(default_factory=set)
+    failing: set[str] = field(default_factory=set)
+    requests: int = 0
+    server_errors: int = 0
+    before: tuple[int, int] = (0, 0)
+
+
+FIGURES = pytest.StashKey[dict[str, Figures]]()
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    found = config.stash.get(FIGURES, {})
+    if not found:
+        return
+    terminalreporter.section("schemathesis")
+    terminalreporter.write_line("service     operations  requests  failing operations  5xx")
+    for service, f in found.items():
+        terminalreporter.write_line(
+            f"{service:<11} {len(f.operations):>10}  {f.requests:>8}  {len(f.failing):>18}  "
+            f"{f.server_errors:>3}"
+        )
+        for label in sorted(f.failing):
+            terminalreporter.write_line(f"    failing: {label}")
 
 
 async def start_stack(iso: Isolation, log_dir: Path, smtp_port: int) -> Stack:
