@@ -40,6 +40,7 @@ from .domain import (
 )
 from .service import (
     TriageDeps,
+    assigned_work,
     current_config,
     get_work_item,
     lifecycle,
@@ -60,6 +61,20 @@ Admin = Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERVISOR))]
 
 def person(user: Principal) -> Person:
     return Person(email=user.email, name=user.name, subject_id=user.sub)
+
+
+@router.get("/work-items", response_model=Page[WorkItem])
+async def assigned_worklist(
+    assignee: Annotated[
+        str, Query(min_length=1, max_length=100, description="The agent id whose open work")
+    ],
+    _: Staff,
+    deps: Deps,
+    paging: Paging,
+) -> Page[WorkItem]:
+    """An agent's open work (not resolved or closed), in the worklist's order: highest
+    priority first, then the SLA due soonest, then oldest (then by ticket id)."""
+    return page(await assigned_work(assignee, paging.limit, paging.after(WORKLIST), deps))
 
 
 @router.get("/work-items/{ticket_id}", response_model=WorkItem)

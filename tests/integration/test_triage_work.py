@@ -34,7 +34,7 @@ from shared.events.sla import (
     SlaTarget,
     SlaTargetData,
 )
-from tests.helpers import Isolation, TopicReader, auth, in_process, wait_for
+from tests.helpers import Isolation, TopicReader, auth, in_process, pages, wait_for
 
 pytestmark = pytest.mark.integration
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -472,3 +472,38 @@ async def test_resolved_tickets_close_on_confirmation_or_after_the_quiet_period(
     ]
     assert resolved_events[0].data.fix_release == "7.2"
     assert resolved_events[0].data.failed_attempts == ["restart"]
+
+
+async def test_an_agents_open_work_is_listed_in_worklist_order_a_page_at_a_time(
+    triage: httpx.AsyncClient, isolated: Isolation
+) -> None:
+    queue = {"key": "general-questions", "name": "General", "skills": ["accounts"]}
+    assert (await triage.put("/v1/queues/general-questions", json=queue, headers=ADMIN)).is_success
+    team = [{"id": "amy", "tier": 1, "capacity": 3}, {"id": "ben", "tier": 1, "capacity": 3}]
+    await add_agents(
+        triage,
+        *[{"queues": ["general-questions"], "skills": ["accounts"]} | agent for agent in team],
+    )
+    await send(isolated, "intake", [created(n, "Question about invoices") for n in range(6)])
+    items = [
+        await item_when(triage, f"t-{n}", lambda i: i["assignee"], f"ticket {n} assigned")
+        for n in range(6)
+    ]
+    amys = [i for i in items if i["assignee"] == "amy"]
+    assert len(amys) == 3
+    whole = await triage.get("/v1/work-items", params={"assignee": "amy"}, headers=auth())
+    order = [i["ticket_id"] for i in whole.json()["items"]]
+    assert sorted(order) == sorted(i["ticket_id"] for i in amys)
+    assert await pages(triage, "/v1/work-items", 1, "ticket_id", auth(), assignee="amy") == [
+        [ticket] for ticket in order
+    ]
+    done = order[0]
+    resolved = await triage.post(
+        f"/v1/work-items/{done}/resolve", json={"resolution": "Answered"}, headers=auth()
+    )
+    assert resolved.status_code == 200
+    left = await triage.get("/v1/work-items?assignee=amy", headers=auth())
+    assert [i["ticket_id"] for i in left.json()["items"]] == order[1:]
+    assert (await triage.get("/v1/work-items", headers=auth())).status_code == 422
+    customer = auth(["customer"], org="acme")
+    assert (await triage.get("/v1/work-items?assignee=amy", headers=customer)).status_code == 403

@@ -142,3 +142,10 @@ async def worklist(
     if config.queue(queue) is None:
         raise NotFound(f"no queue {queue}")
     return await deps.store.queue_items(queue, limit, after)
+
+
+async def assigned_work(
+    agent: str, limit: int, after: Position | None, deps: TriageDeps
+) -> Slice[WorkItem]:
+    """The agent's open work ("mine"), in the worklist's order, a page at a time."""
+    return await deps.store.assigned_items(agent, limit, after)

@@ -12,7 +12,7 @@ from the open items (one pass).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
@@ -52,6 +52,7 @@ WORKLIST = Order(
 
 ITEM_INDEXES: list[IndexSpec] = [
     (OPEN_WORK, [("queue", ASCENDING), *WORKLIST.sort], False),
+    (OPEN_WORK, [("assignee", ASCENDING), *WORKLIST.sort], False),  # an agent's open work
     (WORK_ITEMS, [("status", ASCENDING)], False),  # the start-up pass over the open items
     (CLOSE_DUE, [("due", ASCENDING)], False),
 ]
@@ -132,6 +133,9 @@ class TriageStore(Protocol):
     async def queue_items(
         self, queue: str, limit: int, after: Position | None = None
     ) -> Slice[WorkItem]: ...
+    async def assigned_items(
+        self, agent: str, limit: int, after: Position | None = None
+    ) -> Slice[WorkItem]: ...
     async def open_work(self) -> list[WorkSummary]: ...
     async def track_open_items(self) -> int: ...
     async def mark_close_due(self, ticket_id: str, due: datetime) -> None: ...
@@ -173,6 +177,18 @@ class MongoTriageStore:
         the live set, then their items by `_id`; a row its item contradicts is put right and
         left out (the page is shorter; the next one starts after that row all the same)."""
         found = await read_slice(self._open, WORKLIST, limit, after, {"queue": queue})
+        return await self._listed(found, lambda item: item.queue == queue)
+
+    async def assigned_items(
+        self, agent: str, limit: int, after: Position | None = None
+    ) -> Slice[WorkItem]:
+        """The agent's open items in worklist order after `after`, read as queue_items."""
+        found = await read_slice(self._open, WORKLIST, limit, after, {"assignee": agent})
+        return await self._listed(found, lambda item: item.assignee == agent)
+
+    async def _listed(
+        self, found: Slice[Document], agrees: Callable[[WorkItem], bool]
+    ) -> Slice[WorkItem]:
         rows = found.items
         ids = [row["_id"] for row in rows]
         docs = await self._items.find({"_id": {"$in": ids}}).to_list(None)
@@ -183,7 +199,7 @@ class MongoTriageStore:
             item = items.get(row["_id"])
             if row["_id"] in unreadable:
                 continue  # logged and counted; its row stays for when it is repaired
-            if item is None or item.status in DONE or item.queue != queue:
+            if item is None or item.status in DONE or not agrees(item):
                 await self._forget_row(row["_id"], item)
                 continue
             listed.append(item)
@@ -209,6 +225,11 @@ class MongoTriageStore:
         async for doc in self._items.find(query):
             for item in self._revised.load_each([doc]).values():
                 await self._track(item)
+                # rows written before they carried the assignee get it (same revision)
+                await self._open.update_one(
+                    {"_id": item.ticket_id, "assignee": {"$exists": False}},
+                    {"$set": {"assignee": item.assignee}},
+                )
             seen += 1
         return seen
 
@@ -220,6 +241,7 @@ class MongoTriageStore:
             return
         row = {
             "queue": item.queue,
+            "assignee": item.assignee,
             "priority": item.priority.value,
             "priority_rank": item.priority_rank,
             "due": item.sla_due_at or NO_DUE,
