@@ -38,6 +38,18 @@ TRANSPORT_FACTOR = 4
 log = logging.getLogger(__name__)
 
 
+MailPolicy = Literal["ticket", "quarantine"]
+
+
+def _policy(kind: str, default: str, what: str) -> Any:
+    """A kind of automated mail: a ticket no automatic notice answers, or held for review."""
+    return Field(
+        default=default,
+        validation_alias=f"HELPDESK_MAIL_{kind}",
+        description=f"{what}: a ticket never auto-answered (ticket), or held (quarantine)",
+    )
+
+
 class IntakeSettings(ServiceSettings):
     service_name: str = "intake"
     http_port: int = Field(default=8001, validation_alias="HTTP_PORT")
@@ -118,26 +130,10 @@ class IntakeSettings(ServiceSettings):
         "with the same content is a duplicate",
     )
 
-    mail_bulk: Literal["ticket", "quarantine"] = Field(
-        default="ticket",
-        validation_alias="HELPDESK_MAIL_BULK",
-        description="Bulk mail (Precedence: bulk or junk): a ticket never auto-answered, or held",
-    )
-    mail_list: Literal["ticket", "quarantine"] = Field(
-        default="ticket",
-        validation_alias="HELPDESK_MAIL_LIST",
-        description="Mailing-list mail (List-Id, List-Unsubscribe, Precedence: list)",
-    )
-    mail_null_sender: Literal["ticket", "quarantine"] = Field(
-        default="ticket",
-        validation_alias="HELPDESK_MAIL_NULL_SENDER",
-        description="Mail with a null sender (Return-Path: <>) that is not a bounce",
-    )
-    mail_auto_reply: Literal["ticket", "quarantine"] = Field(
-        default="quarantine",
-        validation_alias="HELPDESK_MAIL_AUTO_REPLY",
-        description="Auto-replies (Auto-Submitted, X-Autoreply, out-of-office subjects)",
-    )
+    mail_bulk: MailPolicy = _policy("BULK", "ticket", "Bulk mail (Precedence: bulk or junk)")
+    mail_list: MailPolicy = _policy("LIST", "ticket", "Mailing-list mail (List-Id, …)")
+    mail_null_sender: MailPolicy = _policy("NULL_SENDER", "ticket", "Null-sender mail")
+    mail_auto_reply: MailPolicy = _policy("AUTO_REPLY", "quarantine", "Auto-replies")
     spam_score_header: str = Field(
         default="",
         max_length=100,
