@@ -6,11 +6,14 @@ import base64
 import binascii
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.intake.domain.mail import (
     SpamRule,
     UnreadableMail,
     automated,
+    decoded,
     loop_reason,
     new_text,
     parse_mail,
@@ -309,3 +312,21 @@ def test_html_fragments_of_a_related_part_are_kept_as_files() -> None:
     )
     found = parse_mail(raw)
     assert found.text == "Root" and [a.filename for a in found.attachments] == ["document.html"]
+
+
+@given(
+    st.text(
+        alphabet=st.characters(
+            codec="shift_jis", exclude_categories=("Cc",), exclude_characters="\u00a5\u203e"
+        ),
+        max_size=40,
+    )
+)
+def test_iso_2022_jp_is_read_as_microsofts_superset_of_it(text: str) -> None:
+    """What Microsoft's mailers read: the same JIS bytes as Shift_JIS, decoded as cp932 (which
+    maps a few of them elsewhere than the standard: ¢ is U+FFE0)."""
+    try:
+        standard = text.encode("iso2022_jp_ext")
+    except UnicodeEncodeError:  # characters the standard form cannot write
+        return
+    assert decoded(standard, "ISO-2022-JP") == text.encode("shift_jis").decode("cp932")

@@ -27,6 +27,8 @@ from typing import Any
 
 import charset_normalizer
 
+from . import cp50220  # noqa: F401 (registers the codec)
+
 MAX_MIME_DEPTH = 20
 MAX_MIME_PARTS = 500
 # Longer than any real header we read (a long RFC 2231 file name is ~3 KB); below it the
@@ -94,8 +96,8 @@ SUPERSETS = {  # what a label means in practice: its superset (the WHATWG encodi
     "euc-kr": "cp949",
     "shift_jis": "cp932",
     "sjis": "cp932",
-    "iso2022_jp": "iso2022_jp_2004",
-    "iso-2022-jp": "iso2022_jp_2004",
+    "iso2022_jp": "cp50220",  # Microsoft's form, with CP932's extensions (cp50220.py)
+    "iso-2022-jp": "cp50220",
     "tis-620": "cp874",
     "tis_620": "cp874",
     "iso8859_9": "cp1254",
@@ -1018,7 +1020,7 @@ def decoded(data: bytes, declared: str | None, others: tuple[str, ...] = ()) -> 
     superset (what mailers that say gb2312 or iso-8859-1 really send), else UTF-8, else the
     message's other charsets; UTF-8 declared but broken: each byte UTF-8 cannot read as cp1252
     (a form that pasted Latin-1 into UTF-8); nothing declared: what a charset detector finds."""
-    if data.isascii():
+    if data.isascii() and b"\x1b" not in data:  # escapes: ISO-2022 is 7-bit too
         return data.decode("ascii")
     codec = _codec(declared)
     for candidate in dict.fromkeys(c for c in (codec, "utf-8", *map(_codec, others)) if c):
