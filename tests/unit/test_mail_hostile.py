@@ -215,6 +215,7 @@ REVIEWED = {
     BOUNCE_SUBJECT.pattern: "match at the start: literal alternatives only",
     QUOTED_MESSAGE_ID.pattern: "search per line start: a blank run, a bounded id",
     mail.DSN_FIELD.pattern: "search per line start: a blank run, a bounded rest of line",
+    mail.WORD_CHARSET.pattern: "sub: a literal, a bounded label, a literal",
 }
 
 

@@ -104,6 +104,7 @@ SUPERSETS = {  # what a label means in practice: its superset (the WHATWG encodi
     "iso-8859-9": "cp1254",
     "iso8859_11": "cp874",
 }
+WORD_CHARSET = re.compile(r"=\?([A-Za-z0-9_.:*-]{1,40})\?")  # an encoded word's charset label
 DETECT_BYTES = 65_536  # a detector reads this much of an undeclared text at most
 MAX_PARTS_READ = 50
 IDENTITY_ENCODINGS = frozenset({"7bit", "8bit", "binary"})
@@ -232,6 +233,8 @@ class _Reading(EmailPolicy):
         header = self.parsed.get(key)
         if header is None:
             self.budget.read(name, value)
+            if "=?" in value:  # encoded words read in their charsets' supersets too
+                value = WORD_CHARSET.sub(_superset_label, value)
             header = super().header_fetch_parse(name, value)
             self.parsed[key] = header
         return header
@@ -1049,6 +1052,12 @@ def _cp1252_bytes(error: UnicodeError) -> tuple[str, int]:
 
 CP1252_FALLBACK = "switchboard-cp1252"
 codecs.register_error(CP1252_FALLBACK, _cp1252_bytes)
+
+
+def _superset_label(word: re.Match[str]) -> str:
+    label = word.group(1)
+    superset = SUPERSETS.get(label.lower().split("*")[0])
+    return f"=?{superset}?" if superset else word.group(0)
 
 
 def _codec(label: str | None) -> str | None:
