@@ -216,6 +216,8 @@ REVIEWED = {
     QUOTED_MESSAGE_ID.pattern: "search per line start: a blank run, a bounded id",
     mail.DSN_FIELD.pattern: "search per line start: a blank run, a bounded rest of line",
     mail.WORD_CHARSET.pattern: "sub: a literal, a bounded label, a literal",
+    mail.CONTENT_TYPE_LINE.pattern: "search per line start: bounded lines, bounded count",
+    mail.FIRST_DELIMITER.pattern: "search per line start: a bounded name, a blank run",
 }
 
 

@@ -104,6 +104,10 @@ SUPERSETS = {  # what a label means in practice: its superset (the WHATWG encodi
     "iso-8859-9": "cp1254",
     "iso8859_11": "cp874",
 }
+CONTENT_TYPE_LINE = re.compile(
+    rb"^content-type:[^\n]{0,998}\n(?:[ \t][^\n]{0,998}\n){0,20}", re.I | re.M
+)
+FIRST_DELIMITER = re.compile(rb"^--([0-9A-Za-z'()+_,./:=?-]{1,70})[ \t]*\r?$", re.M)
 WORD_CHARSET = re.compile(r"=\?([A-Za-z0-9_.:*-]{1,40})\?")  # an encoded word's charset label
 DETECT_BYTES = 65_536  # a detector reads this much of an undeclared text at most
 MAX_PARTS_READ = 50
@@ -295,7 +299,7 @@ def parse_mail(
 
 
 def _read(raw: bytes, reading: _Reading) -> InboundMail:
-    msg = message_from_bytes(repaired(raw), policy=reading)
+    msg = message_from_bytes(with_boundary(repaired(raw)), policy=reading)
     assert isinstance(msg, EmailMessage)
     object.__setattr__(reading, "charsets", _charsets(msg))  # for raw 8-bit file names
     name, address, suspect = sender_of(msg)
@@ -549,6 +553,22 @@ def raw_bodies(raw: bytes) -> list[bytes] | None:
         if len(found) + len(stack) > MAX_MIME_PARTS * 2:
             return None
     return found
+
+
+def with_boundary(raw: bytes) -> bytes:
+    """A multipart message whose Content-Type names no boundary (the parser would find no part
+    in it) given the one its body uses: the first delimiter-like line."""
+    head, body = _split_entity(raw)
+    content_type = CONTENT_TYPE_LINE.search(head + b"\n")
+    if content_type is None or b"multipart/" not in content_type.group(0).lower():
+        return raw
+    if b"boundary" in content_type.group(0).lower():
+        return raw
+    delimiter = FIRST_DELIMITER.search(body[:HEAD_BYTES])
+    if delimiter is None:
+        return raw
+    end = len(content_type.group(0).rstrip(b"\r\n")) + content_type.start()
+    return raw[:end] + b'; boundary="' + delimiter.group(1) + b'"' + raw[end:]
 
 
 def _split_entity(entity: bytes) -> tuple[bytes, bytes]:
