@@ -218,6 +218,7 @@ REVIEWED = {
     mail.WORD_CHARSET.pattern: "sub: a literal, a bounded label, a literal",
     mail.CONTENT_TYPE_LINE.pattern: "search per line start: bounded lines, bounded count",
     mail.FIRST_DELIMITER.pattern: "search per line start: a bounded name, a blank run",
+    mail.META_CHARSET.pattern: "search in 4 KB: a literal, bounded runs",
 }
 
 

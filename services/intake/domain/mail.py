@@ -108,6 +108,8 @@ CONTENT_TYPE_LINE = re.compile(
     rb"^content-type:[^\n]{0,998}\n(?:[ \t][^\n]{0,998}\n){0,20}", re.I | re.M
 )
 FIRST_DELIMITER = re.compile(rb"^--([0-9A-Za-z'()+_,./:=?-]{1,70})[ \t]*\r?$", re.M)
+META_CHARSET = re.compile(rb"<meta[^>]{0,200}charset=[\"']?([A-Za-z0-9_.:-]{1,40})", re.I)
+META_BYTES = 4_096
 WORD_CHARSET = re.compile(r"=\?([A-Za-z0-9_.:*-]{1,40})\?")  # an encoded word's charset label
 DETECT_BYTES = 65_536  # a detector reads this much of an undeclared text at most
 MAX_PARTS_READ = 50
@@ -1035,7 +1037,11 @@ def _content(part: EmailMessage) -> str:
     """A text part decoded by its charset (see `decoded`)."""
     payload = part.get_payload(decode=True)
     data = payload if isinstance(payload, bytes) else b""
-    return decoded(data, _params(part, "content-type").get("charset"))
+    declared = _params(part, "content-type").get("charset")
+    if not declared and part.get_content_subtype() == "html":  # <meta charset=...>
+        meta = META_CHARSET.search(data[:META_BYTES])
+        declared = meta.group(1).decode("ascii") if meta else None
+    return decoded(data, declared)
 
 
 def decoded(data: bytes, declared: str | None, others: tuple[str, ...] = ()) -> str:
