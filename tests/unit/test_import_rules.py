@@ -40,8 +40,8 @@ def imports_of(path: Path) -> set[str]:
     return names
 
 
-def test_the_five_services_exist() -> None:
-    assert SERVICES == ["intake", "problems", "reporting", "sla", "triage"]
+def test_the_six_services_exist() -> None:
+    assert SERVICES == ["console", "intake", "problems", "reporting", "sla", "triage"]
 
 
 @pytest.mark.parametrize("service", SERVICES)
