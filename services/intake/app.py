@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any, Literal
 
 from fastapi import FastAPI
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from shared.clock import Clock
 from shared.runtime import Runtime, ServiceSpec, create_service_app
@@ -18,6 +18,7 @@ from shared.settings import ServiceSettings
 
 from .api import router
 from .domain import FileLimits, email_domain
+from .domain.answers import phrases_from
 from .domain.mail import SpamRule
 from .domain.replies import ReplyTokens
 from .handlers import subscribe
@@ -142,6 +143,19 @@ class IntakeSettings(ServiceSettings):
         "threshold the mail is held as spam, as with X-Spam-Flag: YES",
     )
     spam_threshold: float = Field(default=5.0, validation_alias="HELPDESK_MAIL_SPAM_THRESHOLD")
+    answer_phrases: str = Field(
+        default="",
+        max_length=65_536,
+        validation_alias="HELPDESK_ANSWER_PHRASES",
+        description='How answers to "may we close it?" are read: JSON {"confirms": {"en": '
+        '[...]}, "thanks": {...}, "denies": {...}}, a language given replacing its built-in list',
+    )
+
+    @field_validator("answer_phrases")
+    @classmethod
+    def _phrases_parse(cls, value: str) -> str:
+        phrases_from(value)  # a malformed setting stops the service at start, with the reason
+        return value
 
     @property
     def transport_limit(self) -> int:
@@ -199,6 +213,7 @@ async def build(runtime: Runtime) -> IntakeDeps:
             "auto_reply": settings.mail_auto_reply,
         },
         spam=SpamRule(settings.spam_score_header.strip(), settings.spam_threshold),
+        answer_phrases=phrases_from(settings.answer_phrases),
     )
     if not deps.tokens.enabled:
         log.warning(

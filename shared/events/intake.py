@@ -86,6 +86,11 @@ class TicketCustomerRepliedData(TicketData):
     message_id: str = Field(description="Our id of the reply")
     author: Person = Field(description="The customer who replied")
     channel: Channel = Field(description="How the reply arrived")
+    intent: Literal["reply", "confirms", "unclear"] = Field(
+        default="reply",
+        description="To a resolved ticket: confirms (close it), unclear (leave it resolved "
+        "and tell its agent), or reply (it reopens); always reply otherwise",
+    )
 
 
 class TicketCustomerReplied(Event[TicketCustomerRepliedData]):

@@ -164,3 +164,80 @@ async def test_a_ticket_resolved_on_first_contact_is_recorded_resolved(
         await reader.read_until(lambda rs: any(b"ticket.resolved" in r.value for r in rs))
     (resolved,) = reader.distinct_events(b"ticket.resolved")
     assert resolved.data.first_contact and resolved.data.resolution == call["resolution"]
+
+
+async def resolved_ticket(intake: httpx.AsyncClient, triage: httpx.AsyncClient) -> tuple[str, str]:
+    """A ticket opened by mail and resolved by an agent, intake told: (id, number)."""
+    first = await intake.post(
+        "/v1/inbound/email", content=reply("VPN drops", "Every hour."), headers=GATEWAY
+    )
+    ticket_id, number = first.json()["ticket_id"], first.json()["number"]
+    item = f"/v1/work-items/{ticket_id}"
+    await wait_for(status_is(triage, item, "open"), what="the ticket triaged")
+    early = await intake.post(
+        f"/v1/tickets/{number}/feedback",
+        json={"rating": 5, "confirms_resolution": True},
+        headers=ANN,
+    )
+    assert early.status_code == 409 and "only a resolved ticket" in early.json()["detail"]
+    resolved = await triage.post(
+        f"{item}/resolve", json={"resolution": "New client"}, headers=auth()
+    )
+    assert resolved.status_code == 200, resolved.text
+    await wait_for(status_is(intake, f"/v1/tickets/{number}", "resolved"), what="intake told")
+    return ticket_id, number
+
+
+@pytest.mark.parametrize(
+    "answer", ["Tak, dziękuję, można zamknąć", "Yes, close it", "Да, можно закрыть\n\n> quoted"]
+)
+async def test_a_customer_confirming_by_mail_closes_the_ticket(
+    isolated: Isolation,
+    monkeypatch: pytest.MonkeyPatch,
+    mail_sink: tuple[MailSink, int],
+    answer: str,
+) -> None:
+    _, port = mail_sink
+    async with helpdesk(isolated, monkeypatch, port) as (intake, triage):
+        ticket_id, number = await resolved_ticket(intake, triage)
+        confirmed = await intake.post(
+            "/v1/inbound/email", content=reply(f"Re: [{number}] VPN drops", answer), headers=GATEWAY
+        )
+        assert confirmed.json()["action"] == "confirmed", confirmed.text
+        closed = await wait_for(
+            status_is(triage, f"/v1/work-items/{ticket_id}", "closed"), what="closed"
+        )
+        assert closed["history"][-1]["reason"] == "confirmed by the customer (email)"
+
+
+async def test_an_unclear_answer_keeps_the_ticket_resolved_and_alerts_its_agent(
+    isolated: Isolation, monkeypatch: pytest.MonkeyPatch, mail_sink: tuple[MailSink, int]
+) -> None:
+    _, port = mail_sink
+    async with helpdesk(isolated, monkeypatch, port) as (intake, triage):
+        ticket_id, number = await resolved_ticket(intake, triage)
+        item = (await triage.get(f"/v1/work-items/{ticket_id}", headers=auth())).json()
+        assert item["assignee"] is None  # nobody to assign here: the queue's people hear of it
+        tom = {
+            "id": "tom",
+            "name": "Tom",
+            "email": "tom@helpdesk.example",
+            "tier": 1,
+            "queues": [item["queue"]],
+        }
+        assert (
+            await triage.post("/v1/agents", json=tom, headers=auth(["admin"]))
+        ).status_code == 201
+        thanks = await intake.post(
+            "/v1/inbound/email", content=reply(f"Re: [{number}]", "Thanks!"), headers=GATEWAY
+        )
+        assert thanks.json()["action"] == "appended", thanks.text
+
+        async def alerted() -> list[Any] | None:
+            page = await triage.get("/v1/agents/tom/alerts", headers=auth())
+            return [a for a in page.json()["items"] if a["ticket_id"] == ticket_id] or None
+
+        (alert, *_) = await wait_for(alerted, what="the agent alerted")
+        assert "unclearly" in alert["what"]
+        still = (await triage.get(f"/v1/work-items/{ticket_id}", headers=auth())).json()
+        assert still["status"] == "resolved"

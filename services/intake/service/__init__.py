@@ -33,6 +33,7 @@ from ..domain import (
     numbered,
     parse_number,
 )
+from ..domain.answers import Phrases
 from ..domain.mail import SpamRule
 from ..domain.replies import ReplyTokens
 from ..store import TICKETS, BlobStore, IntakeStore, NotificationStore, attachment_blob
@@ -67,6 +68,8 @@ class IntakeDeps:
     )
     """Kinds of automated mail that open a ticket (never auto-answered); the rest are held."""
     spam: SpamRule = field(default_factory=SpamRule)
+    answer_phrases: Phrases = field(default_factory=Phrases)
+    """How a customer's answer to "may we close it?" is read (domain/answers.py)."""
     mail_due: asyncio.Event = field(default_factory=asyncio.Event)
     loops: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     """What runs beside the API while the service runs: the mailer, the SMTP listener."""

@@ -6,9 +6,9 @@ from typing import Any
 from uuid import uuid4
 
 from shared.auth import Principal
-from shared.errors import Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import Event
-from shared.events.common import AuthorType, Person, Visibility
+from shared.events.common import AuthorType, Person, TicketStatus, Visibility
 from shared.events.intake import (
     TicketCustomerReplied,
     TicketCustomerRepliedData,
@@ -19,6 +19,7 @@ from shared.events.intake import (
 )
 
 from ..domain import AddMessageRequest, AttachmentInfo, FeedbackRequest, Message, Ticket
+from ..domain.answers import Intent, read_answer
 from ..store import TICKETS, attachment_blob, original_blob
 from . import IntakeDeps, find_ticket, keep_uploads
 
@@ -46,8 +47,13 @@ async def add_message(
     return message
 
 
-async def append(ticket: Ticket, message: Message, deps: IntakeDeps) -> None:
-    """Store a message on its ticket with ticket.message_added (and customer_replied)."""
+async def append(ticket: Ticket, message: Message, deps: IntakeDeps) -> Intent:
+    """Store a message on its ticket with ticket.message_added (and customer_replied, which
+    says what a customer's answer to a resolved ticket means: see domain/answers.py)."""
+    intent: Intent = "reply"
+    if message.author_type is AuthorType.CUSTOMER:
+        if await deps.store.status_of(ticket.id) == TicketStatus.RESOLVED:
+            intent = read_answer(message.body, deps.answer_phrases)
     now = deps.clock.now()
     events: list[Event[Any]] = [
         TicketMessageAdded.create(
@@ -78,12 +84,14 @@ async def append(ticket: Ticket, message: Message, deps: IntakeDeps) -> None:
                     message_id=message.id,
                     author=message.author,
                     channel=message.channel,
+                    intent=intent,
                 ),
             )
         )
     async with deps.relay.writing(TICKETS, ticket.id):
         if not await deps.store.append_message(ticket.id, message, events):
             raise NotFound(f"no ticket {ticket.id}")
+    return intent
 
 
 async def give_feedback(
@@ -91,6 +99,11 @@ async def give_feedback(
 ) -> TicketFeedbackReceivedData:
     """The customer's rating of how the ticket was handled."""
     ticket = await find_ticket(ref, user, deps)
+    if request.confirms_resolution:
+        status = await deps.store.status_of(ticket.id)
+        if status != TicketStatus.RESOLVED:
+            shown = status or "not yet triaged"
+            raise Conflict(f"{ticket.number} is {shown}: only a resolved ticket can be confirmed")
     author = Person(email=user.email, name=user.name, subject_id=user.sub)
     data = TicketFeedbackReceivedData(
         ticket_id=ticket.id,

@@ -245,8 +245,13 @@ async def _append(
     us through its events), and the sender is told what will happen."""
     message = await _keep(mail, raw, deps, reused)
     status = await deps.store.status_of(ticket.id)
-    action = "reopened" if status in CLOSED_STATUSES else "appended"
-    await append(ticket, message.model_copy(update={"body": new_text(mail.text)}), deps)
+    intent = await append(ticket, message.model_copy(update={"body": new_text(mail.text)}), deps)
+    if intent == "confirms":
+        action = "confirmed"
+    elif intent == "unclear":
+        action = "appended"
+    else:
+        action = "reopened" if status in CLOSED_STATUSES else "appended"
     await _remember(mail, ticket.id, deps)
     metrics.INBOUND_MAIL.labels(action).inc()
     return Accepted(ticket.id, ticket.number, action)

@@ -22,9 +22,9 @@ from shared.periodic import every
 
 from .. import metrics
 from ..domain import DONE, CloseRequest, ResolveRequest, StatusRequest
-from ..store import Resolution, WorkItem
+from ..store import Alert, Resolution, WorkItem
 from . import Change, TriageDeps, change_item, get_work_item, moved, who
-from .work import backfill
+from .work import backfill, queue_people
 
 log = logging.getLogger(__name__)
 S = TicketStatus
@@ -141,9 +141,15 @@ async def close(
 
 async def customer_replied(event: TicketCustomerReplied, deps: TriageDeps) -> WorkItem | None:
     """A reply to a resolved or closed ticket reopens it, back with the agent who had it; one
-    while we wait for the customer puts it back in progress (the SLA clock resumes)."""
+    while we wait for the customer puts it back in progress (the SLA clock resumes). To a
+    resolved ticket, an answer intake read as a confirmation closes it, and an unclear one
+    leaves it resolved and tells its agent (or its queue's people) to read it."""
     now = deps.clock.now()
     reason = f"the customer replied ({event.data.channel.value})"
+    if event.data.intent != "reply":
+        item = await deps.store.get_item(event.data.ticket_id)
+        if item is not None and item.status is S.RESOLVED:
+            return await _answered(item, event, deps)
 
     def decide(item: WorkItem) -> Change | None:
         if item.status is S.PENDING_CUSTOMER:
@@ -157,6 +163,33 @@ async def customer_replied(event: TicketCustomerReplied, deps: TriageDeps) -> Wo
     except NotFound:
         return None  # a reply to a ticket triage never saw (created before triage ran)
     return await _back_to_work(after, deps)
+
+
+async def _answered(
+    item: WorkItem, event: TicketCustomerReplied, deps: TriageDeps
+) -> WorkItem | None:
+    if event.data.intent == "confirms":
+        request = CloseRequest(reason=f"confirmed by the customer ({event.data.channel.value})")
+        try:
+            return await close(item.ticket_id, request, event.data.author, deps, how="confirmed")
+        except Conflict:
+            return None  # reopened or closed meanwhile
+    readers = [item.assignee] if item.assignee else await queue_people(item.queue, deps)
+    what = "the customer answered 'may we close it?' unclearly: read the reply and decide"
+    await deps.agents.alert(
+        [
+            Alert(
+                id=f"{event.id}:{agent}",
+                agent=agent,
+                ticket_id=item.ticket_id,
+                number=item.number,
+                at=event.time,
+                what=what,
+            )
+            for agent in readers
+        ]
+    )
+    return item
 
 
 async def feedback(event: TicketFeedbackReceived, deps: TriageDeps) -> WorkItem | None:

@@ -286,6 +286,12 @@ async def _taker(
     return picked.id if picked else None
 
 
+async def queue_people(key: str, deps: TriageDeps) -> list[str]:
+    """Who hears of a ticket of the queue that has nobody assigned: its people (see _alerted)."""
+    queue = (await current_config(deps)).queue(key)
+    return await _alerted(queue, deps) if queue is not None else []
+
+
 async def _alerted(queue: Queue, deps: TriageDeps) -> list[str]:
     """Everyone of the queue, its supervisor and every supervisor agent."""
     agents = await deps.agents.list_agents(None, 1_000)
