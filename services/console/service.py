@@ -21,6 +21,7 @@ from shared.clock import Clock
 from shared.errors import Conflict, DomainError
 from shared.events import Event
 
+from . import metrics
 from .backends import BackendError, Backends
 from .domain import (
     Account,
@@ -125,11 +126,13 @@ async def sign_in(
     for key in keys:
         failures, oldest = await deps.store.failures_since(key, deps.limit.since(now))
         if deps.limit.blocked(failures):
+            metrics.SIGN_INS.labels("limited").inc()
             raise TooManyAttempts(deps.limit.retry_after(oldest, now))
     account = await deps.store.get_account(username) if username.strip() else None
     good = await _verify(account.password_hash if account else deps.dummy_hash, password, deps)
     if account is None or not good:
         await deps.store.record_failure(keys, now)
+        metrics.SIGN_INS.labels("refused").inc()
         raise SignInRefused("the username or the password is wrong")
     if deps.hasher.check_needs_rehash(account.password_hash):
         await deps.store.set_password(account.username, await hash_password(password, deps))
@@ -143,6 +146,7 @@ async def sign_in(
         expires_at=now + timedelta(hours=deps.session_hours),
     )
     await deps.store.add_session(session)
+    metrics.SIGN_INS.labels("ok").inc()
     return session_id, session
 
 
@@ -213,10 +217,12 @@ class Hub:
     async def listen(self, viewer: Viewer) -> AsyncIterator[asyncio.Queue[LiveEvent]]:
         queue: asyncio.Queue[LiveEvent] = asyncio.Queue(self._backlog)
         self._listeners[queue] = viewer
+        metrics.LIVE_LISTENERS.inc()
         try:
             yield queue
         finally:
             self._listeners.pop(queue, None)
+            metrics.LIVE_LISTENERS.dec()
 
     def offer(self, event: LiveEvent, ticket_org: str | None) -> int:
         """Hand the event to each listener that may see it; a listener too slow to keep up
@@ -264,4 +270,5 @@ async def on_event(event: Event[object], deps: ConsoleDeps) -> int:
         await deps.store.remember_org(live.ticket_id, org)
     elif live.ticket_id and deps.hub.customers_listening:
         org = await organisation_of(live.ticket_id, deps)
+    metrics.LIVE_EVENTS.labels(event.type).inc()
     return deps.hub.offer(live, org)
