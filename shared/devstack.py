@@ -26,20 +26,29 @@ from .auth import issue_token
 from .local_prometheus import LocalPrometheus
 from .topics import SERVICES
 
-PORTS = {"intake": 8001, "triage": 8002, "sla": 8003, "problems": 8004, "reporting": 8005}
+PORTS = {
+    "console": 8000,
+    "intake": 8001,
+    "triage": 8002,
+    "sla": 8003,
+    "problems": 8004,
+    "reporting": 8005,
+}
+WITH_CONSOLE = (*SERVICES, "console")
 ROOT = Path(__file__).resolve().parents[1]
 SECRET_FILE = ROOT / ".local" / "jwt.secret"
 REPLY_SECRET_FILE = ROOT / ".local" / "reply-token.secret"
+CONSOLE_PASSWORD_FILE = ROOT / ".local" / "console-demo.password"
 DEMO_FILE = ROOT / "deploy" / "local" / "demo.json"
 
 
-def ensure_secret(path: Path = SECRET_FILE) -> str:
+def ensure_secret(path: Path = SECRET_FILE, size: int = 48) -> str:
     """A local secret (the HS256 key, the reply-token key), generated once and kept in the
     git-ignored .local folder."""
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
+    secret = secrets.token_urlsafe(size)
     path.write_text(secret + "\n")
     path.chmod(0o600)
     return secret
@@ -134,7 +143,7 @@ class Stack:
 
 def _prefix(service: str, proc: subprocess.Popen[bytes]) -> None:
     assert proc.stdout is not None
-    width = max(map(len, SERVICES)) + 2
+    width = max(map(len, WITH_CONSOLE)) + 2
     for line in iter(proc.stdout.readline, b""):
         sys.stdout.write(f"{service:<{width}} | {line.decode(errors='replace')}")
         sys.stdout.flush()
@@ -176,6 +185,28 @@ def load_demo(stack: Stack, secret: str, path: Path = DEMO_FILE) -> dict[str, st
     return tokens
 
 
+def backend_urls(ports: Mapping[str, int]) -> dict[str, str]:
+    """Where the console finds the five services (its HELPDESK_<SERVICE>_URL settings)."""
+    return {f"HELPDESK_{s.upper()}_URL": f"http://127.0.0.1:{ports[s]}" for s in SERVICES}
+
+
+def load_console_accounts(stack: Stack, password: str, path: Path = DEMO_FILE) -> list[str]:
+    """The demo's console accounts (one per persona), added through the console's own command
+    (this module imports no service); existing accounts are left as they are. Returns the
+    usernames."""
+    accounts = json.loads(path.read_text()).get("console_accounts", [])
+    env = {**stack.env, "HELPDESK_CONSOLE_PASSWORD": password}
+    for account in accounts:
+        cmd = [sys.executable, "-m", "services.console.accounts", "add", account["username"]]
+        for option in ("persona", "agent_id", "org", "email", "name", "language"):
+            if account.get(option):
+                cmd += [f"--{option.replace('_', '-')}", account[option]]
+        done = subprocess.run(cmd + ["--exist-ok"], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"console account {account['username']}: {done.stderr.strip()}")
+    return [a["username"] for a in accounts]
+
+
 SMTP_SINK_PORT = 1025
 MAIL_FOLDER = ROOT / ".local" / "mail"
 
@@ -198,14 +229,19 @@ def run() -> None:
             "HELPDESK_JWT_SECRET": secret,
             "HELPDESK_REPLY_TOKEN_SECRET": ensure_secret(REPLY_SECRET_FILE),
             "HELPDESK_SMTP_PORT": str(SMTP_SINK_PORT),
-        }
+            **backend_urls(PORTS),
+        },
+        services=WITH_CONSOLE,
     )
     stack.start_all()
     prometheus = LocalPrometheus.start(stack.ports)
     try:
         stack.wait_ready(timeout=120)
         tokens = load_demo(stack, secret)
+        password = ensure_secret(CONSOLE_PASSWORD_FILE, size=12)
+        logins = load_console_accounts(stack, password)
         print("\nSwitchboard is up:")
+        print(f"  console    {stack.url('console')}/  (sign in as {', '.join(logins)})")
         for service in SERVICES:
             print(f"  {service:<10} {stack.url(service)}/docs")
         if prometheus is not None and prometheus.wait_ready():
@@ -214,6 +250,8 @@ def run() -> None:
             print(f"  prometheus did not start: see {prometheus.log}")
         print("  smtp in    127.0.0.1:2525 (mail to intake: new tickets and replies)")
         print(f"  smtp out   127.0.0.1:{SMTP_SINK_PORT} (a sink keeping our mail in .local/mail)")
+        print(f"\nConsole logins: {', '.join(logins)}, each with the password {password}")
+        print("  (kept in .local/console-demo.password; more: python -m services.console.accounts)")
         print("\nDemo tokens (12 h), one per persona of deploy/local/demo.json:")
         for n, (sub, token) in enumerate(tokens.items()):
             var = "TOKEN" if n == 0 else "TOKEN_" + re.sub(r"\W", "_", sub).upper()

@@ -9,11 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from shared.devstack import Stack
+from shared.devstack import WITH_CONSOLE, Stack, backend_urls, load_console_accounts, load_demo
 from shared.smtp_sink import MailSink
-from tests.helpers import Infra, Isolation
+from shared.topics import SERVICES
+from tests.helpers import SECRET, Infra, Isolation
 
-E2E_PORTS = {"intake": 18001, "triage": 18002, "sla": 18003, "problems": 18004, "reporting": 18005}
+E2E_PORTS = {
+    "console": 18000,
+    "intake": 18001,
+    "triage": 18002,
+    "sla": 18003,
+    "problems": 18004,
+    "reporting": 18005,
+}
+CONSOLE_PASSWORD = "e2e console password"
 
 
 @dataclass
@@ -47,9 +56,16 @@ def pytest_terminal_summary(
             terminalreporter.write_line(f"    failing: {label}")
 
 
-async def start_stack(iso: Isolation, log_dir: Path, smtp_port: int) -> Stack:
-    env = iso.env(HELPDESK_SMTP_PORT=str(smtp_port), HELPDESK_REPLY_TOKEN_SECRET="e2e reply key")
-    stack = Stack(env, ports=E2E_PORTS, log_dir=log_dir)
+async def start_stack(
+    iso: Isolation, log_dir: Path, smtp_port: int, console: bool = False
+) -> Stack:
+    env = iso.env(
+        HELPDESK_SMTP_PORT=str(smtp_port),
+        HELPDESK_REPLY_TOKEN_SECRET="e2e reply key",
+        **(backend_urls(E2E_PORTS) if console else {}),
+    )
+    services = WITH_CONSOLE if console else SERVICES
+    stack = Stack(env, ports=E2E_PORTS, log_dir=log_dir, services=services)
     stack.start_all()
     try:
         await asyncio.to_thread(stack.wait_ready, 90)
@@ -66,6 +82,23 @@ async def system(
     iso = Isolation(infra)
     stack = await start_stack(iso, tmp_path / "logs", mail_sink[1])
     try:
+        yield stack, iso
+    finally:
+        stack.stop_all()
+        await iso.cleanup()
+
+
+@pytest.fixture
+async def workspace(
+    infra: Infra, tmp_path: Path, mail_sink: tuple[MailSink, int]
+) -> AsyncIterator[tuple[Stack, Isolation]]:
+    """The five services and the console as processes, with the demo data loaded and the
+    demo's console accounts (password CONSOLE_PASSWORD)."""
+    iso = Isolation(infra)
+    stack = await start_stack(iso, tmp_path / "logs", mail_sink[1], console=True)
+    try:
+        await asyncio.to_thread(load_demo, stack, SECRET)
+        await asyncio.to_thread(load_console_accounts, stack, CONSOLE_PASSWORD)
         yield stack, iso
     finally:
         stack.stop_all()
