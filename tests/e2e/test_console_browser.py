@@ -52,10 +52,9 @@ async def sign_in(page: Any, console: str, username: str) -> None:
     await page.get_by_role("button", name="Sign in").click()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="first increment: run to the sign-in and the worklist only; the local Kafka and "
-    "FerretDB went down before the rest was run (issue 17's closing note)",
+@pytest.mark.skip(
+    reason="not yet run to its end (issue 17): an xfail that cannot fail would claim a check "
+    "that is not made; it runs again when the console's browser flow is finished",
 )
 async def test_an_agent_answers_a_live_ticket_and_the_customer_confirms_the_fix(
     workspace: tuple[Stack, Isolation], tmp_path: Path
