@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from services.console import service
 from services.console.domain import Persona
 from services.console.service import ConsoleDeps
+from tests.helpers import wait_for
 
 PASSWORD = "correct horse battery"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -33,12 +34,15 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
+
+    async def started() -> bool:
+        if task.done():
+            task.result()  # raises what stopped it
+            raise RuntimeError("the server stopped before it started")
+        return bool(server.started)
+
     try:
-        while not server.started:
-            if task.done():
-                task.result()  # raises what stopped it
-                raise RuntimeError("the server stopped before it started")
-            await asyncio.sleep(0.02)
+        await wait_for(started, interval=0.02, what=f"{app.title} serving on port {port}")
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True

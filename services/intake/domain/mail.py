@@ -316,7 +316,7 @@ def _read(raw: bytes, reading: _Reading) -> InboundMail:
         sender_email=address,
         sender_name=name.strip()[:SENDER_NAME_CHARS].strip() or None,
         sender_suspect=suspect,
-        subject=_header(msg, "Subject", _charsets(msg)).strip(),
+        subject=_header(msg, "Subject", reading.charsets).strip(),
         text=text,
         references=MESSAGE_ID.findall(refs),
         attachments=attachments_of(msg, "\r\n" if b"\r\n" in raw else "\n", raw) + uuencoded,
@@ -913,11 +913,6 @@ class Automated:
 
     kind: str  # ours | spam | bounce | auto_reply | bulk | list | null_sender
     reason: str
-
-
-AUTOMATED_KINDS = ("ours", "spam", "bounce", "auto_reply", "bulk", "list", "null_sender")
-MAY_OPEN_TICKETS = ("auto_reply", "bulk", "list", "null_sender")
-"""Kinds a policy may let open a ticket (never answered by an automatic notice)."""
 
 
 @dataclass(frozen=True)

@@ -57,16 +57,11 @@ class ReplyTokens:
         domains = {d.lower().rstrip(".") for d in our_domains if d}
         places = [a for a in mail.recipients if _domain(a) in domains and "+" in a]
         places += [m for m in mail.references if _domain(m) in domains]
-        seqs: list[int] = []
-        for place in places:
-            for candidate in TOKEN.finditer(place.lower()):
-                seq = self.seq_of(candidate.group(0))
-                if seq is not None and seq not in seqs:
-                    seqs.append(seq)
-        return seqs
+        return self.found_in_text(" ".join(places))
 
     def found_in_text(self, text: str) -> list[int]:
-        """Tickets named by valid tokens anywhere in a text (a bounce quoting our headers)."""
+        """Tickets named by valid tokens anywhere in a text (a bounce quoting our headers), the
+        first few."""
         seqs: list[int] = []
         for candidate in TOKEN.finditer(text.lower()):
             seq = self.seq_of(candidate.group(0))

@@ -47,12 +47,15 @@ async def add_message(
     return message
 
 
-async def append(ticket: Ticket, message: Message, deps: IntakeDeps) -> Intent:
+async def append(
+    ticket: Ticket, message: Message, deps: IntakeDeps, status: str | None = None
+) -> Intent:
     """Store a message on its ticket with ticket.message_added (and customer_replied, which
-    says what a customer's answer to a resolved ticket means: see domain/answers.py)."""
+    says what a customer's answer to a resolved ticket means: see domain/answers.py).
+    `status`: the ticket's, when the caller has read it already."""
     intent: Intent = "reply"
     if message.author_type is AuthorType.CUSTOMER:
-        if await deps.store.status_of(ticket.id) == TicketStatus.RESOLVED:
+        if (status or await deps.store.status_of(ticket.id)) == TicketStatus.RESOLVED:
             intent = read_answer(message.body, deps.answer_phrases)
     now = deps.clock.now()
     events: list[Event[Any]] = [

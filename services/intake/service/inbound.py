@@ -245,7 +245,8 @@ async def _append(
     us through its events), and the sender is told what will happen."""
     message = await _keep(mail, raw, deps, reused)
     status = await deps.store.status_of(ticket.id)
-    intent = await append(ticket, message.model_copy(update={"body": new_text(mail.text)}), deps)
+    reply = message.model_copy(update={"body": new_text(mail.text)})
+    intent = await append(ticket, reply, deps, status)
     if intent == "confirms":
         action = "confirmed"
     elif intent == "unclear":
